@@ -1,0 +1,15 @@
+// Package xmlsplit finds the top-level elements of XMPP XML and checks that
+// they are well-formed, without building a tree: it works on byte slices and
+// reports offsets into them, so the bridge can relay stanzas byte for byte.
+//
+// It accepts only the XML that RFC 6120 §11 allows on an XMPP stream: no
+// comments, processing instructions (but for a leading XML declaration on a
+// stream), DTDs or entity references other than the five predefined ones and
+// character references. Namespace prefixes must be declared before use; the
+// caller learns which prefixes an element borrows from its context so it can
+// declare them when the element is sent on its own.
+//
+// Concurrency: a Splitter is owned by one goroutine. Parse is safe for
+// concurrent use. Neither keeps a reference to the bytes it is given beyond
+// the call, except that results alias those bytes.
+package xmlsplit

@@ -1,0 +1,115 @@
+package xmppclient
+
+import (
+	"crypto/tls"
+	"time"
+)
+
+// Security says how the upstream link is protected.
+type Security uint8
+
+const (
+	// StartTLS (the zero value) requires STARTTLS (RFC 6120 §5); a server
+	// that does not offer it is an error.
+	StartTLS Security = iota
+	// DirectTLS starts TLS at connect time (XEP-0368).
+	DirectTLS
+	// Plaintext uses no TLS at all. Dial and Login refuse it unless the
+	// address dialled is a loopback address.
+	Plaintext
+)
+
+// Config says where and how to open the upstream stream. The zero value of
+// each field is its documented default.
+type Config struct {
+	// Domain is the XMPP domain: the stream's 'to'. Required.
+	Domain string
+	// Addr is the host:port to dial. Empty means: look up RFC 6120
+	// _xmpp-client._tcp and XEP-0368 _xmpps-client._tcp SRV records for
+	// Domain, else Domain:5222.
+	Addr string
+	// Security is how the link is protected (default StartTLS).
+	Security Security
+	// TLS is cloned for the upstream link. Nil means the system roots and
+	// ServerName = Domain. Certificates are always verified.
+	TLS *tls.Config
+	// Lang is the xml:lang of the stream headers we send; empty omits it.
+	Lang string
+	// From is the optional 'from' of the stream headers we send.
+	From string
+	// DialTimeout bounds connecting and negotiating TLS (and, for Login, the
+	// whole login). Zero means 10 seconds.
+	DialTimeout time.Duration
+	// WriteTimeout bounds every write to the server. Zero means 10 seconds.
+	WriteTimeout time.Duration
+	// MaxStanzaBytes is the largest element accepted from the server; a
+	// larger one is a policy-violation error. Zero means 256 KiB.
+	MaxStanzaBytes int
+}
+
+// Header is what the server said in its latest stream header.
+type Header struct {
+	ID, From, To, Lang, Version string
+}
+
+// EventKind says what Next found.
+type EventKind uint8
+
+const (
+	// EventHeader: the server (re)opened its stream; Event.Header is set.
+	EventHeader EventKind = iota + 1
+	// EventElement: one top-level element (stanza, features, SASL, stream
+	// error, stream management nonza, ...); Event.Data is set.
+	EventElement
+	// EventEnd: the server closed its stream (</stream:stream>).
+	EventEnd
+)
+
+// Event is one thing read from the server.
+type Event struct {
+	Kind   EventKind
+	Header Header
+	// Data is the element exactly as the server sent it. The receiver owns
+	// it: Next copies it out of the read buffer.
+	Data []byte
+	// NS holds the namespace declarations (e.g. " xmlns='jabber:client'")
+	// that must be inserted at offset NSAt of Data for the element to stand
+	// alone outside the stream. Empty when none are needed.
+	NS   string
+	NSAt int
+}
+
+// Credentials are what Login uses. Username is the localpart; Resource may be
+// empty to let the server choose one.
+type Credentials struct {
+	Username, Password, Resource string
+}
+
+// Error is how Dial, Login and Next report a failure the browser should hear
+// about as a server would say it.
+type Error struct {
+	// Cond is the RFC 6120 §4.9.3 stream error condition to give the
+	// browser ("remote-connection-failed", "host-unknown",
+	// "policy-violation", "not-well-formed", ...) or, when SASL is true,
+	// the RFC 6120 §6.5 SASL failure condition ("not-authorized", ...).
+	Cond string
+	// SASL marks a SASL failure (Login only).
+	SASL bool
+	// Text is the server's own text, if it sent one.
+	Text string
+	// Err is the cause, for logs (dial error, certificate error, ...).
+	Err error
+}
+
+func (e *Error) Error() string {
+	s := "xmppclient: " + e.Cond
+	if e.Text != "" {
+		s += " (" + e.Text + ")"
+	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+func (e *Error) Unwrap() error { return e.Err }
