@@ -1,0 +1,206 @@
+package bridge
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"sync"
+	"sync/atomic"
+
+	"github.com/xmppbridge/xmppbridge/xmppclient"
+)
+
+// Config configures a Hub. The zero value of each field is its documented
+// default.
+type Config struct {
+	// Upstream says how to reach a domain's server. An error refuses the
+	// domain: a *CloseError is used as it is, any other error means
+	// host-unknown. Nil means any domain, found by SRV lookup, with
+	// STARTTLS verified against the system roots.
+	Upstream func(domain string) (xmppclient.Config, error)
+	// MaxSessions bounds the sessions open at once. Zero means 9000.
+	MaxSessions int
+	// QueueBytes bounds each session's outbound queue; a session whose
+	// queue would grow past it is ended (ReasonSlowConsumer). Zero means
+	// 1 MiB.
+	QueueBytes int
+	// OnEnd, if set, is called once for every session when it ends, with
+	// the reason. It runs on the session's goroutine and must not block.
+	OnEnd func(s *Session, e *CloseError)
+}
+
+// Hub opens and tracks sessions.
+type Hub struct {
+	cfg    Config
+	nextID atomic.Uint64
+	wg     sync.WaitGroup // one per running session reader
+
+	mu       sync.Mutex
+	sessions map[*Session]struct{}
+	closing  bool
+}
+
+// New returns a Hub.
+func New(cfg Config) *Hub {
+	if cfg.MaxSessions <= 0 {
+		cfg.MaxSessions = 9000
+	}
+	if cfg.QueueBytes <= 0 {
+		cfg.QueueBytes = 1 << 20
+	}
+	if cfg.Upstream == nil {
+		cfg.Upstream = func(domain string) (xmppclient.Config, error) {
+			return xmppclient.Config{Domain: domain}, nil
+		}
+	}
+	return &Hub{cfg: cfg, sessions: make(map[*Session]struct{})}
+}
+
+// Len is the number of sessions open.
+func (h *Hub) Len() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.sessions)
+}
+
+// Open opens the upstream stream for a browser that opened its own. It
+// always returns a session whose first item is a stream header: on failure
+// the header is the bridge's own and the next item ends the session with
+// the error, so the transport tells the browser as a server would. The
+// error is also returned, for logs.
+func (h *Hub) Open(ctx context.Context, req OpenRequest, t Transport) (*Session, error) {
+	s := &Session{hub: h, t: t, id: h.nextID.Add(1)}
+	s.q.maxBytes = h.cfg.QueueBytes
+	s.q.idle = true
+
+	if e := h.add(s); e != nil {
+		return s, h.fail(s, req, e)
+	}
+	cfg, err := h.cfg.Upstream(req.To)
+	if err != nil {
+		var ce *CloseError
+		if !errors.As(err, &ce) {
+			ce = &CloseError{Reason: ReasonHostUnknown, Err: err}
+		}
+		h.remove(s)
+		return s, h.fail(s, req, ce)
+	}
+	if cfg.Domain == "" {
+		cfg.Domain = req.To
+	}
+	cfg.From, cfg.Lang = req.From, req.Lang
+	up, err := xmppclient.Dial(ctx, cfg)
+	if err != nil {
+		h.remove(s)
+		return s, h.fail(s, req, dialEnd(err))
+	}
+
+	s.mu.Lock()
+	if s.ending != nil {
+		// Ended while dialling (shutdown): the queue already holds the end.
+		e := s.ending
+		s.mu.Unlock()
+		_ = up.Close()
+		h.remove(s)
+		h.report(s, e)
+		return s, e
+	}
+	s.up = up
+	s.mu.Unlock()
+
+	s.push(Item{Event: xmppclient.Event{Kind: xmppclient.EventHeader, Header: up.Header()}})
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		s.readLoop(up)
+	}()
+	return s, nil
+}
+
+// fail ends a session that never got an upstream stream: the browser gets
+// a header of the bridge's own, then the error.
+func (h *Hub) fail(s *Session, req OpenRequest, e *CloseError) error {
+	s.push(Item{Event: xmppclient.Event{Kind: xmppclient.EventHeader, Header: xmppclient.Header{
+		ID: newStreamID(), From: req.To, To: req.From, Lang: req.Lang, Version: "1.0",
+	}}})
+	s.mu.Lock()
+	if s.ending == nil {
+		s.ending = e
+	}
+	s.mu.Unlock()
+	s.endQueue(e, false)
+	h.report(s, e)
+	return e
+}
+
+func (h *Hub) add(s *Session) *CloseError {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case h.closing:
+		return &CloseError{Reason: ReasonShutdown}
+	case len(h.sessions) >= h.cfg.MaxSessions:
+		return &CloseError{Reason: ReasonResourceConstraint, Text: "too many sessions"}
+	}
+	h.sessions[s] = struct{}{}
+	return nil
+}
+
+func (h *Hub) remove(s *Session) {
+	h.mu.Lock()
+	delete(h.sessions, s)
+	h.mu.Unlock()
+}
+
+// finished is called by a session's reader when the session is over.
+func (h *Hub) finished(s *Session, e *CloseError) {
+	h.remove(s)
+	h.report(s, e)
+}
+
+func (h *Hub) report(s *Session, e *CloseError) {
+	if h.cfg.OnEnd != nil {
+		h.cfg.OnEnd(s, e)
+	}
+}
+
+// Shutdown refuses new sessions, ends every session with system-shutdown
+// (the server is asked to close each upstream stream cleanly) and waits
+// until every session is over or ctx is done; then it cuts what is left.
+func (h *Hub) Shutdown(ctx context.Context) error {
+	h.mu.Lock()
+	h.closing = true
+	list := make([]*Session, 0, len(h.sessions))
+	for s := range h.sessions {
+		list = append(list, s)
+	}
+	h.mu.Unlock()
+
+	for _, s := range list {
+		s.End(&CloseError{Reason: ReasonShutdown})
+	}
+	done := make(chan struct{})
+	go func() {
+		h.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+	}
+	for _, s := range list {
+		if up := s.upstream(); up != nil {
+			_ = up.Close()
+		}
+	}
+	<-done
+	return ctx.Err()
+}
+
+func newStreamID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

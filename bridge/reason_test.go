@@ -1,0 +1,53 @@
+package bridge
+
+import "testing"
+
+func TestReasonsAreAllNamed(t *testing.T) {
+	seen := map[string]Reason{}
+	for r := Reason(0); r < numReasons; r++ {
+		info := reasons[r]
+		if info.name == "" || info.ws == 0 {
+			t.Errorf("reason %d has no name or close code", r)
+		}
+		if prev, dup := seen[info.name]; dup {
+			t.Errorf("reasons %d and %d share the name %q", prev, r, info.name)
+		}
+		seen[info.name] = r
+		if c := info.ws; c < 1000 || c > 4999 || c == 1004 || c == 1005 || c == 1006 || c == 1015 {
+			t.Errorf("%v: close code %d may not be sent", r, c)
+		}
+	}
+}
+
+func TestReasonMapping(t *testing.T) {
+	tests := []struct {
+		r            Reason
+		stream, bosh string
+		ws           int
+	}{
+		{ReasonNormal, "", "", 1000},
+		{ReasonShutdown, "system-shutdown", "system-shutdown", 1001},
+		{ReasonNotWellFormed, "not-well-formed", "bad-request", 1007},
+		{ReasonTooBig, "policy-violation", "policy-violation", 1009},
+		{ReasonRemoteConnectionFailed, "remote-connection-failed", "remote-connection-failed", 1014},
+		{ReasonHostUnknown, "host-unknown", "host-unknown", 1008},
+		{Reason(200), "internal-server-error", "internal-server-error", 1011},
+	}
+	for _, tt := range tests {
+		t.Run(tt.r.String(), func(t *testing.T) {
+			if got := tt.r.StreamCondition(); got != tt.stream {
+				t.Errorf("StreamCondition = %q, want %q", got, tt.stream)
+			}
+			if got := tt.r.BOSHCondition(); got != tt.bosh {
+				t.Errorf("BOSHCondition = %q, want %q", got, tt.bosh)
+			}
+			if got := tt.r.WebSocketCode(); got != tt.ws {
+				t.Errorf("WebSocketCode = %d, want %d", got, tt.ws)
+			}
+		})
+	}
+	e := &CloseError{Reason: ReasonRemoteConnectionFailed, Condition: "host-gone"}
+	if got := e.StreamCondition(); got != "host-gone" {
+		t.Errorf("Condition override: got %q", got)
+	}
+}

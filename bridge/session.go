@@ -1,0 +1,192 @@
+package bridge
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/xmppbridge/xmppbridge/xmppclient"
+)
+
+// Transport is what a browser-facing transport gives a session: a way to
+// be told that items are waiting. The transport then calls Pull until it
+// returns nothing.
+type Transport interface {
+	// Wake must not block. It is not called concurrently with itself.
+	Wake()
+}
+
+// OpenRequest is what the browser asked for when it opened its stream.
+type OpenRequest struct {
+	// To is the XMPP domain; required.
+	To string
+	// From is the optional 'from' of the browser's stream header.
+	From string
+	// Lang is the browser's xml:lang, passed upstream.
+	Lang string
+}
+
+// Session is one browser user's bridged stream.
+type Session struct {
+	hub *Hub
+	t   Transport
+	id  uint64
+	q   queue
+
+	mu     sync.Mutex
+	up     *xmppclient.Conn
+	ending *CloseError // the first reason the session was given to end
+}
+
+// ID is the session's number, unique within its Hub, for logs.
+func (s *Session) ID() uint64 { return s.id }
+
+// Pull appends every item waiting for the browser to dst and returns it.
+// When nothing is waiting it returns dst unchanged and the session will
+// call Wake when something arrives.
+func (s *Session) Pull(dst []Item) []Item { return s.q.pull(dst) }
+
+// Send writes one element from the browser to the server. The element must
+// already be checked to be one well-formed element. A write failure ends
+// the session.
+func (s *Session) Send(elem []byte) error {
+	up := s.upstream()
+	if up == nil {
+		return errors.New("bridge: session has no upstream stream")
+	}
+	if err := up.Write(elem); err != nil {
+		s.End(&CloseError{Reason: ReasonUpstreamFailed, Err: err})
+		return fmt.Errorf("bridge: send: %w", err)
+	}
+	return nil
+}
+
+// Restart restarts the upstream stream after the browser restarted its own
+// (after SASL). The server's new header comes out of Pull.
+func (s *Session) Restart() error {
+	up := s.upstream()
+	if up == nil {
+		return errors.New("bridge: session has no upstream stream")
+	}
+	if err := up.Restart(); err != nil {
+		s.End(&CloseError{Reason: ReasonUpstreamFailed, Err: err})
+		return fmt.Errorf("bridge: restart: %w", err)
+	}
+	return nil
+}
+
+// JID is the full JID the bridge bound for a bridge-authenticated session,
+// or "".
+func (s *Session) JID() string {
+	if up := s.upstream(); up != nil {
+		return up.JID()
+	}
+	return ""
+}
+
+// End ends the session. Only the first call counts. With ReasonNormal the
+// browser closed its stream: the server is asked to close too and the final
+// item follows its answer (or a timeout). ReasonGone drops whatever was
+// waiting, since nobody will read it; ReasonSlowConsumer drops it because
+// that is the problem; any other reason is queued after what is waiting.
+func (s *Session) End(e *CloseError) {
+	s.mu.Lock()
+	if s.ending != nil {
+		s.mu.Unlock()
+		return
+	}
+	s.ending = e
+	up := s.up
+	s.mu.Unlock()
+
+	switch e.Reason {
+	case ReasonNormal:
+		if up == nil {
+			s.endQueue(e, false)
+		}
+	case ReasonGone, ReasonSlowConsumer:
+		s.endQueue(e, true)
+	default:
+		s.endQueue(e, false)
+	}
+	if up != nil {
+		// The reader goroutine sees the server's answer, or the deadline
+		// CloseStream sets, and finishes the session.
+		_ = up.CloseStream()
+	}
+}
+
+func (s *Session) upstream() *xmppclient.Conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.up
+}
+
+func (s *Session) push(it Item) bool {
+	wake, ok := s.q.push(it)
+	if wake {
+		s.t.Wake()
+	}
+	return ok
+}
+
+func (s *Session) endQueue(e *CloseError, discard bool) {
+	if wake, _ := s.q.end(e, discard); wake {
+		s.t.Wake()
+	}
+}
+
+// readLoop carries everything the server sends into the queue until the
+// upstream stream ends. It never blocks on the browser.
+func (s *Session) readLoop(up *xmppclient.Conn) {
+	var end *CloseError
+	for {
+		ev, err := up.Next()
+		if err != nil {
+			end = upstreamEnd(err)
+			break
+		}
+		if ev.Kind == xmppclient.EventEnd {
+			end = &CloseError{Reason: ReasonUpstreamClosed}
+			break
+		}
+		if !s.push(Item{Event: ev}) && !s.q.isEnded() {
+			// Overflow: end this session alone, keep reading until the
+			// server answers our stream close.
+			s.End(&CloseError{Reason: ReasonSlowConsumer, Text: "the browser is not reading fast enough"})
+		}
+	}
+	_ = up.Close()
+
+	s.mu.Lock()
+	if s.ending == nil {
+		s.ending = end
+	}
+	final := s.ending
+	s.mu.Unlock()
+	s.endQueue(final, false)
+	s.hub.finished(s, final)
+}
+
+// upstreamEnd turns a failure of an established upstream stream into a
+// reason. The server's fault is not the browser's: whatever the cause, the
+// browser hears that the remote connection failed; the log gets the cause.
+func upstreamEnd(err error) *CloseError {
+	return &CloseError{Reason: ReasonUpstreamFailed, Err: err}
+}
+
+// dialEnd turns a failure to open the upstream stream into a reason,
+// relaying a condition the server itself gave.
+func dialEnd(err error) *CloseError {
+	var xe *xmppclient.Error
+	if !errors.As(err, &xe) {
+		return &CloseError{Reason: ReasonRemoteConnectionFailed, Err: err}
+	}
+	switch xe.Cond {
+	case "host-unknown":
+		return &CloseError{Reason: ReasonHostUnknown, Text: xe.Text, Err: err}
+	case "remote-connection-failed", "":
+		return &CloseError{Reason: ReasonRemoteConnectionFailed, Text: xe.Text, Err: err}
+	}
+	return &CloseError{Reason: ReasonRemoteConnectionFailed, Condition: xe.Cond, Text: xe.Text, Err: err}
+}

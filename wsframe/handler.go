@@ -1,0 +1,203 @@
+package wsframe
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/xmppbridge/xmppbridge/bridge"
+)
+
+// Subprotocol is the WebSocket subprotocol RFC 7395 registers.
+const Subprotocol = "xmpp"
+
+// Config configures a Handler. The zero value of each field but Hub is its
+// documented default.
+type Config struct {
+	// Hub opens the upstream sessions. Required.
+	Hub *bridge.Hub
+	// CheckOrigin says whether a browser Origin may connect. Nil allows
+	// requests without an Origin header and same-origin requests (the
+	// Origin's host equals the request's Host).
+	CheckOrigin func(r *http.Request) bool
+	// MaxStanzaBytes is the largest message accepted from the browser;
+	// a larger one ends the stream with policy-violation and close code
+	// 1009. Zero means 256 KiB.
+	MaxStanzaBytes int
+	// PingInterval is how often an idle connection is pinged; a browser
+	// silent for twice as long is gone. Zero means 30 seconds.
+	PingInterval time.Duration
+	// WriteTimeout bounds every write to the browser. Zero means 10 seconds.
+	WriteTimeout time.Duration
+	// SeeOtherURI, if set, is asked at each new stream; a non-empty answer
+	// sends the browser there with <close see-other-uri='…'/> (RFC 7395
+	// §3.6.1) instead of opening a session.
+	SeeOtherURI func(domain string) string
+	// OnReject, if set, hears of every request refused before the upgrade,
+	// with the HTTP status and the reason given to the client.
+	OnReject func(r *http.Request, status int, reason string)
+}
+
+// Handler serves RFC 7395 WebSocket connections.
+type Handler struct {
+	cfg      Config
+	upgrader websocket.Upgrader
+	ctx      context.Context // cancelled when Shutdown gives up waiting
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup // read loops and writers
+
+	mu      sync.Mutex
+	conns   map[*conn]struct{}
+	closing bool
+}
+
+// New returns a Handler.
+func New(cfg Config) *Handler {
+	if cfg.MaxStanzaBytes <= 0 {
+		cfg.MaxStanzaBytes = 256 << 10
+	}
+	if cfg.PingInterval <= 0 {
+		cfg.PingInterval = 30 * time.Second
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = 10 * time.Second
+	}
+	if cfg.CheckOrigin == nil {
+		cfg.CheckOrigin = sameOrigin
+	}
+	h := &Handler{cfg: cfg, conns: make(map[*conn]struct{})}
+	h.ctx, h.cancel = context.WithCancel(context.Background())
+	h.upgrader = websocket.Upgrader{
+		HandshakeTimeout: cfg.WriteTimeout,
+		// A small read buffer of our own instead of net/http's 4 KiB one:
+		// it is held for the connection's whole life. Larger messages are
+		// read through it in pieces.
+		ReadBufferSize: 1024,
+		// Write buffers are held only while a message is being written.
+		WriteBufferPool: &writeBufferPool,
+		Subprotocols:    []string{Subprotocol},
+		// Origins are checked before the upgrade, with a clearer answer.
+		CheckOrigin: func(*http.Request) bool { return true },
+		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
+			h.reject(w, r, status, "xmppbridge: "+reason.Error())
+		},
+	}
+	return h
+}
+
+var writeBufferPool sync.Pool
+
+// ServeHTTP upgrades the request and starts the connection's read loop.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !websocket.IsWebSocketUpgrade(r) {
+		h.reject(w, r, http.StatusBadRequest, "xmppbridge: this endpoint speaks XMPP over WebSocket (RFC 7395) only")
+		return
+	}
+	if !hasSubprotocol(r) {
+		h.reject(w, r, http.StatusBadRequest, "xmppbridge: the WebSocket subprotocol 'xmpp' is required (RFC 7395)")
+		return
+	}
+	if !h.cfg.CheckOrigin(r) {
+		h.reject(w, r, http.StatusForbidden, "xmppbridge: origin not allowed: "+r.Header.Get("Origin"))
+		return
+	}
+	h.mu.Lock()
+	closing := h.closing
+	h.mu.Unlock()
+	if closing {
+		h.reject(w, r, http.StatusServiceUnavailable, "xmppbridge: shutting down")
+		return
+	}
+	ws, err := h.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has answered
+	}
+	c := newConn(h, ws)
+	h.mu.Lock()
+	if h.closing {
+		h.mu.Unlock()
+		_ = ws.Close()
+		return
+	}
+	h.conns[c] = struct{}{}
+	h.wg.Add(1)
+	h.mu.Unlock()
+	// A fresh goroutine instead of net/http's: it starts with a small stack
+	// and the HTTP server forgets the hijacked connection.
+	go c.readLoop()
+}
+
+func (h *Handler) reject(w http.ResponseWriter, r *http.Request, status int, reason string) {
+	if h.cfg.OnReject != nil {
+		h.cfg.OnReject(r, status, reason)
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(reason + "\n"))
+}
+
+func (h *Handler) forget(c *conn) {
+	h.mu.Lock()
+	delete(h.conns, c)
+	h.mu.Unlock()
+}
+
+// Shutdown refuses new connections, ends the streams of connections that
+// have no session yet with system-shutdown (sessions are ended by the
+// Hub's Shutdown, which should run first) and waits until every connection
+// is closed or ctx is done; then it cuts what is left.
+func (h *Handler) Shutdown(ctx context.Context) error {
+	h.mu.Lock()
+	h.closing = true
+	list := make([]*conn, 0, len(h.conns))
+	for c := range h.conns {
+		list = append(list, c)
+	}
+	h.mu.Unlock()
+	for _, c := range list {
+		c.end(&bridge.CloseError{Reason: bridge.ReasonShutdown})
+	}
+	done := make(chan struct{})
+	go func() {
+		h.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+	}
+	h.cancel()
+	for _, c := range list {
+		_ = c.ws.Close()
+	}
+	<-done
+	return ctx.Err()
+}
+
+func hasSubprotocol(r *http.Request) bool {
+	for _, p := range websocket.Subprotocols(r) {
+		if p == Subprotocol {
+			return true
+		}
+	}
+	return false
+}
+
+func sameOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil {
+		return false
+	}
+	return strings.EqualFold(u.Host, r.Host)
+}
