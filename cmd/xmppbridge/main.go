@@ -1,0 +1,181 @@
+// Command xmppbridge puts web browsers on existing XMPP servers: it serves
+// XMPP over WebSocket (RFC 7395) and keeps one upstream client-to-server
+// stream per browser user.
+//
+// Usage:
+//
+//	xmppbridge [-config FILE] [-listen ADDR]
+//
+// With no -config it runs on built-in defaults: HTTP on 127.0.0.1:5280 and
+// any XMPP domain reached by SRV lookup with verified STARTTLS. See
+// xmppbridge.example.toml for every setting.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/xmppbridge/xmppbridge/bridge"
+	"github.com/xmppbridge/xmppbridge/wsframe"
+	"github.com/xmppbridge/xmppbridge/xmppclient"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], nil); err != nil {
+		fmt.Fprintln(os.Stderr, "xmppbridge:", err)
+		os.Exit(1)
+	}
+}
+
+// run starts the daemon and returns when ctx is done and the drain is over.
+// ready, if set, receives the listening address once the server accepts
+// connections.
+func run(ctx context.Context, args []string, ready chan<- string) error {
+	fs := flag.NewFlagSet("xmppbridge", flag.ContinueOnError)
+	configPath := fs.String("config", "", "TOML configuration `file` (default: built-in defaults)")
+	listen := fs.String("listen", "", "HTTP listen `address`, overriding the configuration")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg := Default()
+	if *configPath != "" {
+		var err error
+		if cfg, err = Load(*configPath); err != nil {
+			return err
+		}
+	}
+	if *listen != "" {
+		cfg.Listen = *listen
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.Level()}))
+
+	hub := bridge.New(bridge.Config{
+		Upstream:    upstreamFor(&cfg),
+		MaxSessions: cfg.Limits.MaxSessions,
+		QueueBytes:  cfg.Limits.QueueBytes,
+		OnEnd:       logEnd(log),
+	})
+	ws := wsframe.New(wsframe.Config{
+		Hub: hub,
+		CheckOrigin: func(r *http.Request) bool {
+			return cfg.OriginAllowed(r.Header.Get("Origin"), r.Host)
+		},
+		MaxStanzaBytes: cfg.Limits.MaxStanzaBytes,
+		PingInterval:   cfg.WebSocket.PingInterval.Duration,
+		WriteTimeout:   cfg.WebSocket.WriteTimeout.Duration,
+		OnReject: func(r *http.Request, status int, reason string) {
+			log.Info("websocket refused", "remote", r.RemoteAddr, "status", status, "reason", reason)
+		},
+	})
+	mux := http.NewServeMux()
+	mux.Handle(cfg.WebSocket.Path, ws)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if r.URL.Path != "/" {
+			w.WriteHeader(http.StatusNotFound)
+			fmt.Fprintf(w, "xmppbridge: no such endpoint: %s\n", r.URL.Path)
+			return
+		}
+		fmt.Fprintf(w, "xmppbridge: XMPP over WebSocket (RFC 7395) at %s\n", cfg.WebSocket.Path)
+	})
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info("listening", "addr", ln.Addr().String(), "websocket", cfg.WebSocket.Path)
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+
+	select {
+	case <-ctx.Done():
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	}
+	log.Info("shutting down", "sessions", hub.Len(), "timeout", cfg.ShutdownTimeout.Duration)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout.Duration)
+	defer cancel()
+	// Stop accepting first; hijacked WebSocket connections are the
+	// handler's to drain.
+	err = errors.Join(srv.Shutdown(sctx), hub.Shutdown(sctx), ws.Shutdown(sctx))
+	if err != nil {
+		log.Warn("shutdown cut short", "err", err)
+	} else {
+		log.Info("shut down cleanly")
+	}
+	return nil
+}
+
+// upstreamFor turns the configuration into the Hub's per-domain rule.
+func upstreamFor(cfg *Config) func(string) (xmppclient.Config, error) {
+	return func(domain string) (xmppclient.Config, error) {
+		d, ok := cfg.Upstream(domain)
+		if !ok {
+			return xmppclient.Config{}, &bridge.CloseError{Reason: bridge.ReasonHostUnknown, Text: "this bridge does not serve " + domain}
+		}
+		domain = strings.ToLower(domain)
+		tlsCfg, err := cfg.TLSFor(domain)
+		if err != nil {
+			return xmppclient.Config{}, &bridge.CloseError{Reason: bridge.ReasonInternal, Err: err}
+		}
+		sec := xmppclient.StartTLS
+		switch d.Security {
+		case SecurityTLS:
+			sec = xmppclient.DirectTLS
+		case SecurityPlaintext:
+			sec = xmppclient.Plaintext
+		}
+		return xmppclient.Config{
+			Domain:         domain,
+			Addr:           d.Address,
+			Security:       sec,
+			TLS:            tlsCfg,
+			MaxStanzaBytes: cfg.Limits.MaxStanzaBytes,
+		}, nil
+	}
+}
+
+// logEnd logs every session's end: clean ends at debug, the rest at info
+// with the cause (the browser only heard the condition).
+func logEnd(log *slog.Logger) func(*bridge.Session, *bridge.CloseError) {
+	return func(s *bridge.Session, e *bridge.CloseError) {
+		ctx := context.Background()
+		level := slog.LevelInfo
+		switch e.Reason {
+		case bridge.ReasonNormal, bridge.ReasonUpstreamClosed, bridge.ReasonGone, bridge.ReasonShutdown:
+			level = slog.LevelDebug
+		}
+		if !log.Enabled(ctx, level) {
+			return
+		}
+		attrs := []any{"session", s.ID(), "reason", e.Reason.String()}
+		if c := e.StreamCondition(); c != "" {
+			attrs = append(attrs, "condition", c)
+		}
+		if e.Err != nil {
+			attrs = append(attrs, "cause", e.Err.Error())
+		}
+		log.Log(ctx, level, "session ended", attrs...)
+	}
+}
