@@ -1,0 +1,237 @@
+package testbed
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Password is the password of the built-in users alice, bob and carol.
+const Password = "secret"
+
+// Users are the users every Prosody of the testbed has, all with Password.
+var Users = []string{"alice", "bob", "carol"}
+
+// How long the script may take. Start can include installing Prosody with
+// apt-get on a fresh machine, hence the generous bound.
+const (
+	startTimeout = 5 * time.Minute
+	stopTimeout  = time.Minute
+	userTimeout  = time.Minute
+)
+
+// Prosody is one running Prosody of the testbed.
+type Prosody struct {
+	Domain  string // "localhost"
+	C2SAddr string // 127.0.0.1:port, plaintext with STARTTLS offered
+	WSURL   string // ws://127.0.0.1:port/xmpp-websocket
+	BOSHURL string // http://127.0.0.1:port/http-bind
+	CAFile  string // PEM certificate of the server, its own CA
+	Dir     string // config, data and logs (prosody.log)
+	PID     int
+
+	script   string
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// Start starts a private Prosody for the test and stops it in t.Cleanup. It
+// fails the test if Prosody cannot be started (never skips silently). When
+// the test has failed, the end of Prosody's log is written to the test log.
+func Start(t testing.TB) *Prosody {
+	t.Helper()
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	p, err := start(ctx, dir, nil)
+	if err != nil {
+		t.Fatalf("testbed: %v", err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("testbed: end of %s:\n%s", filepath.Join(p.Dir, "prosody.log"), p.LogTail(40))
+		}
+		if err := p.Stop(); err != nil {
+			t.Errorf("testbed: %v", err)
+		}
+	})
+	return p
+}
+
+// StartMain is for TestMain: it starts one Prosody for a whole package and
+// returns a stop function, which also removes its directory.
+func StartMain() (*Prosody, func(), error) {
+	dir, err := os.MkdirTemp("", "xmppbridge-testbed-")
+	if err != nil {
+		return nil, nil, fmt.Errorf("testbed: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	p, err := start(ctx, dir, nil)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, fmt.Errorf("testbed: %w", err)
+	}
+	stop := func() {
+		if err := p.Stop(); err != nil {
+			fmt.Fprintf(os.Stderr, "testbed: %v\n", err)
+		}
+		os.RemoveAll(dir)
+	}
+	return p, stop, nil
+}
+
+// AddUser registers another user.
+func (p *Prosody) AddUser(t testing.TB, user, password string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), userTimeout)
+	defer cancel()
+	if _, err := runScript(ctx, p.script, nil, "adduser", p.Dir, user, password); err != nil {
+		t.Fatalf("testbed: add user %s: %v", user, err)
+	}
+}
+
+// Stop stops Prosody and waits until it has exited. Later calls return the
+// first call's result. Tests from Start need not call it: it runs in
+// t.Cleanup. A test calls it to see what the bridge does when its server goes.
+func (p *Prosody) Stop() error {
+	p.stopOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+		defer cancel()
+		if _, err := runScript(ctx, p.script, nil, "stop", p.Dir); err != nil {
+			p.stopErr = fmt.Errorf("stop prosody in %s: %w", p.Dir, err)
+		}
+	})
+	return p.stopErr
+}
+
+// TLSConfig returns a client TLS config that verifies this Prosody: its
+// certificate as the only root, and ServerName "localhost".
+func (p *Prosody) TLSConfig() (*tls.Config, error) {
+	pem, err := os.ReadFile(p.CAFile)
+	if err != nil {
+		return nil, fmt.Errorf("testbed: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("testbed: no certificate in %s", p.CAFile)
+	}
+	return &tls.Config{RootCAs: pool, ServerName: p.Domain, MinVersion: tls.VersionTLS12}, nil
+}
+
+// LogTail returns the last n lines of Prosody's log, for failure messages.
+func (p *Prosody) LogTail(n int) string {
+	b, err := os.ReadFile(filepath.Join(p.Dir, "prosody.log"))
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// RepoRoot returns the repository root: the nearest directory at or above
+// the working directory that holds go.mod and scripts/testbed.sh.
+func RepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("testbed: %w", err)
+	}
+	for {
+		if fileExists(filepath.Join(dir, "go.mod")) && fileExists(filepath.Join(dir, "scripts", "testbed.sh")) {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("testbed: no go.mod with scripts/testbed.sh at or above the working directory")
+		}
+		dir = parent
+	}
+}
+
+func fileExists(name string) bool {
+	_, err := os.Stat(name)
+	return err == nil
+}
+
+// start runs "testbed.sh start dir" with extra environment env and reads
+// the KEY=VALUE lines it prints.
+func start(ctx context.Context, dir string, env []string) (*Prosody, error) {
+	root, err := RepoRoot()
+	if err != nil {
+		return nil, err
+	}
+	script := filepath.Join(root, "scripts", "testbed.sh")
+	// The script stops Prosody when this process is gone, so a test binary
+	// killed by -timeout or a signal does not leave a server running.
+	env = append([]string{"TESTBED_OWNER_PID=" + strconv.Itoa(os.Getpid())}, env...)
+	out, err := runScript(ctx, script, env, "start", dir)
+	if err != nil {
+		// The script stops what it started when it fails, but not when it
+		// was killed for taking too long.
+		stopCtx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+		defer cancel()
+		runScript(stopCtx, script, nil, "stop", dir)
+		return nil, err
+	}
+	kv := map[string]string{}
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), "="); ok {
+			kv[k] = v
+		}
+	}
+	p := &Prosody{
+		Domain:  kv["DOMAIN"],
+		C2SAddr: kv["C2S_ADDR"],
+		WSURL:   kv["WS_URL"],
+		BOSHURL: kv["BOSH_URL"],
+		CAFile:  kv["CA_FILE"],
+		Dir:     dir,
+		script:  script,
+	}
+	p.PID, _ = strconv.Atoi(kv["PID"])
+	if p.Domain == "" || p.C2SAddr == "" || p.WSURL == "" || p.BOSHURL == "" || p.CAFile == "" || p.PID == 0 {
+		p.Stop()
+		return nil, fmt.Errorf("%s start printed no complete set of addresses:\n%s", script, out)
+	}
+	return p, nil
+}
+
+// runScript runs the testbed script and returns its stdout. Its stderr
+// becomes part of the error.
+func runScript(ctx context.Context, script string, env []string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "bash", append([]string{script}, args...)...)
+	// Ports are always chosen by the script, so parallel tests never meet;
+	// a C2S_PORT or HTTP_PORT from the developer's shell is not passed on.
+	for _, e := range os.Environ() {
+		if !strings.HasPrefix(e, "C2S_PORT=") && !strings.HasPrefix(e, "HTTP_PORT=") {
+			cmd.Env = append(cmd.Env, e)
+		}
+	}
+	cmd.Env = append(cmd.Env, env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout = &stdout
+	cmd.Stderr = &stderr
+	// Prosody outlives the script with its output redirected to files; this
+	// bounds the wait should anything still hold the pipes.
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Run(); err != nil {
+		return stdout.String(), fmt.Errorf("%s %s: %w\n%s", filepath.Base(script), strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return stdout.String(), nil
+}

@@ -1,0 +1,17 @@
+// Package interop runs real npm XMPP client libraries against Prosody and
+// against the bridge, from go test.
+//
+// The directory is also a Node project: package.json and package-lock.json
+// pin @xmpp/client and Strophe.js (with ws, @xmldom/xmldom and xhr2, which
+// they need in Node), and login-and-chat.mjs logs two users in with one of
+// them, has them exchange messages with hard content, checks that each
+// arrives exactly once, in order and intact, and logs them out. Install the
+// modules with "npm ci --prefix interop" (scripts/test.sh does it).
+//
+// The tests carry the build tag "integration". TestDirect runs the script
+// against Prosody's own endpoints, which shows the script itself is fair;
+// tests of the bridge run the same script against the bridge with RunScript.
+//
+// Concurrency: RunScript may be called from any goroutine; each call runs
+// its own node process.
+package interop

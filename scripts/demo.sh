@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Starts a private Prosody and the bridge in front of it, on loopback, and
+# says what to open or run. Ctrl-C stops both.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+dir="$root/.testbed/demo"
+listen="${LISTEN:-127.0.0.1:5280}"
+
+if ! command -v prosody >/dev/null || ! command -v openssl >/dev/null; then
+  echo "installing prosody (Debian packages)..."
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prosody openssl >/dev/null
+fi
+
+scripts/testbed.sh stop "$dir" >/dev/null 2>&1 || true
+rm -rf "$dir"
+mkdir -p "$dir"
+eval "$(scripts/testbed.sh start "$dir")"
+trap 'scripts/testbed.sh stop "$dir" >/dev/null 2>&1 || true' EXIT
+
+cat >"$dir/xmppbridge.toml" <<TOML
+listen = "$listen"
+log_level = "info"
+allowed_origins = ["*"]
+allow_any_domain = false
+
+[domain."$DOMAIN"]
+address = "$C2S_ADDR"
+security = "starttls"
+ca_file = "$CA_FILE"
+TOML
+
+go build -o "$dir/xmppbridge" ./cmd/xmppbridge
+
+cat <<MSG
+
+  Prosody (private, on loopback)  c2s $C2S_ADDR   its own WebSocket $WS_URL
+  xmppbridge                      ws://$listen/xmpp-websocket
+  users                           alice, bob, carol @ $DOMAIN   password: secret
+
+  Point any RFC 7395 client at ws://$listen/xmpp-websocket, for example:
+    (cd interop && npm ci) && node interop/login-and-chat.mjs --lib xmppjs --url ws://$listen/xmpp-websocket --domain $DOMAIN
+    node interop/login-and-chat.mjs --lib strophe --url ws://$listen/xmpp-websocket --domain $DOMAIN
+
+  Ctrl-C stops the bridge and Prosody.
+
+MSG
+"$dir/xmppbridge" -config "$dir/xmppbridge.toml"
