@@ -29,7 +29,7 @@ func TestReasonMapping(t *testing.T) {
 		{ReasonShutdown, "system-shutdown", "system-shutdown", 1001},
 		{ReasonNotWellFormed, "not-well-formed", "bad-request", 1007},
 		{ReasonTooBig, "policy-violation", "policy-violation", 1009},
-		{ReasonRemoteConnectionFailed, "remote-connection-failed", "remote-connection-failed", 1014},
+		{ReasonRemoteConnectionFailed, "remote-connection-failed", "remote-connection-failed", 1011},
 		{ReasonHostUnknown, "host-unknown", "host-unknown", 1008},
 		{Reason(200), "internal-server-error", "internal-server-error", 1011},
 	}

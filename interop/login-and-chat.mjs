@@ -4,9 +4,12 @@
 //
 // usage: node interop/login-and-chat.mjs --lib xmppjs|strophe --url URL --domain DOMAIN
 //          [--users alice,bob] [--password secret] [--count 20] [--timeout 30] [--verbose]
+//          [--peer-url URL]
 //
 // URL is ws://HOST:PORT/xmpp-websocket (RFC 7395). Strophe.js also takes a
 // BOSH URL, http://HOST:PORT/http-bind; @xmpp/client 0.14 has no BOSH.
+// With --peer-url the second user connects there instead (for example one
+// user through the bridge, the other straight to the server).
 //
 // Steps: both users log in with SASL SCRAM-SHA-1 and bind a resource; where
 // the library enables stream management (xmpp.js does), wait for <enabled/>
@@ -27,7 +30,7 @@ import { randomBytes } from 'node:crypto';
 
 const USAGE =
     'usage: node interop/login-and-chat.mjs --lib xmppjs|strophe --url URL --domain DOMAIN ' +
-    '[--users alice,bob] [--password secret] [--count 20] [--timeout 30] [--verbose]';
+    '[--users alice,bob] [--password secret] [--count 20] [--timeout 30] [--verbose] [--peer-url URL]';
 
 const NS_EXT = 'urn:xmppbridge:interop:0';
 const NS_META = 'urn:xmppbridge:interop:meta';
@@ -58,6 +61,7 @@ try {
         options: {
             lib: { type: 'string' },
             url: { type: 'string' },
+            'peer-url': { type: 'string' },
             domain: { type: 'string' },
             users: { type: 'string', default: 'alice,bob' },
             password: { type: 'string', default: 'secret' },
@@ -89,6 +93,8 @@ if (!(timeoutSec > 0)) usage('--timeout must be a positive number of seconds');
 const isBOSH = /^https?:\/\//.test(opts.url);
 if (!isBOSH && !/^wss?:\/\//.test(opts.url)) usage('--url must be ws://, wss://, http:// or https://');
 if (isBOSH && opts.lib !== 'strophe') usage('only strophe speaks BOSH; use a ws:// URL with xmppjs');
+const peerURL = opts['peer-url'] || opts.url;
+if (/^https?:\/\//.test(peerURL) && opts.lib !== 'strophe') usage('only strophe speaks BOSH; use a ws:// URL with xmppjs');
 
 // Libraries log through console; keep stdout for the summary alone.
 console.log = console.info = console.debug = (...args) => console.error(...args);
@@ -239,13 +245,13 @@ class Receiver {
 
 // ------------------------------------------------------------------ xmpp.js
 
-async function xmppjsUser(name, password, resource) {
+async function xmppjsUser(name, password, resource, url) {
     globalThis.WebSocket ??= (await import('ws')).default;
     const { client, xml } = await import('@xmpp/client');
 
     const u = { name, jid: null, mechanism: null, sm: false, receiver: null };
     const xmpp = client({
-        service: opts.url,
+        service: url,
         domain: opts.domain,
         resource,
         // Generous: the bridge under -race is slower than Prosody alone.
@@ -362,7 +368,7 @@ async function xmppjsUser(name, password, resource) {
 
 // ------------------------------------------------------------------ Strophe.js
 
-async function stropheUser(name, password, resource) {
+async function stropheUser(name, password, resource, url) {
     const { Strophe, $msg, $pres } = await import('strophe.js');
     if (isBOSH && !globalThis.XMLHttpRequest) {
         // Strophe's BOSH transport needs XMLHttpRequest, which Node lacks, and
@@ -381,7 +387,7 @@ async function stropheUser(name, password, resource) {
     const u = { name, jid: null, mechanism: null, sm: false, receiver: null };
     // SCRAM-SHA-1 only: Strophe would pick it over PLAIN anyway, but a server
     // that stopped offering it must fail the run, not fall back.
-    const conn = new Strophe.Connection(opts.url, { mechanisms: [Strophe.SASLSHA1] });
+    const conn = new Strophe.Connection(url, { mechanisms: [Strophe.SASLSHA1] });
     conn.rawInput = (data) => trace(name, 'IN ', data);
     conn.rawOutput = (data) => {
         trace(name, 'OUT', data);
@@ -495,7 +501,7 @@ function childNS(el, local, ns) {
 async function main() {
     const make = opts.lib === 'xmppjs' ? xmppjsUser : stropheUser;
     const [a, b] = await Promise.all(
-        users.map((name) => make(name, opts.password, `interop-${opts.lib}-${name}-${runId}`)),
+        users.map((name, i) => make(name, opts.password, `interop-${opts.lib}-${name}-${runId}`, i === 0 ? opts.url : peerURL)),
     );
     a.receiver = new Receiver(a, b);
     b.receiver = new Receiver(b, a);

@@ -222,8 +222,8 @@ func TestUpstreamUnreachable(t *testing.T) {
 	expect(t, c.read(), "<open ", "from='localhost'")
 	expect(t, c.read(), "<remote-connection-failed ")
 	expect(t, c.read(), "<close ")
-	if code := c.closeCode(); code != 1014 {
-		t.Fatalf("close code %d, want 1014", code)
+	if code := c.closeCode(); code != 1011 {
+		t.Fatalf("close code %d, want 1011", code)
 	}
 }
 

@@ -145,14 +145,16 @@ func Echo(c *Conn) {
 	if err := c.Open("s1", DefaultFeatures); err != nil {
 		return
 	}
-	for n := 2; ; n++ {
+	streams := 1
+	for {
 		it, err := c.Read()
 		if err != nil {
 			return
 		}
 		switch it.Kind {
 		case xmlsplit.KindOpen:
-			err = c.Send(Header(fmt.Sprintf("s%d", n)) + DefaultFeatures)
+			streams++
+			err = c.Send(Header(fmt.Sprintf("s%d", streams)) + DefaultFeatures)
 		case xmlsplit.KindClose:
 			_ = c.Send("</stream:stream>")
 			return

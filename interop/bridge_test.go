@@ -1,0 +1,77 @@
+//go:build integration
+
+package interop
+
+import (
+	"context"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xmppbridge/xmppbridge/bridge"
+	"github.com/xmppbridge/xmppbridge/internal/testbed"
+	"github.com/xmppbridge/xmppbridge/wsframe"
+	"github.com/xmppbridge/xmppbridge/xmppclient"
+)
+
+// startBridge serves the bridge's WebSocket endpoint in front of p and
+// returns its URL.
+func startBridge(t *testing.T, p *testbed.Prosody, sec xmppclient.Security) string {
+	t.Helper()
+	tlsCfg, err := p.TLSConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hub := bridge.New(bridge.Config{Upstream: func(domain string) (xmppclient.Config, error) {
+		return xmppclient.Config{Domain: domain, Addr: p.C2SAddr, Security: sec, TLS: tlsCfg}, nil
+	}})
+	h := wsframe.New(wsframe.Config{Hub: hub})
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := hub.Shutdown(ctx); err != nil {
+			t.Errorf("hub shutdown: %v", err)
+		}
+		if err := h.Shutdown(ctx); err != nil {
+			t.Errorf("websocket shutdown: %v", err)
+		}
+		srv.Close()
+	})
+	return "ws" + strings.TrimPrefix(srv.URL, "http") + "/xmpp-websocket"
+}
+
+// TestBridge runs the same clients and checks as TestDirect, through the
+// bridge's WebSocket endpoint, with the upstream link secured by verified
+// STARTTLS and, as a bridge on the server's own box may, in plaintext over
+// loopback.
+func TestBridge(t *testing.T) {
+	p := testbed.Start(t)
+	for _, mode := range []struct {
+		name string
+		sec  xmppclient.Security
+	}{{"starttls", xmppclient.StartTLS}, {"plaintext", xmppclient.Plaintext}} {
+		url := startBridge(t, p, mode.sec)
+		for _, lib := range Libs {
+			t.Run(mode.name+"/"+lib, func(t *testing.T) {
+				s := chat(t, lib, url, p.Domain)
+				if lib == "xmppjs" && !s.SM {
+					t.Error("xmpp.js did not enable stream management through the bridge")
+				}
+			})
+		}
+	}
+}
+
+// TestBridgeMixed has a client on the bridge talk to one on Prosody's own
+// endpoint, both ways.
+func TestBridgeMixed(t *testing.T) {
+	p := testbed.Start(t)
+	url := startBridge(t, p, xmppclient.StartTLS)
+	for _, lib := range Libs {
+		t.Run(lib, func(t *testing.T) {
+			chat(t, lib, url, p.Domain, "--peer-url", p.WSURL)
+		})
+	}
+}
