@@ -26,7 +26,7 @@ type env struct {
 	url string
 }
 
-func newEnv(t *testing.T, upstreamAddr string, cfg Config) *env {
+func newEnv(t testing.TB, upstreamAddr string, cfg Config) *env {
 	t.Helper()
 	hub := bridge.New(bridge.Config{Upstream: func(d string) (xmppclient.Config, error) {
 		return xmppclient.Config{Domain: d, Addr: upstreamAddr, Security: xmppclient.Plaintext}, nil
