@@ -90,7 +90,7 @@ func (h *Hub) Open(ctx context.Context, req OpenRequest, t Transport) (*Session,
 		cfg.Domain = req.To
 	}
 	cfg.From, cfg.Lang = req.From, req.Lang
-	up, err := xmppclient.Dial(ctx, cfg)
+	up, err := dial(ctx, cfg)
 	if err != nil {
 		h.remove(s)
 		return s, h.fail(s, req, dialEnd(err))
@@ -116,6 +116,20 @@ func (h *Hub) Open(ctx context.Context, req OpenRequest, t Transport) (*Session,
 		s.readLoop(up)
 	}()
 	return s, nil
+}
+
+// dial opens the upstream stream on a goroutine of its own: TLS and
+// stream negotiation grow a goroutine's stack well past what an idle
+// session needs, and a stack grown on the transport's long-lived read loop
+// would stay grown for the session's life.
+func dial(ctx context.Context, cfg xmppclient.Config) (up *xmppclient.Conn, err error) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		up, err = xmppclient.Dial(ctx, cfg)
+	}()
+	<-done
+	return up, err
 }
 
 // fail ends a session that never got an upstream stream: the browser gets

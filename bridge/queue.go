@@ -51,6 +51,9 @@ func (q *queue) push(it Item) (wake, ok bool) {
 	if q.bytes+c > q.maxBytes && len(q.items) > 0 {
 		return false, false
 	}
+	if q.items == nil {
+		q.items = (*itemPool.Get().(*[]Item))[:0]
+	}
 	q.items = append(q.items, it)
 	q.bytes += c
 	wake, q.idle = q.idle, false
@@ -75,7 +78,8 @@ func (q *queue) end(e *CloseError, discard bool) (wake, first bool) {
 	return wake, true
 }
 
-// pull appends every pending item to dst. When there is none it marks the
+// pull hands over every pending item: the queue's own array when dst has
+// no room (no copy), else appended to dst. When there is none it marks the
 // queue idle, so the next push or end wakes the consumer.
 func (q *queue) pull(dst []Item) []Item {
 	q.mu.Lock()
@@ -84,11 +88,34 @@ func (q *queue) pull(dst []Item) []Item {
 		q.idle = true
 		return dst
 	}
-	dst = append(dst, q.items...)
-	// Drop the backing array: an idle session holds no item memory.
+	// The queue lets go of its array either way: an idle session holds no
+	// item memory.
+	items := q.items
 	q.items, q.bytes = nil, 0
+	if cap(dst) == 0 {
+		return items
+	}
+	dst = append(dst, items...)
+	release(items)
 	return dst
 }
+
+// release gives a batch's array back for the next push to reuse, so a busy
+// session does not grow a new array for every batch.
+func release(items []Item) {
+	if cap(items) == 0 || cap(items) > maxPooledItems {
+		return
+	}
+	clear(items)
+	items = items[:0]
+	itemPool.Put(&items)
+}
+
+// maxPooledItems bounds the arrays kept in itemPool, so one burst does not
+// pin a large array.
+const maxPooledItems = 256
+
+var itemPool = sync.Pool{New: func() any { s := make([]Item, 0, 8); return &s }}
 
 func (q *queue) isEnded() bool {
 	q.mu.Lock()

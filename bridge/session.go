@@ -41,10 +41,15 @@ type Session struct {
 // ID is the session's number, unique within its Hub, for logs.
 func (s *Session) ID() uint64 { return s.id }
 
-// Pull appends every item waiting for the browser to dst and returns it.
-// When nothing is waiting it returns dst unchanged and the session will
-// call Wake when something arrives.
+// Pull returns every item waiting for the browser: appended to dst if dst
+// has room, else in an array of the queue's own, with no copy. When nothing
+// is waiting it returns dst unchanged and the session will call Wake when
+// something arrives.
 func (s *Session) Pull(dst []Item) []Item { return s.q.pull(dst) }
+
+// Release hands back a batch returned by Pull once it has been written, so
+// its array can serve the next batch. Optional.
+func (s *Session) Release(items []Item) { release(items) }
 
 // Send writes one element from the browser to the server. The element must
 // already be checked to be one well-formed element. A write failure ends

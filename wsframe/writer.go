@@ -18,7 +18,6 @@ import (
 // session.
 func (c *conn) writeLoop() {
 	defer c.h.wg.Done()
-	var items []bridge.Item
 	for {
 		c.mu.Lock()
 		if !c.kick || c.finished {
@@ -50,15 +49,15 @@ func (c *conn) writeLoop() {
 			continue
 		}
 		for sess != nil {
-			items = sess.Pull(items[:0])
+			items := sess.Pull(nil)
 			if len(items) == 0 {
 				break
 			}
 			_ = c.ws.SetWriteDeadline(time.Now().Add(c.h.cfg.WriteTimeout))
 			for i := range items {
 				c.writeItem(&items[i])
-				items[i] = bridge.Item{} // let the element's memory go
 			}
+			sess.Release(items)
 		}
 	}
 }

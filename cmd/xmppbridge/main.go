@@ -46,6 +46,7 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 	fs := flag.NewFlagSet("xmppbridge", flag.ContinueOnError)
 	configPath := fs.String("config", "", "TOML configuration `file` (default: built-in defaults)")
 	listen := fs.String("listen", "", "HTTP listen `address`, overriding the configuration")
+	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this loopback `address` (for profiling)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -60,6 +61,11 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 		cfg.Listen = *listen
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.Level()}))
+	if *pprofAddr != "" {
+		if err := servePprof(ctx, *pprofAddr, log); err != nil {
+			return err
+		}
+	}
 
 	hub := bridge.New(bridge.Config{
 		Upstream:    upstreamFor(&cfg),
