@@ -1,0 +1,137 @@
+package xmppclient
+
+import (
+	"bytes"
+
+	"github.com/xmppbridge/xmppbridge/internal/xmlsplit"
+)
+
+// Helpers for looking inside the few elements the package itself must
+// understand (features, SASL, bind, stream errors). None of them is on the
+// relay path of ordinary stanzas.
+
+// parseEvent parses an element read by Next as it would stand alone, with
+// the namespace declarations it borrows from the stream inserted, and
+// describes its direct children.
+func parseEvent(ev *Event) (xmlsplit.Element, error) {
+	b := ev.Data
+	if ev.NS != "" {
+		b = make([]byte, 0, len(ev.Data)+len(ev.NS))
+		b = append(b, ev.Data[:ev.NSAt]...)
+		b = append(b, ev.NS...)
+		b = append(b, ev.Data[ev.NSAt:]...)
+	}
+	return xmlsplit.Parse(b, xmlsplit.ParseOptions{Children: true})
+}
+
+// parseChildren describes the direct children of el, an element found
+// among the children of its ancestors (nearest first), whose namespace
+// prefixes it may use, as it may those the top-level element borrowed.
+func parseChildren(el *xmlsplit.Element, borrowed [][]byte, ancestors ...*xmlsplit.Element) (xmlsplit.Element, error) {
+	ctx := borrowed[:len(borrowed):len(borrowed)]
+	for _, a := range ancestors {
+		for _, at := range a.Attrs {
+			if p, ok := bytes.CutPrefix(at.Name, []byte("xmlns:")); ok {
+				ctx = append(ctx, p)
+			}
+		}
+	}
+	return xmlsplit.Parse(el.Raw, xmlsplit.ParseOptions{Children: true, Context: ctx})
+}
+
+func localName(name []byte) string {
+	if i := bytes.IndexByte(name, ':'); i >= 0 {
+		return string(name[i+1:])
+	}
+	return string(name)
+}
+
+// nsOf resolves the namespace of el's name from its own declarations, then
+// from its ancestors', nearest first.
+func nsOf(el *xmlsplit.Element, ancestors ...*xmlsplit.Element) string {
+	attr := "xmlns"
+	if i := bytes.IndexByte(el.Name, ':'); i >= 0 {
+		attr = "xmlns:" + string(el.Name[:i])
+	}
+	if v, ok := el.Attr(attr); ok {
+		return unescapeString(v)
+	}
+	for _, a := range ancestors {
+		if v, ok := a.Attr(attr); ok {
+			return unescapeString(v)
+		}
+	}
+	return ""
+}
+
+// is reports whether el is named local in namespace ns.
+func is(el *xmlsplit.Element, local, ns string, ancestors ...*xmlsplit.Element) bool {
+	return localName(el.Name) == local && nsOf(el, ancestors...) == ns
+}
+
+func unescapeString(raw []byte) string {
+	if bytes.IndexByte(raw, '&') < 0 {
+		return string(raw)
+	}
+	b, err := xmlsplit.Unescape(nil, raw)
+	if err != nil {
+		return string(raw)
+	}
+	return string(b)
+}
+
+// startTagEnd returns the offset just past the '>' that ends el's start
+// tag; quoted attribute values may hold '>'.
+func startTagEnd(raw []byte) int {
+	var quote byte
+	for i, c := range raw {
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '"':
+			quote = c
+		case c == '>':
+			return i + 1
+		}
+	}
+	return len(raw)
+}
+
+// rawText returns the content of el between its start and end tags,
+// undecoded: for the simple text-only elements this package reads.
+func rawText(el *xmlsplit.Element) []byte {
+	if el.SelfClosing {
+		return nil
+	}
+	start := startTagEnd(el.Raw)
+	end := bytes.LastIndex(el.Raw, []byte("</"))
+	if end < start {
+		return nil
+	}
+	return el.Raw[start:end]
+}
+
+// elementText returns the decoded, trimmed text content of el.
+func elementText(el *xmlsplit.Element) []byte {
+	raw := bytes.TrimSpace(rawText(el))
+	if bytes.IndexByte(raw, '&') < 0 {
+		return raw
+	}
+	b, err := xmlsplit.Unescape(nil, raw)
+	if err != nil {
+		return raw
+	}
+	return b
+}
+
+// findChild returns the first direct child of el named local in ns.
+func findChild(el *xmlsplit.Element, local, ns string) *xmlsplit.Element {
+	for i := range el.Children {
+		if is(&el.Children[i], local, ns, el) {
+			return &el.Children[i]
+		}
+	}
+	return nil
+}

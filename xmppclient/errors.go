@@ -1,0 +1,96 @@
+package xmppclient
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/xmppbridge/xmppbridge/internal/xmlsplit"
+)
+
+// Stream error conditions used by this package (RFC 6120 §4.9.3).
+const (
+	condRemoteConnectionFailed = "remote-connection-failed"
+	condPolicyViolation        = "policy-violation"
+	condNotWellFormed          = "not-well-formed"
+	condRestrictedXML          = "restricted-xml"
+	condHostUnknown            = "host-unknown"
+	condUndefined              = "undefined-condition"
+)
+
+var (
+	errStreamClosed  = errors.New("xmppclient: stream closed by CloseStream")
+	errStreamEnded   = fmt.Errorf("xmppclient: stream ended: %w", io.EOF)
+	errStanzaTooBig  = errors.New("xmppclient: element larger than MaxStanzaBytes")
+	errUnexpectedEOF = fmt.Errorf("xmppclient: connection closed without </stream:stream>: %w", io.ErrUnexpectedEOF)
+)
+
+// remoteFailed wraps a failure to reach or negotiate with the server.
+func remoteFailed(format string, args ...any) *Error {
+	return &Error{Cond: condRemoteConnectionFailed, Err: fmt.Errorf("xmppclient: "+format, args...)}
+}
+
+// syntaxError turns a splitter error into the stream error the browser
+// should hear: the server sent bad XML, the bridge cannot relay it.
+func syntaxError(err error) error {
+	var se *xmlsplit.SyntaxError
+	if !errors.As(err, &se) {
+		return fmt.Errorf("xmppclient: read: %w", err)
+	}
+	cond := condNotWellFormed
+	switch se.Cond {
+	case xmlsplit.RestrictedXML:
+		cond = condRestrictedXML
+	case xmlsplit.PolicyViolation:
+		cond = condPolicyViolation
+	}
+	return &Error{Cond: cond, Err: err}
+}
+
+// streamConditions are the defined stream error conditions of RFC 6120
+// §4.9.3; a condition outside this set is reported as undefined-condition.
+var streamConditions = map[string]bool{
+	"bad-format": true, "bad-namespace-prefix": true, "conflict": true,
+	"connection-timeout": true, "host-gone": true, "host-unknown": true,
+	"improper-addressing": true, "internal-server-error": true,
+	"invalid-from": true, "invalid-namespace": true, "invalid-xml": true,
+	"not-authorized": true, "not-well-formed": true, "policy-violation": true,
+	"remote-connection-failed": true, "reset": true, "resource-constraint": true,
+	"restricted-xml": true, "see-other-host": true, "system-shutdown": true,
+	"undefined-condition": true, "unsupported-encoding": true,
+	"unsupported-feature": true, "unsupported-stanza-type": true,
+	"unsupported-version": true,
+}
+
+const (
+	nsStreams   = "http://etherx.jabber.org/streams"
+	nsStreamErr = "urn:ietf:params:xml:ns:xmpp-streams"
+	nsStanzaErr = "urn:ietf:params:xml:ns:xmpp-stanzas"
+)
+
+// serverError describes a <stream:error/> the server sent while we were
+// negotiating.
+func serverError(el *xmlsplit.Element) *Error {
+	cond, text := errorCondition(el, nsStreamErr)
+	if cond == "" {
+		cond = condUndefined
+	}
+	return &Error{Cond: cond, Text: text, Err: errors.New("xmppclient: stream error from the server")}
+}
+
+// errorCondition finds the condition element and <text/> among the children
+// of a stream error, stanza error or SASL failure parsed with its children.
+func errorCondition(el *xmlsplit.Element, ns string) (cond, text string) {
+	for i := range el.Children {
+		ch := &el.Children[i]
+		if nsOf(ch, el) != ns {
+			continue
+		}
+		if local := localName(ch.Name); local == "text" {
+			text = string(elementText(ch))
+		} else if cond == "" {
+			cond = local
+		}
+	}
+	return cond, text
+}

@@ -1,0 +1,51 @@
+//go:build unix
+
+package xmppclient
+
+import (
+	"net"
+	"syscall"
+)
+
+// rawConnOf returns what waitReadable needs to wait on c, or nil.
+func rawConnOf(c net.Conn) syscall.RawConn {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	return rc
+}
+
+// waitReadable returns once the socket has data (or EOF, or an error) to
+// read, holding no buffer meanwhile: it parks the goroutine in the runtime
+// poller. It honours the read deadline, and returns an error at once when
+// the socket is closed.
+//
+// Readiness notifications alone are not enough: the poller is
+// edge-triggered and resets its state before each wait, so data that
+// arrived before the wait would be missed. The peek asks the kernel
+// directly; only when it says there is nothing does the goroutine park.
+func waitReadable(rc syscall.RawConn) error {
+	return rc.Read(peekReadable)
+}
+
+// peekReadable is the callback of RawConn.Read: true when a read would not
+// block. The socket is non-blocking, so EAGAIN means nothing yet.
+func peekReadable(fd uintptr) bool {
+	var b [1]byte
+	for {
+		_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK)
+		switch err {
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return false
+		}
+		// Data, EOF (n == 0) or an error: the read that follows reports it.
+		return true
+	}
+}
