@@ -46,7 +46,7 @@ type Attr struct {
 }
 
 // Element describes one element found in the input. All byte slices alias
-// the input.
+// the input, and are capped so that appending to one never writes into it.
 type Element struct {
 	// Raw is the whole element, from '<' to the final '>'.
 	Raw []byte
@@ -91,7 +91,7 @@ const (
 // Item is one thing a Splitter found.
 type Item struct {
 	Kind    Kind
-	Element Element // for KindElement and KindOpen
+	Element Element // for KindElement and KindOpen; only Raw, Name and NSAt for KindClose
 }
 
 // ParseOptions tunes Parse. The zero value checks the element and fills in
@@ -107,11 +107,12 @@ type ParseOptions struct {
 }
 
 // The functions and methods below are specified here and implemented in
-// parse.go and split.go.
+// parse.go, split.go and chars.go.
 //
 //	// Parse checks that b holds exactly one well-formed element, optionally
 //	// surrounded by whitespace, and describes it. No XML declaration is
-//	// accepted. Errors are *SyntaxError.
+//	// accepted. Errors are *SyntaxError. Attrs, Borrowed and Children of
+//	// the result are allocated for it and belong to the caller.
 //	func Parse(b []byte, opt ParseOptions) (Element, error)
 //
 //	// Attr returns the raw value of the start-tag attribute with the given
@@ -131,16 +132,22 @@ type ParseOptions struct {
 //	// bytes not yet consumed. It returns the item and how many bytes it
 //	// consumed (whitespace before the item included). n == 0 with a nil error
 //	// means buf holds no complete item yet: call again with more bytes
-//	// appended. Whitespace alone is consumed without an item (Kind 0, n > 0).
+//	// appended. Whitespace alone is consumed without an item (Kind 0, n > 0),
+//	// and so are whitespace and an XML declaration before an item that is
+//	// not complete yet.
 //	// The Splitter remembers how far it scanned a partial item, so the total
 //	// cost stays linear when a large element arrives in many pieces, as long
 //	// as the caller passes the same unconsumed bytes again with more
 //	// appended. An element over MaxBytes is a PolicyViolation error as soon as
-//	// that many bytes are buffered. An optional XML declaration may precede a
-//	// stream header. A new stream header is accepted at stream level at any
-//	// time (a restart) and replaces the namespace context. A top-level
-//	// element may use prefixes bound by the current stream header; any other
-//	// undeclared prefix is NotWellFormed.
+//	// more than MaxBytes of it are buffered. An optional XML declaration may
+//	// precede a stream header. A new stream header is accepted at stream
+//	// level at any time (a restart) and replaces the namespace context. A
+//	// top-level element may use prefixes bound by the current stream header;
+//	// any other undeclared prefix is NotWellFormed.
+//	// A KindClose item's Element has Raw and Name set (the end tag and its
+//	// name). Attrs and Borrowed of an item are kept in the Splitter and are
+//	// valid only until the next call of Split or Reset. After an error Split
+//	// returns it again until Reset.
 //	func (s *Splitter) Split(buf []byte) (it Item, n int, err error)
 //
 //	// Reset forgets all stream state, as at the start of a new connection.
@@ -150,3 +157,6 @@ type ParseOptions struct {
 //	// prefix (nil or empty prefix: the default namespace) and whether it is
 //	// bound.
 //	func (s *Splitter) Namespace(prefix []byte) (string, bool)
+//
+//	// String returns the stream error condition's name, e.g. "not-well-formed".
+//	func (c Condition) String() string
