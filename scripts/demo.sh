@@ -46,4 +46,9 @@ cat <<MSG
   Ctrl-C stops the bridge and Prosody.
 
 MSG
-"$dir/xmppbridge" -config "$dir/xmppbridge.toml"
+"$dir/xmppbridge" -config "$dir/xmppbridge.toml" &
+bridge=$!
+# Ctrl-C reaches the bridge through the terminal; a plain TERM to this
+# script is passed on. Either way the bridge drains, then Prosody stops.
+trap 'kill -TERM "$bridge" 2>/dev/null || true' TERM
+wait "$bridge" || wait "$bridge" || true
