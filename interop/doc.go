@@ -12,6 +12,12 @@
 // against Prosody's own endpoints, which shows the script itself is fair;
 // tests of the bridge run the same script against the bridge with RunScript.
 //
+// TestConverse drives Converse.js (also pinned in package.json) in Debian's
+// headless Chromium through chromedp: the page in browser/ logs alice in,
+// from another loopback origin, and must show her roster, over Prosody's
+// own BOSH and WebSocket endpoints and over the bridge's. Screenshots and
+// logs land in interop/artifacts/.
+//
 // Concurrency: RunScript may be called from any goroutine; each call runs
 // its own node process.
 package interop

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # test.sh: the project's one test command, for developers and CI alike.
 #
-# Installs what the tests need and is missing (Prosody, openssl, iproute2
-# from Debian's packages; the npm modules of interop/), then checks
+# Installs what the tests need and is missing (Prosody, openssl, iproute2,
+# Chromium from Debian's packages; the npm modules of interop/), then checks
 # formatting, vets the code with and without the integration tag, and runs
 # every test: unit, integration against a real Prosody, and interop with
 # real npm clients. It stops at the first step that fails; go test comes
@@ -44,6 +44,16 @@ if ! scripts/testbed.sh install >"$log" 2>&1; then
 	exit 1
 fi
 grep -h '^testbed: installing' "$log" || true
+# Debian's Chromium for the browser tests (Converse.js in interop/); never a
+# browser a tool downloads by itself.
+if ! command -v chromium >/dev/null 2>&1; then
+	echo "installing chromium"
+	if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Dpkg::Use-Pty=0 chromium fonts-liberation; } >"$log" 2>&1; then
+		cat "$log" >&2
+		echo "test.sh: installing chromium failed" >&2
+		exit 1
+	fi
+fi
 
 # ---------------------------------------------------------------- npm
 

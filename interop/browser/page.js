@@ -1,0 +1,173 @@
+// page.js starts Converse.js with settings taken from the page's query
+// string, so a test can point the same page at any BOSH or WebSocket
+// endpoint:
+//
+//   bosh_service_url  BOSH endpoint (XEP-0124/0206), or
+//   websocket_url     XMPP over WebSocket endpoint (RFC 7395); give one only,
+//                     so Converse cannot fall back to the other transport
+//   domain            XMPP domain; completes a jid given without one
+//   jid, password     the account
+//   auto_login        1 (default when a jid and password are given) or 0
+//   view_mode         fullscreen (default) or embedded
+//   animations        0 turns CSS transitions and animations off (default 1)
+//   loglevel          Converse's console log level (default info)
+//
+// Converse's own log is kept whole, at every level and with the XML it sends
+// and receives, in window.xbConverseLog, whatever loglevel says goes to the
+// console. window.xbProbe() returns what the page shows: whether it is
+// logged in, over which transport, and which contacts the roster lists.
+
+import converse from '/dist/converse.min.js';
+
+const q = new URLSearchParams(location.search);
+const flag = (name, def) => {
+	const v = q.get(name);
+	return v === null || v === '' ? def : !['0', 'false', 'no', 'off'].includes(v.toLowerCase());
+};
+
+function fail(msg) {
+	document.body.classList.add('page-error');
+	document.getElementById('page-error').textContent = msg;
+	throw new Error(msg);
+}
+
+const boshURL = q.get('bosh_service_url') || '';
+const wsURL = q.get('websocket_url') || '';
+if (!boshURL === !wsURL) {
+	fail('page.js: give exactly one of bosh_service_url and websocket_url');
+}
+const domain = q.get('domain') || '';
+let jid = q.get('jid') || '';
+if (jid && !jid.includes('@') && domain) {
+	jid = `${jid}@${domain}`;
+}
+const password = q.get('password') || '';
+const viewMode = q.get('view_mode') || 'fullscreen';
+if (!['fullscreen', 'embedded'].includes(viewMode)) {
+	fail(`page.js: view_mode ${viewMode}: want fullscreen or embedded`);
+}
+
+if (viewMode === 'embedded') {
+	document.body.classList.add('embedded');
+	document.getElementById('embedded').append(document.createElement('converse-root'));
+}
+if (!flag('animations', true)) {
+	const style = document.createElement('style');
+	style.textContent = `*, *::before, *::after {
+		animation: none !important; transition: none !important; scroll-behavior: auto !important;
+	}`;
+	document.head.append(style);
+}
+
+// Converse's log: every call, kept in order. The level check happens inside
+// log.log, so wrapping it sees debug lines too.
+const converseLog = [];
+window.xbConverseLog = converseLog;
+const { log } = converse.env;
+const logToConsole = log.log.bind(log);
+log.log = (level, ...args) => {
+	converseLog.push(`${new Date().toISOString()} ${level} ${format(args)}`);
+	return logToConsole(level, ...args);
+};
+
+// format renders console-style arguments: %s, %d, %i, %f, %o, %O take the
+// next argument and %c drops it (it is CSS).
+function format(args) {
+	const str = (v) => {
+		if (v instanceof Error) return v.stack || String(v);
+		if (typeof Element !== 'undefined' && v instanceof Element) return v.outerHTML;
+		if (typeof v === 'string') return v;
+		try {
+			return JSON.stringify(v) ?? String(v);
+		} catch {
+			return String(v);
+		}
+	};
+	let rest = args.slice();
+	let out = '';
+	if (typeof rest[0] === 'string') {
+		const fmt = rest.shift();
+		out = fmt.replace(/%[sdifoOc%]/g, (m) => {
+			if (m === '%%') return '%';
+			if (rest.length === 0) return m;
+			const v = rest.shift();
+			return m === '%c' ? '' : str(v);
+		});
+	}
+	return [out, ...rest.map(str)].filter((s) => s !== '').join(' ');
+}
+
+// The probe plugin keeps a handle on Converse's internals and a list of the
+// events that matter for logging in.
+const events = [];
+let _converse;
+const statusNames = Object.fromEntries(Object.entries(converse.env.Strophe.Status).map(([k, v]) => [v, k]));
+converse.plugins.add('xmppbridge-probe', {
+	initialize() {
+		_converse = this._converse;
+		const { api } = _converse;
+		const note = (what) => events.push(`${new Date().toISOString()} ${what}`);
+		for (const ev of ['connected', 'reconnected', 'disconnected', 'rosterContactsFetched', 'rosterInitialized']) {
+			api.listen.on(ev, () => note(ev));
+		}
+		api.listen.on('connfeedback', (fb) => {
+			const status = statusNames[fb.get('connection_status')] ?? fb.get('connection_status');
+			note(`status ${status}${fb.get('message') ? `: ${fb.get('message')}` : ''}`);
+		});
+	},
+});
+
+const visible = (el) => {
+	if (!el || el.getClientRects().length === 0) return false;
+	const style = getComputedStyle(el);
+	return style.visibility !== 'hidden' && style.display !== 'none';
+};
+
+window.xbProbe = () => {
+	const api = _converse?.api;
+	const conn = api?.connection.get();
+	const roster = _converse?.state?.roster;
+	const shown = [...document.querySelectorAll('converse-roster a.open-chat[data-jid]')]
+		.filter(visible)
+		.map((a) => ({ jid: a.dataset.jid, text: a.textContent.replace(/\s+/g, ' ').trim() }));
+	let transport = '';
+	if (conn) {
+		transport = api.connection.isType('websocket') ? 'websocket' : api.connection.isType('bosh') ? 'bosh' : '?';
+	}
+	return {
+		initialized: !!_converse,
+		connected: !!api?.connection.connected(),
+		authenticated: !!api?.connection.authenticated(),
+		transport,
+		service: conn?.service ?? '',
+		jid: conn?.jid ?? '',
+		status: _converse?.state?.connfeedback ? (statusNames[_converse.state.connfeedback.get('connection_status')] ?? '') : '',
+		rosterModel: roster ? roster.map((c) => c.get('jid')) : [],
+		rosterShown: shown,
+		loginFormShown: [...document.querySelectorAll('converse-login-form')].some(visible),
+		events: events.slice(),
+	};
+};
+
+converse.initialize({
+	...(boshURL ? { bosh_service_url: boshURL } : { websocket_url: wsURL }),
+	// Use the endpoint given, nothing discovered (XEP-0156) on the way.
+	discover_connection_methods: false,
+	authentication: 'login',
+	jid,
+	password,
+	auto_login: flag('auto_login', Boolean(jid && password)),
+	auto_reconnect: false,
+	default_domain: domain || undefined,
+	view_mode: viewMode,
+	animate: flag('animations', true),
+	loglevel: q.get('loglevel') || 'info',
+	assets_path: '/dist/',
+	i18n: 'en',
+	whitelisted_plugins: ['xmppbridge-probe'],
+	// Nothing that needs a user's permission or makes noise.
+	play_sounds: false,
+	show_desktop_notifications: false,
+	allow_registration: false,
+	show_controlbox_by_default: true,
+});
