@@ -1,169 +1,61 @@
 // Command xmppbridge-bench measures xmppbridge from outside, as a load tool.
 //
 //	xmppbridge-bench idle -url ws://127.0.0.1:5280/xmpp-websocket -pid PID -n 2000
+//	xmppbridge-bench users -testbed DIR -n 1000
+//	xmppbridge-bench load -bridge-ws URL -bridge-pid PID -prosody-ws URL -testbed DIR -n 1000 -rate 500 -duration 30s
 //
 // idle opens n WebSocket connections to the bridge, opens an XMPP stream on
 // each (so the bridge holds an upstream stream per connection too), holds
 // them, and reports the bridge process's resident memory per idle bridged
-// session: the growth of its RSS, read from /proc, divided by n. Source
+// session: the growth of its RSS, read from /proc, divided by n.
+//
+// users writes n accounts load0…load{n-1} (password "secret") straight into
+// the data directory of a testbed Prosody, in its internal_hashed format, so
+// that thousands of users are registered in a second rather than minutes.
+//
+// load logs in n users over several paths at once — through the bridge's
+// WebSocket endpoint, straight to Prosody's own, and straight to Prosody's
+// BOSH endpoint — interleaved, so every path sees the same machine; holds
+// them idle; then sends chat messages between pairs of sessions at a target
+// rate and measures, per path, session setup time, delivery latency, lost
+// and reordered messages, and from /proc the memory and CPU time of the
+// bridge and of Prosody. See load.go.
+//
+// Every subcommand is bounded in count and time and stops by itself. Source
 // addresses are spread over 127.0.0.x to stay clear of ephemeral port
-// exhaustion. It is bounded in count and time and stops by itself.
+// exhaustion.
 package main
 
 import (
-	"context"
-	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
-	"net"
 	"os"
-	"runtime"
-	"strconv"
-	"strings"
-	"sync"
-	"sync/atomic"
-	"time"
-
-	"github.com/gorilla/websocket"
 )
 
+const usage = `usage:
+  xmppbridge-bench idle -url URL -pid PID [-n N] [-domain D] [-sources K] [-settle DURATION]
+  xmppbridge-bench users -testbed DIR [-n N] [-prefix P] [-password PW]
+  xmppbridge-bench load [-bridge-ws URL] [-prosody-ws URL] [-prosody-bosh URL] [-n N] [-rate R] [-duration D] ...
+run a subcommand with -h for its flags`
+
 func main() {
-	if len(os.Args) < 2 || os.Args[1] != "idle" {
-		fmt.Fprintln(os.Stderr, "usage: xmppbridge-bench idle -url URL -pid PID [-n N] [-domain D] [-sources K] [-settle DURATION]")
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, usage)
 		os.Exit(2)
 	}
-	if err := idle(os.Args[2:]); err != nil {
+	var err error
+	switch os.Args[1] {
+	case "idle":
+		err = idle(os.Args[2:])
+	case "users":
+		err = users(os.Args[2:])
+	case "load":
+		err = load(os.Args[2:])
+	default:
+		fmt.Fprintln(os.Stderr, usage)
+		os.Exit(2)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "xmppbridge-bench:", err)
 		os.Exit(1)
 	}
-}
-
-func idle(args []string) error {
-	fs := flag.NewFlagSet("idle", flag.ExitOnError)
-	url := fs.String("url", "ws://127.0.0.1:5280/xmpp-websocket", "the bridge's WebSocket URL")
-	pid := fs.Int("pid", 0, "the bridge's process id (for /proc)")
-	n := fs.Int("n", 2000, "sessions to open (at most 9000: the bridge holds two sockets each)")
-	domain := fs.String("domain", "localhost", "XMPP domain to open streams to")
-	sources := fs.Int("sources", 8, "local source addresses 127.0.0.2… to spread connections over")
-	settle := fs.Duration("settle", 3*time.Second, "wait before the last memory reading")
-	timeout := fs.Duration("timeout", 5*time.Minute, "bound on the whole run")
-	fs.Parse(args)
-	if *pid == 0 {
-		return errors.New("-pid is required")
-	}
-	if *n < 1 || *n > 9000 {
-		return errors.New("-n must be 1…9000")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
-	defer cancel()
-
-	before, err := rss(*pid)
-	if err != nil {
-		return err
-	}
-	conns := make([]*websocket.Conn, *n)
-	var opened atomic.Int64
-	var wg sync.WaitGroup
-	errc := make(chan error, 1)
-	sem := make(chan struct{}, 64) // connections in progress at once
-	start := time.Now()
-	for i := range *n {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			c, err := openStream(ctx, *url, *domain, net.IPv4(127, 0, 0, byte(2+i%*sources)))
-			if err != nil {
-				select {
-				case errc <- fmt.Errorf("session %d: %w", i, err):
-				default:
-				}
-				return
-			}
-			conns[i] = c
-			if k := opened.Add(1); k%500 == 0 {
-				fmt.Fprintf(os.Stderr, "\ropened %d/%d", k, *n)
-			}
-		}()
-	}
-	wg.Wait()
-	fmt.Fprintf(os.Stderr, "\ropened %d/%d in %v\n", opened.Load(), *n, time.Since(start).Round(time.Millisecond))
-	defer func() {
-		for _, c := range conns {
-			if c != nil {
-				c.Close()
-			}
-		}
-	}()
-	select {
-	case err := <-errc:
-		return err
-	default:
-	}
-	time.Sleep(*settle)
-	after, err := rss(*pid)
-	if err != nil {
-		return err
-	}
-	res := map[string]any{
-		"sessions":              *n,
-		"bridge_rss_before_kib": before,
-		"bridge_rss_after_kib":  after,
-		"kib_per_session":       float64(after-before) / float64(*n),
-		"go":                    runtime.Version(),
-	}
-	out, _ := json.Marshal(res)
-	fmt.Println(string(out))
-	return nil
-}
-
-// openStream connects from the given source address, opens an XMPP stream
-// and reads the bridge's <open/> and the relayed features.
-func openStream(ctx context.Context, url, domain string, src net.IP) (*websocket.Conn, error) {
-	d := websocket.Dialer{
-		Subprotocols:     []string{"xmpp"},
-		HandshakeTimeout: 20 * time.Second,
-		NetDialContext:   (&net.Dialer{LocalAddr: &net.TCPAddr{IP: src}}).DialContext,
-		ReadBufferSize:   512,
-		WriteBufferSize:  512,
-	}
-	c, _, err := d.DialContext(ctx, url, nil)
-	if err != nil {
-		return nil, err
-	}
-	c.SetWriteDeadline(time.Now().Add(20 * time.Second))
-	if err := c.WriteMessage(websocket.TextMessage, []byte(`<open xmlns="urn:ietf:params:xml:ns:xmpp-framing" to="`+domain+`" version="1.0"/>`)); err != nil {
-		c.Close()
-		return nil, err
-	}
-	c.SetReadDeadline(time.Now().Add(20 * time.Second))
-	for _, want := range []string{"<open ", "<stream:features"} {
-		_, b, err := c.ReadMessage()
-		if err != nil {
-			c.Close()
-			return nil, err
-		}
-		if !strings.HasPrefix(string(b), want) {
-			c.Close()
-			return nil, fmt.Errorf("got %.80s, want %s…", b, want)
-		}
-	}
-	c.SetReadDeadline(time.Time{})
-	return c, nil
-}
-
-// rss is the process's resident set size in KiB.
-func rss(pid int) (int64, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			return strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-		}
-	}
-	return 0, errors.New("no VmRSS in /proc/" + strconv.Itoa(pid) + "/status")
 }

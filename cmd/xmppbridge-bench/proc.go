@@ -1,0 +1,74 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// rss is the process's resident set size in KiB.
+func rss(pid int) (int64, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			return strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		}
+	}
+	return 0, errors.New("no VmRSS in /proc/" + strconv.Itoa(pid) + "/status")
+}
+
+// clockTicks is USER_HZ, the unit of utime and stime in /proc/PID/stat. It
+// is 100 on every Linux architecture Go supports.
+const clockTicks = 100
+
+// cpuTime is the process's user plus system CPU time, threads that have
+// exited included, from /proc/PID/stat, in nanoseconds (10 ms resolution).
+func cpuTime(pid int) (int64, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) is in parentheses and may hold spaces.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, errors.New("bad /proc/" + strconv.Itoa(pid) + "/stat")
+	}
+	f := strings.Fields(s[i+1:])
+	// f[0] is field 3 (state); utime and stime are fields 14 and 15.
+	if len(f) < 13 {
+		return 0, errors.New("short /proc/" + strconv.Itoa(pid) + "/stat")
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, err
+	}
+	return (ut + st) * (1e9 / clockTicks), nil
+}
+
+// procSample is one reading of a process from /proc.
+type procSample struct {
+	RSSKiB int64 `json:"rss_kib"`
+	CPUNs  int64 `json:"cpu_ns"`
+}
+
+// sample reads a process's RSS and CPU time; pid 0 gives a zero sample.
+func sample(pid int) (procSample, error) {
+	if pid == 0 {
+		return procSample{}, nil
+	}
+	r, err := rss(pid)
+	if err != nil {
+		return procSample{}, err
+	}
+	c, err := cpuTime(pid)
+	if err != nil {
+		return procSample{}, err
+	}
+	return procSample{RSSKiB: r, CPUNs: c}, nil
+}

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"time"
+)
+
+// login opens a stream, authenticates with SASL PLAIN (the test Prosody
+// allows it without TLS), binds a resource and sends initial presence. It
+// returns the bound full JID. There is no stream management.
+func login(ctx context.Context, s Stream, domain, user, password string) (jid string, err error) {
+	feat, err := s.Open(ctx, domain)
+	if err != nil {
+		return "", fmt.Errorf("open: %w", err)
+	}
+	if !bytes.Contains(feat, []byte("<mechanism>PLAIN</mechanism>")) {
+		return "", fmt.Errorf("server does not offer SASL PLAIN: %.200s", feat)
+	}
+	cred := base64.StdEncoding.EncodeToString([]byte("\x00" + user + "\x00" + password))
+	if err := s.Send([]byte(`<auth xmlns="urn:ietf:params:xml:ns:xmpp-sasl" mechanism="PLAIN">` + cred + `</auth>`)); err != nil {
+		return "", err
+	}
+	el, err := s.Recv()
+	if err != nil {
+		return "", fmt.Errorf("auth: %w", err)
+	}
+	if !bytes.HasPrefix(el, []byte("<success")) {
+		return "", fmt.Errorf("auth %s: %.200s", user, el)
+	}
+	if _, err := s.Open(ctx, domain); err != nil {
+		return "", fmt.Errorf("restart: %w", err)
+	}
+	if err := s.Send([]byte(`<iq xmlns="jabber:client" type="set" id="b"><bind xmlns="urn:ietf:params:xml:ns:xmpp-bind"><resource>load</resource></bind></iq>`)); err != nil {
+		return "", err
+	}
+	el, err = s.Recv()
+	if err != nil {
+		return "", fmt.Errorf("bind: %w", err)
+	}
+	jid, ok := textOf(el, "jid")
+	if !ok || !bytes.Contains(el[:min(len(el), 80)], []byte("result")) {
+		return "", fmt.Errorf("bind: %.200s", el)
+	}
+	if err := s.Send([]byte(`<presence xmlns="jabber:client"/>`)); err != nil {
+		return "", err
+	}
+	return jid, nil
+}
+
+// textOf returns the text of the first <name>…</name> in el, as raw bytes
+// (no entity is expected in what the load test reads this way).
+func textOf(el []byte, name string) (string, bool) {
+	open := []byte("<" + name + ">")
+	i := bytes.Index(el, open)
+	if i < 0 {
+		return "", false
+	}
+	rest := el[i+len(open):]
+	j := bytes.IndexByte(rest, '<')
+	if j < 0 {
+		return "", false
+	}
+	return string(rest[:j]), true
+}
+
+// A probe is what a load message carries in its body: the sender's
+// sequence number toward this receiver and the send time, in nanoseconds
+// since the start of the run (the monotonic clock, same process).
+type probe struct {
+	seq  int64
+	sent time.Duration
+}
+
+// appendMessage appends a chat message to full JID to carrying p.
+func appendMessage(b []byte, to string, p probe) []byte {
+	b = append(b, `<message xmlns="jabber:client" type="chat" to="`...)
+	b = append(b, to...)
+	b = append(b, `"><body>`...)
+	b = appendInt(b, p.seq)
+	b = append(b, ' ')
+	b = appendInt(b, int64(p.sent))
+	return append(b, `</body></message>`...)
+}
+
+// parseProbe finds the probe in a received message.
+func parseProbe(el []byte) (probe, bool) {
+	i := bytes.Index(el, []byte("<body>"))
+	if i < 0 {
+		return probe{}, false
+	}
+	rest := el[i+len("<body>"):]
+	seq, rest, ok := readInt(rest)
+	if !ok || len(rest) == 0 || rest[0] != ' ' {
+		return probe{}, false
+	}
+	sent, rest, ok := readInt(rest[1:])
+	if !ok || len(rest) == 0 || rest[0] != '<' {
+		return probe{}, false
+	}
+	return probe{seq: seq, sent: time.Duration(sent)}, true
+}
+
+func appendInt(b []byte, v int64) []byte {
+	var tmp [20]byte
+	i := len(tmp)
+	if v == 0 {
+		return append(b, '0')
+	}
+	for v > 0 {
+		i--
+		tmp[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return append(b, tmp[i:]...)
+}
+
+func readInt(b []byte) (int64, []byte, bool) {
+	var v int64
+	i := 0
+	for i < len(b) && i < 19 && b[i] >= '0' && b[i] <= '9' {
+		v = v*10 + int64(b[i]-'0')
+		i++
+	}
+	return v, b[i:], i > 0
+}
