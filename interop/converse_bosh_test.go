@@ -1,9 +1,4 @@
-//go:build integration && ignore
-
-// This file needs package bosh, which is not in the tree yet, so it is built
-// by nothing: "ignore" also keeps go mod tidy from looking for the package.
-// Once package bosh is in, the constraint becomes plain "integration" and
-// scripts/test.sh runs it with the rest.
+//go:build integration
 
 package interop
 

@@ -1,0 +1,185 @@
+package bosh
+
+import (
+	"bytes"
+	"net/http"
+	"strconv"
+	"strings"
+	"unsafe"
+
+	"github.com/xmppbridge/xmppbridge/bridge"
+	"github.com/xmppbridge/xmppbridge/xmppclient"
+)
+
+// Terminal binding conditions (XEP-0124 §17.2) this package names itself;
+// session ends are named by bridge.Reason.BOSHCondition.
+const (
+	condBadRequest         = "bad-request"
+	condHostUnknown        = "host-unknown"
+	condImproperAddressing = "improper-addressing"
+	condItemNotFound       = "item-not-found"
+	condPolicyViolation    = "policy-violation"
+	condRemoteStreamError  = "remote-stream-error"
+	condSeeOtherURI        = "see-other-uri"
+	condSystemShutdown     = "system-shutdown"
+)
+
+// Bodies that never change.
+var (
+	emptyBody = []byte("<body xmlns='" + nsHTTPBind + "'/>")
+	// errorBody is the recoverable binding condition (XEP-0124 §17.3):
+	// the client resends the requests it has no response to.
+	errorBody = []byte("<body type='error' xmlns='" + nsHTTPBind + "'/>")
+)
+
+// httpStatus is the HTTP status for a response with a terminal binding
+// condition. XEP-0124 §17.1-17.2: everything is 200 OK, except that a client
+// that sent no 'ver' in its session creation request (a legacy client) gets
+// the deprecated HTTP error codes for the three conditions they stand for.
+func httpStatus(cond string, legacy bool) int {
+	if legacy {
+		switch cond {
+		case condBadRequest:
+			return http.StatusBadRequest
+		case condPolicyViolation:
+			return http.StatusForbidden
+		case condItemNotFound:
+			return http.StatusNotFound
+		}
+	}
+	return http.StatusOK
+}
+
+// appendBodyStart appends "<body xmlns='…'", to which attributes follow.
+func appendBodyStart(b []byte) []byte {
+	return append(b, "<body xmlns='"+nsHTTPBind+"'"...)
+}
+
+// terminateBody is a <body type='terminate'/> with a condition ("" for a
+// plain one) and the content the condition calls for.
+func terminateBody(cond, uri string) []byte {
+	b := appendBodyStart(make([]byte, 0, 128))
+	b = append(b, " type='terminate'"...)
+	b = appendAttr(b, "condition", cond)
+	if cond == condSeeOtherURI && uri != "" {
+		b = append(b, "><uri>"...)
+		b = append(b, attrEscaper.Replace(uri)...)
+		return append(b, "</uri></body>"...)
+	}
+	return append(b, "/>"...)
+}
+
+// appendStreamError appends a <stream:error/> the bridge builds itself from
+// a condition the server gave while the stream was being opened.
+func appendStreamError(b []byte, cond, text string) []byte {
+	b = append(b, "<stream:error xmlns:stream='"+nsStream+"'><"...)
+	b = append(b, cond...)
+	b = append(b, " xmlns='"+nsErrors+"'/>"...)
+	if text != "" {
+		b = append(b, "<text xmlns='"+nsErrors+"'>"...)
+		b = append(b, attrEscaper.Replace(text)...)
+		b = append(b, "</text>"...)
+	}
+	return append(b, "</stream:error>"...)
+}
+
+// appendItem appends an element from the server with the declarations it
+// borrows from the upstream stream header.
+func appendItem(b []byte, it *bridge.Item) []byte {
+	if it.NS == "" {
+		return append(b, it.Data...)
+	}
+	b = append(b, it.Data[:it.NSAt]...)
+	b = append(b, stringBytes(it.NS)...)
+	return append(b, it.Data[it.NSAt:]...)
+}
+
+// isStreamError reports whether an element from the server is its stream
+// error. The server's own stream header binds the prefix; every server in
+// use writes it "stream".
+func isStreamError(data []byte) bool {
+	const p = "<stream:error"
+	if !bytes.HasPrefix(data, []byte(p)) || len(data) == len(p) {
+		return false
+	}
+	switch data[len(p)] {
+	case ' ', '>', '/', '\t', '\r', '\n':
+		return true
+	}
+	return false
+}
+
+// usesStreamPrefix reports whether an element from the server is named with
+// the stream prefix (features, error), for which XEP-0206 §3 wants the
+// prefix declared on the <body/>.
+func usesStreamPrefix(data []byte) bool {
+	return bytes.HasPrefix(data, []byte("<stream:"))
+}
+
+// creation holds what the session creation response says (XEP-0124 §7.2,
+// XEP-0206 §4).
+type creation struct {
+	sid                           string
+	wait, requests, hold          int
+	inactivity, polling, maxPause int // seconds; maxPause 0: not offered
+	ver                           string
+	header                        *xmppclient.Header
+	to                            string
+	ack                           uint64
+}
+
+func appendCreationAttrs(b []byte, c *creation) []byte {
+	b = append(b, " xmlns:xmpp='"+nsXBOSH+"'"...)
+	b = appendAttr(b, "sid", c.sid)
+	b = appendAttr(b, "wait", strconv.Itoa(c.wait))
+	b = appendAttr(b, "requests", strconv.Itoa(c.requests))
+	b = appendAttr(b, "hold", strconv.Itoa(c.hold))
+	b = appendAttr(b, "inactivity", strconv.Itoa(c.inactivity))
+	b = appendAttr(b, "polling", strconv.Itoa(c.polling))
+	if c.maxPause > 0 {
+		b = appendAttr(b, "maxpause", strconv.Itoa(c.maxPause))
+	}
+	b = appendAttr(b, "ver", c.ver)
+	from := c.to
+	if c.header != nil {
+		if c.header.From != "" {
+			from = c.header.From
+		}
+		b = appendAttr(b, "authid", c.header.ID)
+	}
+	b = appendAttr(b, "from", from)
+	// The upstream link is always secure in the sense of XEP-0124 §19.2:
+	// xmppclient verifies TLS and allows plaintext only to a loopback
+	// address, that is, to a server on the same machine.
+	b = append(b, " secure='true' xmpp:version='1.0' xmpp:restartlogic='true'"...)
+	return appendAttr(b, "ack", strconv.FormatUint(c.ack, 10))
+}
+
+func appendAttr(b []byte, name, value string) []byte {
+	if value == "" {
+		return b
+	}
+	b = append(b, ' ')
+	b = append(b, name...)
+	b = append(b, "='"...)
+	b = append(b, attrEscaper.Replace(value)...)
+	return append(b, '\'')
+}
+
+var attrEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "'", "&apos;", "\"", "&quot;")
+
+// stringBytes views s as bytes without copying; callers only read it.
+func stringBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
+// seconds is d in whole seconds for an attribute, rounded up (wait,
+// polling: the client must not expect less) and at least min.
+func secondsUp(ns int64, min int) int {
+	s := int((ns + 1e9 - 1) / 1e9)
+	return max(s, min)
+}
+
+// secondsDown rounds down (inactivity, maxpause: the client must not
+// expect more), at least min.
+func secondsDown(ns int64, min int) int {
+	return max(int(ns/1e9), min)
+}
