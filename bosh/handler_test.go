@@ -226,7 +226,10 @@ func (b *bg) Helper() {}
 
 func (b *bg) Fatal(args ...any) { b.msg = fmt.Sprint(args...); panic(bgFailed{}) }
 
-func (b *bg) Fatalf(format string, args ...any) { b.msg = fmt.Sprintf(format, args...); panic(bgFailed{}) }
+func (b *bg) Fatalf(format string, args ...any) {
+	b.msg = fmt.Sprintf(format, args...)
+	panic(bgFailed{})
+}
 
 type result struct {
 	resp

@@ -41,7 +41,9 @@ func (c *clock) advance(d time.Duration) {
 }
 
 // msg is a stanza the fake servers echo.
-func msg(id string) string { return "<message xmlns='jabber:client' to='b@localhost' id='" + id + "'><body>" + id + "</body></message>" }
+func msg(id string) string {
+	return "<message xmlns='jabber:client' to='b@localhost' id='" + id + "'><body>" + id + "</body></message>"
+}
 
 // kidsOf gathers the children of several responses.
 func kidsOf(rs ...resp) string {
