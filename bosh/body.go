@@ -98,11 +98,11 @@ func parseBody(b []byte, lim parseLimits) (*body, *bindError) {
 		return nil, syntaxError(err)
 	}
 	prefix, local := splitName(el.Name)
-	if local != "body" {
+	if string(local) != "body" {
 		return nil, badRequest(bridge.ReasonBadFormat, "the root element must be <body/>")
 	}
 	decls := declarations(&el)
-	if ns, _ := lookup(decls, prefix); ns != nsHTTPBind {
+	if !bound(decls, prefix, nsHTTPBind) {
 		return nil, badRequest(bridge.ReasonInvalidNamespace, "<body/> must be in the "+nsHTTPBind+" namespace")
 	}
 	if err := onlyChildren(&el); err != nil {
@@ -155,9 +155,9 @@ func declarations(el *xmlsplit.Element) []decl {
 }
 
 // lookup returns the namespace a prefix is bound to on the <body/>, decoded.
-func lookup(ds []decl, prefix string) (string, bool) {
+func lookup(ds []decl, prefix []byte) (string, bool) {
 	for _, d := range ds {
-		if d.prefix == prefix {
+		if d.prefix == string(prefix) {
 			v, err := xmlsplit.Unescape(nil, d.value)
 			if err != nil {
 				return "", false
@@ -166,6 +166,21 @@ func lookup(ds []decl, prefix string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// bound reports whether prefix is bound to ns on the <body/>, without
+// allocating for the usual value with no references in it.
+func bound(ds []decl, prefix []byte, ns string) bool {
+	for _, d := range ds {
+		if d.prefix == string(prefix) {
+			if bytes.IndexByte(d.value, '&') < 0 {
+				return string(d.value) == ns
+			}
+			v, err := xmlsplit.Unescape(nil, d.value)
+			return err == nil && string(v) == ns
+		}
+	}
+	return false
 }
 
 // onlyChildren checks that the <body/> holds nothing but whitespace between
@@ -224,11 +239,16 @@ func (r *body) attrs(el *xmlsplit.Element, ds []decl) *bindError {
 		if name == "xmlns" || strings.HasPrefix(name, "xmlns:") {
 			continue
 		}
-		raw, err := xmlsplit.Unescape(nil, a.Value)
-		if err != nil {
-			return badRequest(bridge.ReasonNotWellFormed, "attribute "+name+": "+err.Error())
+		var v string
+		if bytes.IndexByte(a.Value, '&') < 0 {
+			v = string(a.Value)
+		} else {
+			raw, err := xmlsplit.Unescape(nil, a.Value)
+			if err != nil {
+				return badRequest(bridge.ReasonNotWellFormed, "attribute "+name+": "+err.Error())
+			}
+			v = string(raw)
 		}
-		v := string(raw)
 		if p, local, ok := strings.Cut(name, ":"); ok {
 			if p == "xml" {
 				if local == "lang" {
@@ -236,7 +256,7 @@ func (r *body) attrs(el *xmlsplit.Element, ds []decl) *bindError {
 				}
 				continue
 			}
-			if ns, _ := lookup(ds, p); ns != nsXBOSH {
+			if !bound(ds, []byte(p), nsXBOSH) {
 				continue // another protocol's attribute: not ours to judge
 			}
 			switch local {
@@ -351,7 +371,7 @@ func xsBool(s string) (v, ok bool) {
 }
 
 // children prepares each child to stand alone upstream.
-func (r *body) children(el *xmlsplit.Element, ds []decl, bodyPrefix string, maxStanza int) *bindError {
+func (r *body) children(el *xmlsplit.Element, ds []decl, bodyPrefix []byte, maxStanza int) *bindError {
 	if len(el.Children) == 0 {
 		return nil
 	}
@@ -359,8 +379,8 @@ func (r *body) children(el *xmlsplit.Element, ds []decl, bodyPrefix string, maxS
 	// (XEP-0206 §3 note), unless the <body/> is prefixed and binds the
 	// default namespace to something else itself.
 	def := nsClient
-	if bodyPrefix != "" {
-		if ns, ok := lookup(ds, ""); ok && ns != nsHTTPBind {
+	if len(bodyPrefix) != 0 {
+		if ns, ok := lookup(ds, nil); ok && ns != nsHTTPBind {
 			def = ns
 		}
 	}
@@ -435,26 +455,25 @@ func appendDecl(b, prefix, value []byte) []byte {
 // read upstream as a stream header.
 func isStreamHeader(c *xmlsplit.Element, ds []decl) bool {
 	prefix, local := splitName(c.Name)
-	if local != "stream" {
+	if string(local) != "stream" {
 		return false
 	}
 	attr := "xmlns"
-	if prefix != "" {
-		attr += ":" + prefix
+	if len(prefix) != 0 {
+		attr += ":" + string(prefix)
 	}
 	if v, ok := c.Attr(attr); ok {
 		ns, err := xmlsplit.Unescape(nil, v)
 		return err == nil && string(ns) == nsStream
 	}
-	ns, _ := lookup(ds, prefix)
-	return ns == nsStream
+	return bound(ds, prefix, nsStream)
 }
 
-func splitName(name []byte) (prefix, local string) {
+func splitName(name []byte) (prefix, local []byte) {
 	if i := bytes.IndexByte(name, ':'); i >= 0 {
-		return string(name[:i]), string(name[i+1:])
+		return name[:i], name[i+1:]
 	}
-	return "", string(name)
+	return nil, name
 }
 
 // peek reads the start tag of a body that could not be parsed as a whole

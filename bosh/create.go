@@ -140,6 +140,7 @@ func (h *Handler) newSession(rb *body) (*session, *bindError) {
 		rcvd:           rb.rid,
 		key:            rb.newkey,
 		lastNew:        now,
+		maxRID:         rb.rid,
 		prevRID:        rb.rid,
 		prevEmpty:      true,
 	}

@@ -217,9 +217,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, "", false, &bindError{cond: condItemNotFound, text: "no such session"})
 		return
 	}
-	resp, status, cond := s.handle(rb)
-	if cond != "" && h.cfg.OnReject != nil {
-		h.cfg.OnReject(r, status, cond, "session "+rb.sid)
+	resp, status, refused := s.handle(rb)
+	if refused != nil && h.cfg.OnReject != nil {
+		h.cfg.OnReject(r, status, refused.cond, refused.text)
 	}
 	h.write(w, r, status, resp, s.content)
 }
@@ -374,6 +374,10 @@ var errTooLarge = errors.New("bosh: request body too large")
 // peekSID, with policy-violation.
 func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) (*[]byte, *bindError) {
 	rc := http.NewResponseController(w)
+	// The write deadline too: reading the body may write "100 Continue",
+	// and the connection may still carry the deadline of an earlier
+	// response.
+	_ = rc.SetWriteDeadline(time.Now().Add(h.cfg.WriteTimeout))
 	_ = rc.SetReadDeadline(time.Now().Add(h.cfg.WriteTimeout))
 	// A held request must not trip over this deadline in net/http's
 	// background read, which watches for the client going away.

@@ -171,15 +171,15 @@ var attrEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "'
 // stringBytes views s as bytes without copying; callers only read it.
 func stringBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
-// seconds is d in whole seconds for an attribute, rounded up (wait,
-// polling: the client must not expect less) and at least min.
-func secondsUp(ns int64, min int) int {
-	s := int((ns + 1e9 - 1) / 1e9)
-	return max(s, min)
+// secondsUp is a duration in nanoseconds as whole seconds for an
+// attribute, rounded up (wait, polling: the client must not expect less),
+// at least least.
+func secondsUp(ns int64, least int) int {
+	return max(int((ns+1e9-1)/1e9), least)
 }
 
 // secondsDown rounds down (inactivity, maxpause: the client must not
-// expect more), at least min.
-func secondsDown(ns int64, min int) int {
-	return max(int(ns/1e9), min)
+// expect more), at least least.
+func secondsDown(ns int64, least int) int {
+	return max(int(ns/1e9), least)
 }

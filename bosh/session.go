@@ -62,6 +62,7 @@ type session struct {
 
 	// The request-frequency rules (XEP-0124 §11, §12).
 	lastNew           time.Time // arrival of the latest new request
+	maxRID            uint64    // highest rid taken, in order or not
 	prevRID           uint64    // the latest new request
 	prevEmpty         bool
 	prevAnswered      bool
@@ -117,14 +118,14 @@ func (s *session) activeLocked() int {
 	return n
 }
 
-// handle serves one request of an existing session. cond is set when the
+// handle serves one request of an existing session. refused is set when the
 // request itself caused a terminal condition, for OnReject.
-func (s *session) handle(rb *body) (resp []byte, status int, cond string) {
+func (s *session) handle(rb *body) (resp []byte, status int, refused *bindError) {
 	now := s.h.now()
 	s.mu.Lock()
 	if s.ended {
 		s.mu.Unlock()
-		return terminateBody(condItemNotFound, ""), httpStatus(condItemNotFound, s.legacy), condItemNotFound
+		return terminateBody(condItemNotFound, ""), httpStatus(condItemNotFound, s.legacy), &bindError{cond: condItemNotFound, text: "session ended"}
 	}
 	if rb.stream != "" {
 		return s.failUnlock(&bindError{cond: condItemNotFound, reason: bridge.ReasonBadFormat, text: "multiple streams are not offered"})
@@ -157,6 +158,7 @@ func (s *session) handle(rb *body) (resp []byte, status int, cond string) {
 			return s.failUnlock(e)
 		}
 		s.lastNew, s.prevRID, s.prevEmpty, s.prevAnswered = now, rb.rid, rb.empty(), false
+		s.maxRID = max(s.maxRID, rb.rid)
 		s.paused = 0 // back to normal inactivity at the next request (§10)
 	}
 
@@ -187,12 +189,12 @@ func (s *session) handle(rb *body) (resp []byte, status int, cond string) {
 		switch {
 		case r.superseded:
 			s.mu.Unlock()
-			return errorBody, http.StatusOK, ""
+			return errorBody, http.StatusOK, nil
 		case s.ended:
 			s.removeEarlyLocked(r)
 			resp, status := s.endBody, s.endStatus
 			s.mu.Unlock()
-			return resp, status, ""
+			return resp, status, nil
 		case !r.granted:
 			s.removeEarlyLocked(r)
 			if shutdown {
@@ -200,7 +202,7 @@ func (s *session) handle(rb *body) (resp []byte, status int, cond string) {
 			}
 			s.armIdleLocked()
 			s.mu.Unlock()
-			return errorBody, http.StatusOK, ""
+			return errorBody, http.StatusOK, nil
 		}
 	}
 	s.removeEarlyLocked(r)
@@ -255,7 +257,7 @@ func (s *session) handle(rb *body) (resp []byte, status int, cond string) {
 		bs.End(&bridge.CloseError{Reason: bridge.ReasonNormal})
 	}
 	resp, status = s.await(r)
-	return resp, status, ""
+	return resp, status, nil
 }
 
 // overactiveLocked applies XEP-0124 §11 and §12 to a new request.
@@ -267,7 +269,9 @@ func (s *session) overactiveLocked(rb *body, now time.Time) *bindError {
 	case open > s.requests+1 || open > s.requests && !special:
 		return &bindError{cond: condPolicyViolation, reason: bridge.ReasonPolicyViolation,
 			text: "more than " + strconv.Itoa(s.requests) + " requests open at once"}
-	case !s.pollingSession && open == s.requests && rb.empty() && since < s.polling:
+	case !s.pollingSession && open == s.requests && rb.empty() && rb.rid > s.maxRID && since < s.polling:
+		// "The last request" is the last of the sequence: one that arrives
+		// after a later rid was only overtaken on the way.
 		return &bindError{cond: condPolicyViolation, reason: bridge.ReasonPolicyViolation,
 			text: "empty requests more often than the polling interval"}
 	case s.pollingSession && rb.empty() && s.prevEmpty && s.prevAnswered && s.prevAnsweredEmpty && since < s.polling:
@@ -327,11 +331,11 @@ func (s *session) acksLocked(rb *body, now time.Time) {
 
 // repeatLocked answers a request whose rid was already taken (XEP-0124
 // §14.3): from the cache, or by taking over the held copy, or item-not-found.
-func (s *session) repeatLocked(rb *body) ([]byte, int, string) {
+func (s *session) repeatLocked(rb *body) ([]byte, int, *bindError) {
 	for _, c := range s.cache {
 		if c.rid == rb.rid {
 			s.mu.Unlock()
-			return c.body, http.StatusOK, ""
+			return c.body, http.StatusOK, nil
 		}
 	}
 	for i, old := range s.held {
@@ -343,12 +347,12 @@ func (s *session) repeatLocked(rb *body) ([]byte, int, string) {
 			s.signalLocked()
 			s.mu.Unlock()
 			resp, status := s.await(r)
-			return resp, status, ""
+			return resp, status, nil
 		}
 	}
 	if rb.rid == s.rcvd && s.busy {
 		s.mu.Unlock()
-		return errorBody, http.StatusOK, ""
+		return errorBody, http.StatusOK, nil
 	}
 	return s.failUnlock(&bindError{cond: condItemNotFound, reason: bridge.ReasonPolicyViolation,
 		text: "no response kept for rid " + strconv.FormatUint(rb.rid, 10)})
@@ -708,7 +712,7 @@ func (s *session) fail(e *bindError) int {
 }
 
 // failUnlock is fail with s.mu held; it unlocks.
-func (s *session) failUnlock(e *bindError) ([]byte, int, string) {
+func (s *session) failUnlock(e *bindError) ([]byte, int, *bindError) {
 	body := terminateBody(e.cond, "")
 	status := httpStatus(e.cond, s.legacy)
 	s.endLocked(body, status)
@@ -717,11 +721,11 @@ func (s *session) failUnlock(e *bindError) ([]byte, int, string) {
 	if bs != nil {
 		bs.End(&bridge.CloseError{Reason: e.reason, Text: e.text})
 	}
-	return body, status, e.cond
+	return body, status, e
 }
 
 // shutdownUnlock ends the session with system-shutdown; it unlocks.
-func (s *session) shutdownUnlock() ([]byte, int, string) {
+func (s *session) shutdownUnlock() ([]byte, int, *bindError) {
 	body := terminateBody(condSystemShutdown, "")
 	s.endLocked(body, http.StatusOK)
 	bs := s.bs
@@ -729,7 +733,7 @@ func (s *session) shutdownUnlock() ([]byte, int, string) {
 	if bs != nil {
 		bs.End(&bridge.CloseError{Reason: bridge.ReasonShutdown})
 	}
-	return body, http.StatusOK, ""
+	return body, http.StatusOK, nil
 }
 
 // shutdown is Handler.Shutdown's part for one session: the bridge session

@@ -547,15 +547,16 @@ func TestOveractive(t *testing.T) {
 		{"one more to terminate", 2, 0, body{typ: "terminate"}, false, time.Minute, false},
 		{"one more to pause", 2, 0, body{hasPause: true, pause: 5}, false, time.Minute, false},
 		{"two more to terminate", 2, 1, body{typ: "terminate"}, false, time.Minute, true},
-		{"empty at the limit, too soon", 1, 0, body{}, false, time.Second, true},
-		{"empty at the limit, late enough", 1, 0, body{}, false, 6 * time.Second, false},
+		{"empty at the limit, too soon", 1, 0, body{rid: 5}, false, time.Second, true},
+		{"empty at the limit, too soon, but overtaken", 0, 1, body{rid: 3}, false, time.Second, false},
+		{"empty at the limit, late enough", 1, 0, body{rid: 5}, false, 6 * time.Second, false},
 		{"not empty at the limit, too soon", 1, 0, body{payloads: [][]byte{nil}}, false, time.Second, false},
 		{"polling session ignores the limit rule", 0, 0, body{}, true, time.Second, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			now := time.Unix(1_700_000_000, 0)
-			s := &session{requests: 2, polling: 5 * time.Second, pollingSession: tt.polling, lastNew: now.Add(-tt.since)}
+			s := &session{requests: 2, polling: 5 * time.Second, pollingSession: tt.polling, lastNew: now.Add(-tt.since), maxRID: 4}
 			if tt.polling {
 				s.requests = 1
 			}

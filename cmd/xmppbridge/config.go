@@ -39,6 +39,27 @@ const (
 
 	minStanzaBytes = 1 << 10
 	maxStanzaBytes = 16 << 20
+
+	// BOSH (XEP-0124/0206). Requests and max_body_bytes default to values
+	// derived from max_hold and limits.max_stanza_bytes; see Defaults.
+	defaultBOSHPath       = "/http-bind"
+	defaultBOSHMaxWait    = 60 * time.Second
+	defaultBOSHMaxHold    = 1
+	defaultBOSHInactivity = 60 * time.Second
+	defaultBOSHPolling    = 5 * time.Second
+	defaultBOSHMaxPause   = 120 * time.Second
+	defaultBOSHCORSMaxAge = 2 * time.Hour
+	// A request body holds a few stanzas and their <body/> wrapper.
+	boshBodyStanzas = 4
+
+	maxBOSHWait     = 10 * time.Minute
+	maxBOSHHold     = 8
+	maxBOSHRequests = 16
+	maxBOSHPeriod   = time.Hour // inactivity and max_pause
+	maxBOSHBody     = 64 << 20
+	// boshWrapperBytes is room for the <body/> wrapper around a largest
+	// stanza.
+	boshWrapperBytes = 1 << 10
 )
 
 // Values of DomainConfig.Security.
@@ -66,6 +87,7 @@ type Config struct {
 	// same-origin requests are always allowed; see OriginAllowed.
 	Origins   []string        `toml:"allowed_origins"`
 	WebSocket WebSocketConfig `toml:"websocket"`
+	BOSH      BOSHConfig      `toml:"bosh"`
 	Limits    LimitsConfig    `toml:"limits"`
 	// TLS is the default for verifying upstream certificates.
 	TLS TLSConfig `toml:"tls"`
@@ -94,6 +116,43 @@ type WebSocketConfig struct {
 	PingInterval Duration `toml:"ping_interval"`
 	// WriteTimeout bounds every write to a browser. Default 10s.
 	WriteTimeout Duration `toml:"write_timeout"`
+}
+
+// BOSHConfig configures the BOSH endpoint (XEP-0124, XEP-0206). Durations
+// are whole seconds, as BOSH states them in seconds.
+type BOSHConfig struct {
+	// Path is the URL path of the endpoint. Default "/http-bind".
+	Path string `toml:"path"`
+	// MaxWait is the longest a request is held waiting for something to
+	// send; a client asking for longer gets this. Default 60s.
+	MaxWait Duration `toml:"max_wait"`
+	// MaxHold is the most requests held at once per session; a client
+	// asking for more gets this. Default 1; at most 8.
+	MaxHold int `toml:"max_hold"`
+	// Requests is the most requests a client may have open at once (the
+	// 'requests' attribute and the rid window). Default max_hold + 1; more
+	// than max_hold, at most 16.
+	Requests int `toml:"requests"`
+	// Inactivity is how long a session may go without a request before it
+	// is ended. Default 60s.
+	Inactivity Duration `toml:"inactivity"`
+	// Polling is the shortest interval allowed between empty requests.
+	// Default 5s; shorter than inactivity.
+	Polling Duration `toml:"polling"`
+	// MaxPause is the longest pause a client may ask for. Default 120s.
+	MaxPause Duration `toml:"max_pause"`
+	// MaxBodyBytes is the largest request body accepted. Default
+	// 4 × limits.max_stanza_bytes; at least limits.max_stanza_bytes + 1024.
+	MaxBodyBytes int `toml:"max_body_bytes"`
+	// WriteTimeout bounds reading a request body and writing a response.
+	// Default 10s.
+	WriteTimeout Duration `toml:"write_timeout"`
+	// CORSMaxAge is how long browsers may cache a CORS preflight answer.
+	// Default 2h.
+	CORSMaxAge Duration `toml:"cors_max_age"`
+	// AllowCredentials lets pages of allowed origins send cookies and HTTP
+	// authentication (Access-Control-Allow-Credentials). Default false.
+	AllowCredentials bool `toml:"allow_credentials"`
 }
 
 // LimitsConfig bounds what one browser, and all of them, may hold.
@@ -268,6 +327,7 @@ func (c *Config) Defaults() {
 	if c.Limits.QueueBytes == 0 {
 		c.Limits.QueueBytes = defaultQueueBytes
 	}
+	c.BOSH.defaults(c.Limits.MaxStanzaBytes)
 	for name, d := range c.Domains {
 		if d.Security == "" {
 			d.Security = SecurityStartTLS
@@ -284,6 +344,33 @@ func (c *Config) Defaults() {
 	}
 	if c.ShutdownTimeout.Duration == 0 {
 		c.ShutdownTimeout.Duration = defaultShutdownTimeout
+	}
+}
+
+// defaults fills the [bosh] table; the body bound follows the stanza bound.
+func (b *BOSHConfig) defaults(maxStanzaBytes int) {
+	if b.Path == "" {
+		b.Path = defaultBOSHPath
+	}
+	setDuration := func(d *Duration, def time.Duration) {
+		if d.Duration == 0 {
+			d.Duration = def
+		}
+	}
+	setDuration(&b.MaxWait, defaultBOSHMaxWait)
+	setDuration(&b.Inactivity, defaultBOSHInactivity)
+	setDuration(&b.Polling, defaultBOSHPolling)
+	setDuration(&b.MaxPause, defaultBOSHMaxPause)
+	setDuration(&b.WriteTimeout, defaultWriteTimeout)
+	setDuration(&b.CORSMaxAge, defaultBOSHCORSMaxAge)
+	if b.MaxHold == 0 {
+		b.MaxHold = defaultBOSHMaxHold
+	}
+	if b.Requests == 0 {
+		b.Requests = b.MaxHold + 1
+	}
+	if b.MaxBodyBytes == 0 {
+		b.MaxBodyBytes = boshBodyStanzas * maxStanzaBytes
 	}
 }
 
@@ -349,6 +436,7 @@ func (c *Config) check() []ConfigProblem {
 	positive(toml.Key{"websocket", "ping_interval"}, c.WebSocket.PingInterval)
 	positive(toml.Key{"websocket", "write_timeout"}, c.WebSocket.WriteTimeout)
 	positive(toml.Key{"shutdown_timeout"}, c.ShutdownTimeout)
+	probs = append(probs, c.BOSH.check(c.WebSocket.Path, c.Limits.MaxStanzaBytes)...)
 
 	if n := c.Limits.MaxStanzaBytes; n < minStanzaBytes || n > maxStanzaBytes {
 		bad(toml.Key{"limits", "max_stanza_bytes"}, "%d is not between %d and %d", n, minStanzaBytes, maxStanzaBytes)
@@ -436,6 +524,55 @@ func (c *Config) check() []ConfigProblem {
 
 	if c.AllowAnyDomain != nil && !*c.AllowAnyDomain && len(c.Domains) == 0 {
 		bad(toml.Key{"allow_any_domain"}, "false with no [domain] table refuses every domain")
+	}
+	return probs
+}
+
+// check validates the [bosh] table, whose defaults must be filled in.
+func (b *BOSHConfig) check(wsPath string, maxStanza int) []ConfigProblem {
+	var probs []ConfigProblem
+	bad := func(key string, format string, args ...any) {
+		probs = append(probs, ConfigProblem{Key: toml.Key{"bosh", key}.String(), Msg: fmt.Sprintf(format, args...)})
+	}
+	switch p := b.Path; {
+	case !strings.HasPrefix(p, "/") || strings.ContainsAny(p, "?#"):
+		bad("path", "%q is not a URL path starting with /", p)
+	case p == wsPath:
+		bad("path", "%q is websocket.path too", p)
+	}
+	// seconds checks a duration BOSH states in whole seconds.
+	seconds := func(key string, d Duration, least, most time.Duration) bool {
+		switch {
+		case d.Duration < least || d.Duration > most:
+			bad(key, "%v is not between %v and %v", d.Duration, least, most)
+		case d.Duration%time.Second != 0:
+			bad(key, "%v is not a whole number of seconds, as BOSH states it", d.Duration)
+		default:
+			return true
+		}
+		return false
+	}
+	seconds("max_wait", b.MaxWait, time.Second, maxBOSHWait)
+	inactivityOK := seconds("inactivity", b.Inactivity, time.Second, maxBOSHPeriod)
+	if seconds("polling", b.Polling, time.Second, maxBOSHPeriod) && inactivityOK && b.Polling.Duration >= b.Inactivity.Duration {
+		bad("polling", "%v is not shorter than bosh.inactivity (%v)", b.Polling.Duration, b.Inactivity.Duration)
+	}
+	seconds("max_pause", b.MaxPause, time.Second, maxBOSHPeriod)
+	// A bad max_hold or max_stanza_bytes is reported under its own key;
+	// what is derived from it would only repeat the problem.
+	if n := b.MaxHold; n < 1 || n > maxBOSHHold {
+		bad("max_hold", "%d is not between 1 and %d", n, maxBOSHHold)
+	} else if n := b.Requests; n <= b.MaxHold || n > maxBOSHRequests {
+		bad("requests", "%d is not between bosh.max_hold + 1 (%d) and %d", n, b.MaxHold+1, maxBOSHRequests)
+	}
+	if n, least := b.MaxBodyBytes, maxStanza+boshWrapperBytes; maxStanza >= minStanzaBytes && maxStanza <= maxStanzaBytes && (n < least || n > maxBOSHBody) {
+		bad("max_body_bytes", "%d is not between limits.max_stanza_bytes + %d (%d) and %d", n, boshWrapperBytes, least, maxBOSHBody)
+	}
+	if b.WriteTimeout.Duration <= 0 {
+		bad("write_timeout", "must be greater than zero")
+	}
+	if b.CORSMaxAge.Duration < time.Second {
+		bad("cors_max_age", "%v is less than a second", b.CORSMaxAge.Duration)
 	}
 	return probs
 }

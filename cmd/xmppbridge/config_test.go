@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -9,9 +10,12 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"math/big"
+	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -19,6 +23,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/xmppbridge/xmppbridge/internal/fakexmpp"
+	"github.com/xmppbridge/xmppbridge/internal/xmlsplit"
 )
 
 // problems parses src and returns the problems found, failing the test if
@@ -90,6 +97,17 @@ func TestDefault(t *testing.T) {
 		{"websocket.path", c.WebSocket.Path, "/xmpp-websocket"},
 		{"websocket.ping_interval", c.WebSocket.PingInterval.Duration, 30 * time.Second},
 		{"websocket.write_timeout", c.WebSocket.WriteTimeout.Duration, 10 * time.Second},
+		{"bosh.path", c.BOSH.Path, "/http-bind"},
+		{"bosh.max_wait", c.BOSH.MaxWait.Duration, 60 * time.Second},
+		{"bosh.max_hold", c.BOSH.MaxHold, 1},
+		{"bosh.requests", c.BOSH.Requests, 2},
+		{"bosh.inactivity", c.BOSH.Inactivity.Duration, 60 * time.Second},
+		{"bosh.polling", c.BOSH.Polling.Duration, 5 * time.Second},
+		{"bosh.max_pause", c.BOSH.MaxPause.Duration, 120 * time.Second},
+		{"bosh.max_body_bytes", c.BOSH.MaxBodyBytes, 4 * 262144},
+		{"bosh.write_timeout", c.BOSH.WriteTimeout.Duration, 10 * time.Second},
+		{"bosh.cors_max_age", c.BOSH.CORSMaxAge.Duration, 2 * time.Hour},
+		{"bosh.allow_credentials", c.BOSH.AllowCredentials, false},
 		{"limits.max_stanza_bytes", c.Limits.MaxStanzaBytes, 262144},
 		{"limits.max_sessions", c.Limits.MaxSessions, 9000},
 		{"limits.queue_bytes", c.Limits.QueueBytes, 1048576},
@@ -154,6 +172,10 @@ func TestExampleFile(t *testing.T) {
 		if !reflect.DeepEqual(c.Domains, want) {
 			t.Errorf("Domains = %+v, want %+v", c.Domains, want)
 		}
+		// The [bosh] keys shown commented out are the derived defaults.
+		if c.BOSH != Default().BOSH {
+			t.Errorf("BOSH = %+v, want the defaults %+v", c.BOSH, Default().BOSH)
+		}
 	})
 }
 
@@ -164,6 +186,7 @@ func TestUnknownKeys(t *testing.T) {
 		{"top level", `lisen = ":5280"`, "lisen"},
 		{"other case", `Listen = ":5280"`, "Listen"},
 		{"nested table", "[websocket]\npth = \"/ws\"", "websocket.pth"},
+		{"bosh table", "[bosh]\nmax_hold_requests = 2", "bosh.max_hold_requests"},
 		{"dotted key", `limits.max_stanzas = 5`, "limits.max_stanzas"},
 		{"unknown table", "[metrics]\nlisten = \":9100\"", "metrics"},
 		{"inside a domain table", "[domain.\"example.com\"]\nadress = \"x:5222\"", `domain."example.com".adress`},
@@ -200,7 +223,7 @@ colour = "blue"
 	}
 	want := []string{
 		`config: xmppbridge.toml: listen: must be a string, not an integer`,
-		`config: xmppbridge.toml: bogus: unknown key (known here: listen, log_level, allowed_origins, websocket, limits, tls, domain, allow_any_domain, shutdown_timeout)`,
+		`config: xmppbridge.toml: bogus: unknown key (known here: listen, log_level, allowed_origins, websocket, bosh, limits, tls, domain, allow_any_domain, shutdown_timeout)`,
 		`config: xmppbridge.toml: shutdown_timeout: "10" is not a duration such as "30s" or "1m30s"`,
 		`config: xmppbridge.toml: limits.queue_bytes: must be an integer, not a string`,
 		`config: xmppbridge.toml: domain."example.com".colour: unknown key (known here: address, security, ca_file, server_name)`,
@@ -256,8 +279,36 @@ func TestValidation(t *testing.T) {
 		{"write_timeout negative", "[websocket]\nwrite_timeout = \"-10s\"", "websocket.write_timeout", "must be greater than zero"},
 		{"shutdown_timeout negative", `shutdown_timeout = "-1m"`, "shutdown_timeout", "must be greater than zero"},
 
+		{"bosh path", "[bosh]\npath = \"/bosh\"", "", ""},
+		{"bosh path relative", "[bosh]\npath = \"bosh\"", "bosh.path", `"bosh" is not a URL path starting with /`},
+		{"bosh path same as websocket", "[bosh]\npath = \"/xmpp-websocket\"", "bosh.path", "is websocket.path too"},
+		{"bosh max_wait", "[bosh]\nmax_wait = \"2m\"", "", ""},
+		{"bosh max_wait too long", "[bosh]\nmax_wait = \"11m\"", "bosh.max_wait", "is not between 1s and 10m0s"},
+		{"bosh max_wait fraction", "[bosh]\nmax_wait = \"1500ms\"", "bosh.max_wait", "is not a whole number of seconds"},
+		{"bosh max_wait negative", "[bosh]\nmax_wait = \"-5s\"", "bosh.max_wait", "is not between"},
+		{"bosh max_hold", "[bosh]\nmax_hold = 2", "", ""},
+		{"bosh max_hold zero", "[bosh]\nmax_hold = 0", "bosh.max_hold", "must be greater than zero (leave it out for the default)"},
+		{"bosh max_hold too many", "[bosh]\nmax_hold = 9", "bosh.max_hold", "9 is not between 1 and 8"},
+		{"bosh max_hold far too many", "[bosh]\nmax_hold = 90", "bosh.max_hold", "90 is not between 1 and 8"},
+		{"bosh max_hold sets requests", "[bosh]\nmax_hold = 3", "", ""},
+		{"bosh requests", "[bosh]\nrequests = 5", "", ""},
+		{"bosh requests not above max_hold", "[bosh]\nmax_hold = 2\nrequests = 2", "bosh.requests", "2 is not between bosh.max_hold + 1 (3) and 16"},
+		{"bosh requests too many", "[bosh]\nrequests = 17", "bosh.requests", "is not between"},
+		{"bosh polling not below inactivity", "[bosh]\npolling = \"60s\"", "bosh.polling", "1m0s is not shorter than bosh.inactivity (1m0s)"},
+		{"bosh inactivity", "[bosh]\ninactivity = \"30s\"\npolling = \"2s\"", "", ""},
+		{"bosh inactivity too long", "[bosh]\ninactivity = \"2h\"", "bosh.inactivity", "is not between 1s and 1h0m0s"},
+		{"bosh max_pause", "[bosh]\nmax_pause = \"10m\"", "", ""},
+		{"bosh max_pause fraction", "[bosh]\nmax_pause = \"0.5s\"", "bosh.max_pause", "is not between"},
+		{"bosh max_body_bytes", "[bosh]\nmax_body_bytes = 300000", "", ""},
+		{"bosh max_body_bytes below a stanza", "[bosh]\nmax_body_bytes = 262144", "bosh.max_body_bytes", "262144 is not between limits.max_stanza_bytes + 1024 (263168) and 67108864"},
+		{"bosh max_body_bytes follows max_stanza_bytes", "[limits]\nmax_stanza_bytes = 4194304\nqueue_bytes = 4194304", "", ""},
+		{"bosh write_timeout negative", "[bosh]\nwrite_timeout = \"-1s\"", "bosh.write_timeout", "must be greater than zero"},
+		{"bosh cors_max_age short", "[bosh]\ncors_max_age = \"10ms\"", "bosh.cors_max_age", "less than a second"},
+		{"bosh allow_credentials", "[bosh]\nallow_credentials = true", "", ""},
+
 		{"max_stanza_bytes smallest", "[limits]\nmax_stanza_bytes = 1024", "", ""},
 		{"max_stanza_bytes largest", "[limits]\nmax_stanza_bytes = 16777216\nqueue_bytes = 16777216", "", ""},
+		{"max_stanza_bytes largest, larger body", "[limits]\nmax_stanza_bytes = 16777216\nqueue_bytes = 16777216\n[bosh]\nmax_body_bytes = 16778240", "", ""},
 		{"max_stanza_bytes too small", "[limits]\nmax_stanza_bytes = 1023", "limits.max_stanza_bytes", "1023 is not between 1024 and 16777216"},
 		{"max_stanza_bytes too large", "[limits]\nmax_stanza_bytes = 16777217\nqueue_bytes = 33554432", "limits.max_stanza_bytes", "is not between"},
 		{"max_sessions zero", "[limits]\nmax_sessions = 0", "limits.max_sessions", "must be greater than zero (leave it out for the default)"},
@@ -357,6 +408,8 @@ func TestWrongTypes(t *testing.T) {
 		{"array given string", `allowed_origins = "*"`, "allowed_origins", "must be an array of strings, not a string"},
 		{"array holding an integer", `allowed_origins = ["*", 1]`, "allowed_origins", "must be an array of strings, not an array holding an integer"},
 		{"table given string", `websocket = "/ws"`, "websocket", "must be a table, not a string"},
+		{"bosh bool given string", "[bosh]\nallow_credentials = \"yes\"", "bosh.allow_credentials", "must be true or false, not a string"},
+		{"bosh duration given integer", "[bosh]\nmax_wait = 60", "bosh.max_wait", `must be a duration string such as "30s", not an integer`},
 		{"domains given array of tables", "[[domain]]\naddress = \"x:1\"", "domain", "must be a table, not an array of tables"},
 		{"domain given string", `domain = { "example.com" = "x:5222" }`, `domain."example.com"`, "must be a table, not a string"},
 		{"duration given integer", `shutdown_timeout = 10`, "shutdown_timeout", `must be a duration string such as "30s", not an integer`},
@@ -698,4 +751,112 @@ func FuzzUpstream(f *testing.F) {
 			t.Fatalf("Upstream(%q).ServerName = %q, TLSFor's = %q", domain, d.ServerName, cfg.ServerName)
 		}
 	})
+}
+
+func TestRouteFor(t *testing.T) {
+	c, err := Parse("test.toml", []byte("[domain.\"example.com\"]\naddress = \"XMPP.example.com:5222\"\n[domain.\"v6.example\"]\naddress = \"[2001:db8::1]:5222\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	route := routeFor(&c)
+	tests := []struct {
+		to, host, port string
+		want           bool
+	}{
+		{"example.com", "xmpp.example.com", "5222", true},
+		{"EXAMPLE.com", "xmpp.example.com", "5222", true},
+		{"example.com", "xmpp.example.com", "5223", false},
+		{"example.com", "other.example.com", "5222", false},
+		{"v6.example", "2001:db8::1", "5222", true},
+		{"example.net", "example.net", "5222", false}, // reached by SRV: no route is known
+		{"not a domain", "x", "1", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.to+"/"+tt.host+":"+tt.port, func(t *testing.T) {
+			if got := route(tt.to, tt.host, tt.port); got != tt.want {
+				t.Errorf("route(%q, %q, %q) = %v", tt.to, tt.host, tt.port, got)
+			}
+		})
+	}
+}
+
+// The daemon mounts BOSH at bosh.path beside the WebSocket endpoint, and
+// its drain answers held BOSH requests with system-shutdown.
+func TestRunServesBOSH(t *testing.T) {
+	// A server that answers nothing, so that requests stay held.
+	up := fakexmpp.Start(t, func(c *fakexmpp.Conn) {
+		if c.Open("d", fakexmpp.DefaultFeatures) != nil {
+			return
+		}
+		for {
+			if it, err := c.Read(); err != nil || it.Kind == xmlsplit.KindClose {
+				c.Send("</stream:stream>")
+				return
+			}
+		}
+	})
+	path := filepath.Join(t.TempDir(), "xmppbridge.toml")
+	cfg := fmt.Sprintf("shutdown_timeout = \"5s\"\nallow_any_domain = false\n[bosh]\npath = \"/bosh\"\n[domain.\"localhost\"]\naddress = %q\nsecurity = \"plaintext\"\n", up.Addr)
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"-config", path, "-listen", "127.0.0.1:0"}, ready) }()
+	var url string
+	select {
+	case addr := <-ready:
+		url = "http://" + addr + "/bosh"
+	case err := <-done:
+		t.Fatalf("run: %v", err)
+	}
+	post := func(body string) string {
+		t.Helper()
+		res, err := http.Post(url, "text/xml; charset=utf-8", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, err := io.ReadAll(res.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	const ns = "xmlns='http://jabber.org/protocol/httpbind'"
+	if got := post("<body rid='1' to='localhost' ver='1.6' route='xmpp:127.0.0.1:1' " + ns + "/>"); !strings.Contains(got, "condition='host-unknown'") {
+		t.Fatalf("a route elsewhere got %s", got)
+	}
+	created := post(fmt.Sprintf("<body rid='1' to='localhost' ver='1.6' wait='60' hold='1' route='xmpp:%s' %s/>", up.Addr, ns))
+	m := regexp.MustCompile(`sid='([0-9a-f]+)'`).FindStringSubmatch(created)
+	if m == nil || !strings.Contains(created, "<stream:features") {
+		t.Fatalf("session creation got %s", created)
+	}
+	// A second request releases the first (hold='1'): once the first is
+	// answered, the second is held by the handler.
+	held := make(chan string, 1)
+	go func() { held <- post("<body rid='2' sid='" + m[1] + "' " + ns + "/>") }()
+	go func() { held <- post("<body rid='3' sid='" + m[1] + "' " + ns + "><presence/></body>") }()
+	if got := <-held; strings.Contains(got, "type=") {
+		t.Fatalf("the first request got %s", got)
+	}
+	cancel()
+	select {
+	case got := <-held:
+		if !strings.Contains(got, "condition='system-shutdown'") {
+			t.Fatalf("held request got %s", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the held request was not answered")
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not return")
+	}
 }

@@ -1,6 +1,6 @@
 // Command xmppbridge puts web browsers on existing XMPP servers: it serves
-// XMPP over WebSocket (RFC 7395) and keeps one upstream client-to-server
-// stream per browser user.
+// XMPP over WebSocket (RFC 7395) and BOSH (XEP-0124/0206) and keeps one
+// upstream client-to-server stream per browser user.
 //
 // Usage:
 //
@@ -25,6 +25,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/xmppbridge/xmppbridge/bosh"
 	"github.com/xmppbridge/xmppbridge/bridge"
 	"github.com/xmppbridge/xmppbridge/wsframe"
 	"github.com/xmppbridge/xmppbridge/xmppclient"
@@ -73,11 +74,12 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 		QueueBytes:  cfg.Limits.QueueBytes,
 		OnEnd:       logEnd(log),
 	})
+	checkOrigin := func(r *http.Request) bool {
+		return cfg.OriginAllowed(r.Header.Get("Origin"), r.Host)
+	}
 	ws := wsframe.New(wsframe.Config{
-		Hub: hub,
-		CheckOrigin: func(r *http.Request) bool {
-			return cfg.OriginAllowed(r.Header.Get("Origin"), r.Host)
-		},
+		Hub:            hub,
+		CheckOrigin:    checkOrigin,
 		MaxStanzaBytes: cfg.Limits.MaxStanzaBytes,
 		PingInterval:   cfg.WebSocket.PingInterval.Duration,
 		WriteTimeout:   cfg.WebSocket.WriteTimeout.Duration,
@@ -85,8 +87,31 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 			log.Info("websocket refused", "remote", r.RemoteAddr, "status", status, "reason", reason)
 		},
 	})
+	bh := bosh.New(bosh.Config{
+		Hub:              hub,
+		CheckOrigin:      checkOrigin,
+		AllowCredentials: cfg.BOSH.AllowCredentials,
+		CORSMaxAge:       cfg.BOSH.CORSMaxAge.Duration,
+		MaxWait:          cfg.BOSH.MaxWait.Duration,
+		MaxHold:          cfg.BOSH.MaxHold,
+		Requests:         cfg.BOSH.Requests,
+		Inactivity:       cfg.BOSH.Inactivity.Duration,
+		Polling:          cfg.BOSH.Polling.Duration,
+		MaxPause:         cfg.BOSH.MaxPause.Duration,
+		MaxStanzaBytes:   cfg.Limits.MaxStanzaBytes,
+		MaxBodyBytes:     cfg.BOSH.MaxBodyBytes,
+		WriteTimeout:     cfg.BOSH.WriteTimeout.Duration,
+		Route:            routeFor(&cfg),
+		OnReject: func(r *http.Request, status int, condition, reason string) {
+			// Expired sessions make these routine: debug, not info.
+			if log.Enabled(r.Context(), slog.LevelDebug) {
+				log.Debug("bosh request refused", "remote", r.RemoteAddr, "status", status, "condition", condition, "reason", reason)
+			}
+		},
+	})
 	mux := http.NewServeMux()
 	mux.Handle(cfg.WebSocket.Path, ws)
+	mux.Handle(cfg.BOSH.Path, bh)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		if r.URL.Path != "/" {
@@ -94,7 +119,7 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 			fmt.Fprintf(w, "xmppbridge: no such endpoint: %s\n", r.URL.Path)
 			return
 		}
-		fmt.Fprintf(w, "xmppbridge: XMPP over WebSocket (RFC 7395) at %s\n", cfg.WebSocket.Path)
+		fmt.Fprintf(w, "xmppbridge: XMPP over WebSocket (RFC 7395) at %s, BOSH (XEP-0124/0206) at %s\n", cfg.WebSocket.Path, cfg.BOSH.Path)
 	})
 
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -109,7 +134,7 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	log.Info("listening", "addr", ln.Addr().String(), "websocket", cfg.WebSocket.Path)
+	log.Info("listening", "addr", ln.Addr().String(), "websocket", cfg.WebSocket.Path, "bosh", cfg.BOSH.Path)
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
@@ -122,9 +147,14 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 	log.Info("shutting down", "sessions", hub.Len(), "timeout", cfg.ShutdownTimeout.Duration)
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout.Duration)
 	defer cancel()
-	// Stop accepting first; hijacked WebSocket connections are the
-	// handler's to drain.
-	err = errors.Join(srv.Shutdown(sctx), hub.Shutdown(sctx), ws.Shutdown(sctx))
+	// Stop accepting; hijacked WebSocket connections are the handler's to
+	// drain. Held BOSH requests are ordinary HTTP requests, which
+	// srv.Shutdown waits for, so it runs beside the drain that answers them:
+	// the Hub ends every session with system-shutdown, which the BOSH
+	// handler relays to the requests it holds.
+	stopped := make(chan error, 1)
+	go func() { stopped <- srv.Shutdown(sctx) }()
+	err = errors.Join(hub.Shutdown(sctx), ws.Shutdown(sctx), bh.Shutdown(sctx), <-stopped)
 	if err != nil {
 		log.Warn("shutdown cut short", "err", err)
 	} else {
@@ -159,6 +189,22 @@ func upstreamFor(cfg *Config) func(string) (xmppclient.Config, error) {
 			TLS:            tlsCfg,
 			MaxStanzaBytes: cfg.Limits.MaxStanzaBytes,
 		}, nil
+	}
+}
+
+// routeFor is the BOSH 'route' rule: a session creation request may name
+// only the address the bridge dials for the domain anyway, the one its
+// [domain] table gives (XEP-0124 §7.1 lets a connection manager serving a
+// defined list of domains ignore the attribute; the bridge refuses a route
+// it would not take rather than pretend to).
+func routeFor(cfg *Config) func(to, host, port string) bool {
+	return func(to, host, port string) bool {
+		d, ok := cfg.Upstream(to)
+		if !ok || d.Address == "" {
+			return false
+		}
+		h, p, err := net.SplitHostPort(d.Address)
+		return err == nil && strings.EqualFold(h, host) && p == port
 	}
 }
 
