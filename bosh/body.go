@@ -384,7 +384,7 @@ func (r *body) children(el *xmlsplit.Element, ds []decl, bodyPrefix []byte, maxS
 			def = ns
 		}
 	}
-	defDecl := " xmlns='" + attrEscaper.Replace(def) + "'"
+	defDecl := " xmlns='" + string(xmlsplit.AppendEscape(nil, def)) + "'"
 
 	size := 0
 	for i := range el.Children {

@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"net/http"
 	"strconv"
-	"strings"
 	"unsafe"
 
 	"github.com/xmppbridge/xmppbridge/bridge"
+	"github.com/xmppbridge/xmppbridge/internal/xmlsplit"
 	"github.com/xmppbridge/xmppbridge/xmppclient"
 )
 
@@ -60,27 +60,13 @@ func appendBodyStart(b []byte) []byte {
 func terminateBody(cond, uri string) []byte {
 	b := appendBodyStart(make([]byte, 0, 128))
 	b = append(b, " type='terminate'"...)
-	b = appendAttr(b, "condition", cond)
+	b = xmlsplit.AppendAttr(b, "condition", cond)
 	if cond == condSeeOtherURI && uri != "" {
 		b = append(b, "><uri>"...)
-		b = append(b, attrEscaper.Replace(uri)...)
+		b = xmlsplit.AppendEscape(b, uri)
 		return append(b, "</uri></body>"...)
 	}
 	return append(b, "/>"...)
-}
-
-// appendStreamError appends a <stream:error/> the bridge builds itself from
-// a condition the server gave while the stream was being opened.
-func appendStreamError(b []byte, cond, text string) []byte {
-	b = append(b, "<stream:error xmlns:stream='"+nsStream+"'><"...)
-	b = append(b, cond...)
-	b = append(b, " xmlns='"+nsErrors+"'/>"...)
-	if text != "" {
-		b = append(b, "<text xmlns='"+nsErrors+"'>"...)
-		b = append(b, attrEscaper.Replace(text)...)
-		b = append(b, "</text>"...)
-	}
-	return append(b, "</stream:error>"...)
 }
 
 // appendItem appends an element from the server with the declarations it
@@ -130,43 +116,30 @@ type creation struct {
 
 func appendCreationAttrs(b []byte, c *creation) []byte {
 	b = append(b, " xmlns:xmpp='"+nsXBOSH+"'"...)
-	b = appendAttr(b, "sid", c.sid)
-	b = appendAttr(b, "wait", strconv.Itoa(c.wait))
-	b = appendAttr(b, "requests", strconv.Itoa(c.requests))
-	b = appendAttr(b, "hold", strconv.Itoa(c.hold))
-	b = appendAttr(b, "inactivity", strconv.Itoa(c.inactivity))
-	b = appendAttr(b, "polling", strconv.Itoa(c.polling))
+	b = xmlsplit.AppendAttr(b, "sid", c.sid)
+	b = xmlsplit.AppendAttr(b, "wait", strconv.Itoa(c.wait))
+	b = xmlsplit.AppendAttr(b, "requests", strconv.Itoa(c.requests))
+	b = xmlsplit.AppendAttr(b, "hold", strconv.Itoa(c.hold))
+	b = xmlsplit.AppendAttr(b, "inactivity", strconv.Itoa(c.inactivity))
+	b = xmlsplit.AppendAttr(b, "polling", strconv.Itoa(c.polling))
 	if c.maxPause > 0 {
-		b = appendAttr(b, "maxpause", strconv.Itoa(c.maxPause))
+		b = xmlsplit.AppendAttr(b, "maxpause", strconv.Itoa(c.maxPause))
 	}
-	b = appendAttr(b, "ver", c.ver)
+	b = xmlsplit.AppendAttr(b, "ver", c.ver)
 	from := c.to
 	if c.header != nil {
 		if c.header.From != "" {
 			from = c.header.From
 		}
-		b = appendAttr(b, "authid", c.header.ID)
+		b = xmlsplit.AppendAttr(b, "authid", c.header.ID)
 	}
-	b = appendAttr(b, "from", from)
+	b = xmlsplit.AppendAttr(b, "from", from)
 	// The upstream link is always secure in the sense of XEP-0124 §19.2:
 	// xmppclient verifies TLS and allows plaintext only to a loopback
 	// address, that is, to a server on the same machine.
 	b = append(b, " secure='true' xmpp:version='1.0' xmpp:restartlogic='true'"...)
-	return appendAttr(b, "ack", strconv.FormatUint(c.ack, 10))
+	return xmlsplit.AppendAttr(b, "ack", strconv.FormatUint(c.ack, 10))
 }
-
-func appendAttr(b []byte, name, value string) []byte {
-	if value == "" {
-		return b
-	}
-	b = append(b, ' ')
-	b = append(b, name...)
-	b = append(b, "='"...)
-	b = append(b, attrEscaper.Replace(value)...)
-	return append(b, '\'')
-}
-
-var attrEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "'", "&apos;", "\"", "&quot;")
 
 // stringBytes views s as bytes without copying; callers only read it.
 func stringBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }

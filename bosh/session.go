@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/xmppbridge/xmppbridge/bridge"
+	"github.com/xmppbridge/xmppbridge/internal/xmlsplit"
 	"github.com/xmppbridge/xmppbridge/xmppclient"
 )
 
@@ -508,7 +509,7 @@ func (s *session) respondLocked(r *request) ([]byte, int, *bridge.CloseError) {
 			// A stream error the server gave while the stream was being
 			// opened: relayed as one (XEP-0124 §17.2 note).
 			cond = condRemoteStreamError
-			built = appendStreamError(nil, endItem.Condition, endItem.Text)
+			built = bridge.AppendStreamError(nil, endItem.Condition, endItem.Text)
 		}
 	case s.terminating:
 	default:
@@ -522,7 +523,7 @@ func (s *session) respondLocked(r *request) ([]byte, int, *bridge.CloseError) {
 	}
 	if terminal {
 		b = append(b, " type='terminate'"...)
-		b = appendAttr(b, "condition", cond)
+		b = xmlsplit.AppendAttr(b, "condition", cond)
 	} else if s.create != nil && r.create {
 		b = appendCreationAttrs(b, s.create)
 	}
@@ -542,7 +543,7 @@ func (s *session) respondLocked(r *request) ([]byte, int, *bridge.CloseError) {
 		b = append(b, built...)
 		if cond == condSeeOtherURI && uri != "" {
 			b = append(b, "<uri>"...)
-			b = append(b, attrEscaper.Replace(uri)...)
+			b = xmlsplit.AppendEscape(b, uri)
 			b = append(b, "</uri>"...)
 		}
 		b = append(b, "</body>"...)
@@ -581,11 +582,11 @@ func (s *session) respondLocked(r *request) ([]byte, int, *bridge.CloseError) {
 // missed response (§9.2).
 func (s *session) appendAcks(b []byte, r *request) []byte {
 	if !r.create && s.rcvd > r.rid {
-		b = appendAttr(b, "ack", strconv.FormatUint(s.rcvd, 10))
+		b = xmlsplit.AppendAttr(b, "ack", strconv.FormatUint(s.rcvd, 10))
 	}
 	if s.report != 0 {
-		b = appendAttr(b, "report", strconv.FormatUint(s.report, 10))
-		b = appendAttr(b, "time", strconv.FormatInt(s.h.now().Sub(s.reportAt).Milliseconds(), 10))
+		b = xmlsplit.AppendAttr(b, "report", strconv.FormatUint(s.report, 10))
+		b = xmlsplit.AppendAttr(b, "time", strconv.FormatInt(s.h.now().Sub(s.reportAt).Milliseconds(), 10))
 		s.report = 0
 	}
 	return b

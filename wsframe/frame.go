@@ -2,7 +2,6 @@ package wsframe
 
 import (
 	"bytes"
-	"strings"
 
 	"github.com/xmppbridge/xmppbridge/bridge"
 	"github.com/xmppbridge/xmppbridge/internal/xmlsplit"
@@ -13,7 +12,6 @@ import (
 const (
 	nsFraming = "urn:ietf:params:xml:ns:xmpp-framing"
 	nsStream  = "http://etherx.jabber.org/streams"
-	nsErrors  = "urn:ietf:params:xml:ns:xmpp-streams"
 )
 
 // frameKind says what a browser message holds.
@@ -132,42 +130,16 @@ func syntaxEnd(err error) *bridge.CloseError {
 // stream header.
 func appendOpen(b []byte, h *xmppclient.Header) []byte {
 	b = append(b, "<open xmlns='"+nsFraming+"' version='1.0'"...)
-	b = appendAttr(b, "from", h.From)
-	b = appendAttr(b, "to", h.To)
-	b = appendAttr(b, "id", h.ID)
-	b = appendAttr(b, "xml:lang", h.Lang)
+	b = xmlsplit.AppendAttr(b, "from", h.From)
+	b = xmlsplit.AppendAttr(b, "to", h.To)
+	b = xmlsplit.AppendAttr(b, "id", h.ID)
+	b = xmlsplit.AppendAttr(b, "xml:lang", h.Lang)
 	return append(b, "/>"...)
 }
 
 // appendClose appends a <close/>, with see-other-uri when given.
 func appendClose(b []byte, seeOther string) []byte {
 	b = append(b, "<close xmlns='"+nsFraming+"'"...)
-	b = appendAttr(b, "see-other-uri", seeOther)
+	b = xmlsplit.AppendAttr(b, "see-other-uri", seeOther)
 	return append(b, "/>"...)
 }
-
-// appendStreamError appends a stream error element that stands alone.
-func appendStreamError(b []byte, cond, text string) []byte {
-	b = append(b, "<stream:error xmlns:stream='"+nsStream+"'><"...)
-	b = append(b, cond...)
-	b = append(b, " xmlns='"+nsErrors+"'/>"...)
-	if text != "" {
-		b = append(b, "<text xmlns='"+nsErrors+"'>"...)
-		b = append(b, attrEscaper.Replace(text)...)
-		b = append(b, "</text>"...)
-	}
-	return append(b, "</stream:error>"...)
-}
-
-func appendAttr(b []byte, name, value string) []byte {
-	if value == "" {
-		return b
-	}
-	b = append(b, ' ')
-	b = append(b, name...)
-	b = append(b, "='"...)
-	b = append(b, attrEscaper.Replace(value)...)
-	return append(b, '\'')
-}
-
-var attrEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "'", "&apos;", "\"", "&quot;")

@@ -71,7 +71,7 @@ func TestAppendFrames(t *testing.T) {
 	if got != want {
 		t.Errorf("close:\n got %s\nwant %s", got, want)
 	}
-	got = string(appendStreamError(nil, "policy-violation", "a <b>"))
+	got = string(bridge.AppendStreamError(nil, "policy-violation", "a <b>"))
 	want = `<stream:error xmlns:stream='http://etherx.jabber.org/streams'><policy-violation xmlns='urn:ietf:params:xml:ns:xmpp-streams'/><text xmlns='urn:ietf:params:xml:ns:xmpp-streams'>a &lt;b&gt;</text></stream:error>`
 	if got != want {
 		t.Errorf("error:\n got %s\nwant %s", got, want)

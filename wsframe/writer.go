@@ -102,7 +102,7 @@ func (c *conn) writeEnd(e *bridge.CloseError) {
 			c.writeOpen(&xmppclient.Header{ID: newID(), Version: "1.0"})
 		}
 		if cond := e.StreamCondition(); cond != "" {
-			_ = c.ws.WriteMessage(websocket.TextMessage, appendStreamError(nil, cond, e.Text))
+			_ = c.ws.WriteMessage(websocket.TextMessage, bridge.AppendStreamError(nil, cond, e.Text))
 		}
 		_ = c.ws.WriteMessage(websocket.TextMessage, appendClose(nil, e.URI))
 	}
