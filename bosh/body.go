@@ -14,7 +14,6 @@ const (
 	nsHTTPBind = "http://jabber.org/protocol/httpbind"
 	nsXBOSH    = "urn:xmpp:xbosh"
 	nsStream   = "http://etherx.jabber.org/streams"
-	nsErrors   = "urn:ietf:params:xml:ns:xmpp-streams"
 	nsClient   = "jabber:client"
 )
 

@@ -3,14 +3,9 @@
 package interop
 
 import (
-	"context"
-	"net/http"
-	"net/http/httptest"
 	"testing"
-	"time"
 
 	"github.com/xmppbridge/xmppbridge/bosh"
-	"github.com/xmppbridge/xmppbridge/bridge"
 	"github.com/xmppbridge/xmppbridge/internal/testbed"
 	"github.com/xmppbridge/xmppbridge/xmppclient"
 )
@@ -19,29 +14,8 @@ import (
 // returns its URL.
 func startBridgeBOSH(t *testing.T, p *testbed.Prosody, sec xmppclient.Security) string {
 	t.Helper()
-	tlsCfg, err := p.TLSConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	hub := bridge.New(bridge.Config{Upstream: func(domain string) (xmppclient.Config, error) {
-		return xmppclient.Config{Domain: domain, Addr: p.C2SAddr, Security: sec, TLS: tlsCfg}, nil
-	}})
-	h := bosh.New(bosh.Config{Hub: hub})
-	mux := http.NewServeMux()
-	mux.Handle("/http-bind", h)
-	srv := httptest.NewServer(mux)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := hub.Shutdown(ctx); err != nil {
-			t.Errorf("hub shutdown: %v", err)
-		}
-		if err := h.Shutdown(ctx); err != nil {
-			t.Errorf("bosh shutdown: %v", err)
-		}
-		srv.Close()
-	})
-	return srv.URL + "/http-bind"
+	hub := newBridgeHub(t, p, sec)
+	return serveBridge(t, hub, "/http-bind", bosh.New(bosh.Config{Hub: hub}))
 }
 
 // TestBridgeBOSH runs Strophe.js, as TestDirectBOSH does against Prosody's

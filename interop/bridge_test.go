@@ -4,6 +4,7 @@ package interop
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -19,15 +20,39 @@ import (
 // returns its URL.
 func startBridge(t *testing.T, p *testbed.Prosody, sec xmppclient.Security) string {
 	t.Helper()
+	hub := newBridgeHub(t, p, sec)
+	u := serveBridge(t, hub, "/xmpp-websocket", wsframe.New(wsframe.Config{Hub: hub}))
+	return "ws" + strings.TrimPrefix(u, "http")
+}
+
+// newBridgeHub returns a hub whose sessions go to p, over verified STARTTLS
+// or plaintext loopback. serveBridge shuts it down.
+func newBridgeHub(t *testing.T, p *testbed.Prosody, sec xmppclient.Security) *bridge.Hub {
+	t.Helper()
 	tlsCfg, err := p.TLSConfig()
 	if err != nil {
 		t.Fatal(err)
 	}
-	hub := bridge.New(bridge.Config{Upstream: func(domain string) (xmppclient.Config, error) {
+	return bridge.New(bridge.Config{Upstream: func(domain string) (xmppclient.Config, error) {
 		return xmppclient.Config{Domain: domain, Addr: p.C2SAddr, Security: sec, TLS: tlsCfg}, nil
 	}})
-	h := wsframe.New(wsframe.Config{Hub: hub})
-	srv := httptest.NewServer(h)
+}
+
+// bridgeTransport is what wsframe.Handler and the BOSH handler have in
+// common.
+type bridgeTransport interface {
+	http.Handler
+	Shutdown(ctx context.Context) error
+}
+
+// serveBridge serves h, a transport of hub, at path on loopback and returns
+// its http:// URL. When the test ends it shuts down hub and then h, the
+// order cmd/xmppbridge uses.
+func serveBridge(t *testing.T, hub *bridge.Hub, path string, h bridgeTransport) string {
+	t.Helper()
+	mux := http.NewServeMux()
+	mux.Handle(path, h)
+	srv := httptest.NewServer(mux)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -35,11 +60,11 @@ func startBridge(t *testing.T, p *testbed.Prosody, sec xmppclient.Security) stri
 			t.Errorf("hub shutdown: %v", err)
 		}
 		if err := h.Shutdown(ctx); err != nil {
-			t.Errorf("websocket shutdown: %v", err)
+			t.Errorf("%s shutdown: %v", path, err)
 		}
 		srv.Close()
 	})
-	return "ws" + strings.TrimPrefix(srv.URL, "http") + "/xmpp-websocket"
+	return srv.URL + path
 }
 
 // TestBridge runs the same clients and checks as TestDirect, through the

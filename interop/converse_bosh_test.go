@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/xmppbridge/xmppbridge/bosh"
+	"github.com/xmppbridge/xmppbridge/xmppclient"
 )
 
 // TestConverseBridgeBOSH logs Converse.js in through the bridge's BOSH
@@ -13,7 +14,7 @@ import (
 // does through Prosody's own endpoints and the bridge's WebSocket.
 func TestConverseBridgeBOSH(t *testing.T) {
 	p, page := startConverseTestbed(t)
-	hub := newBridgeHub(t, p)
+	hub := newBridgeHub(t, p, xmppclient.StartTLS)
 	h := bosh.New(bosh.Config{Hub: hub, CheckOrigin: allowOrigin(page)})
 	url := serveBridge(t, hub, "/http-bind", h)
 	converseLogin(t, page, converseEndpoint{name: "bridge-bosh", transport: "bosh", url: url}, p.Domain)

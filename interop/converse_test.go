@@ -20,7 +20,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/xmppbridge/xmppbridge/bridge"
 	"github.com/xmppbridge/xmppbridge/internal/testbed"
 	"github.com/xmppbridge/xmppbridge/wsframe"
 	"github.com/xmppbridge/xmppbridge/xmppclient"
@@ -211,52 +210,10 @@ func addContacts(t *testing.T, p *testbed.Prosody, user string, contacts ...cont
 // returns its URL.
 func startBridgeForPage(t *testing.T, p *testbed.Prosody, pageOrigin string) string {
 	t.Helper()
-	hub := newBridgeHub(t, p)
+	hub := newBridgeHub(t, p, xmppclient.StartTLS)
 	h := wsframe.New(wsframe.Config{Hub: hub, CheckOrigin: allowOrigin(pageOrigin)})
 	u := serveBridge(t, hub, "/xmpp-websocket", h)
 	return "ws" + strings.TrimPrefix(u, "http")
-}
-
-// newBridgeHub returns a hub whose sessions go to p over verified STARTTLS.
-// serveBridge shuts it down.
-func newBridgeHub(t *testing.T, p *testbed.Prosody) *bridge.Hub {
-	t.Helper()
-	tlsCfg, err := p.TLSConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bridge.New(bridge.Config{Upstream: func(domain string) (xmppclient.Config, error) {
-		return xmppclient.Config{Domain: domain, Addr: p.C2SAddr, Security: xmppclient.StartTLS, TLS: tlsCfg}, nil
-	}})
-}
-
-// bridgeTransport is what wsframe.Handler and the BOSH handler have in
-// common.
-type bridgeTransport interface {
-	http.Handler
-	Shutdown(ctx context.Context) error
-}
-
-// serveBridge serves h, a transport of hub, at path on loopback and returns
-// its http:// URL. When the test ends it shuts down hub and then h, the
-// order cmd/xmppbridge uses.
-func serveBridge(t *testing.T, hub *bridge.Hub, path string, h bridgeTransport) string {
-	t.Helper()
-	mux := http.NewServeMux()
-	mux.Handle(path, h)
-	srv := httptest.NewServer(mux)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := hub.Shutdown(ctx); err != nil {
-			t.Errorf("hub shutdown: %v", err)
-		}
-		if err := h.Shutdown(ctx); err != nil {
-			t.Errorf("%s shutdown: %v", path, err)
-		}
-		srv.Close()
-	})
-	return srv.URL + path
 }
 
 // allowOrigin lets in requests whose Origin is origin exactly.
