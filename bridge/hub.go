@@ -90,7 +90,7 @@ func (h *Hub) Open(ctx context.Context, req OpenRequest, t Transport) (*Session,
 		cfg.Domain = req.To
 	}
 	cfg.From, cfg.Lang = req.From, req.Lang
-	up, err := dial(ctx, cfg)
+	up, err := dial(ctx, cfg, req.Login)
 	if err != nil {
 		h.remove(s)
 		return s, h.fail(s, req, dialEnd(err))
@@ -122,11 +122,15 @@ func (h *Hub) Open(ctx context.Context, req OpenRequest, t Transport) (*Session,
 // stream negotiation grow a goroutine's stack well past what an idle
 // session needs, and a stack grown on the transport's long-lived read loop
 // would stay grown for the session's life.
-func dial(ctx context.Context, cfg xmppclient.Config) (up *xmppclient.Conn, err error) {
+func dial(ctx context.Context, cfg xmppclient.Config, login *xmppclient.Credentials) (up *xmppclient.Conn, err error) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		up, err = xmppclient.Dial(ctx, cfg)
+		if login != nil {
+			up, err = xmppclient.Login(ctx, cfg, *login)
+		} else {
+			up, err = xmppclient.Dial(ctx, cfg)
+		}
 	}()
 	<-done
 	return up, err

@@ -37,7 +37,10 @@ const (
 	// ReasonSlowConsumer: the browser did not take what the server sent fast
 	// enough and the session's queue overflowed.
 	ReasonSlowConsumer
-	// ReasonResourceConstraint: the bridge holds as many sessions as it may.
+	// ReasonResourceConstraint: the bridge holds as many sessions as it
+	// may. Not the browser's fault, so BOSH says undefined-condition
+	// (XEP-0124 §17.2 keeps policy-violation for a client breaking the
+	// session rules) with the stream error inside.
 	ReasonResourceConstraint
 	// ReasonHostUnknown: the bridge does not serve the domain asked for.
 	ReasonHostUnknown
@@ -53,6 +56,19 @@ const (
 	ReasonSeeOther
 	// ReasonInternal: a bug or an unexpected failure in the bridge.
 	ReasonInternal
+	// ReasonNotAuthorized: a bridge-side login (OpenRequest.Login) was
+	// refused by the server; the SASL condition is in the
+	// *xmppclient.Error that CloseError.Err wraps.
+	ReasonNotAuthorized
+	// ReasonItemNotFound: a BOSH request named what the bridge does not
+	// hold: a request id outside the window or whose response is no longer
+	// kept, a broken key sequence, a stream never opened (XEP-0124 §14,
+	// §15, §16). Not a stream error condition: a transport other than BOSH
+	// would call it a policy violation.
+	ReasonItemNotFound
+	// ReasonImproperAddressing: a session was asked for without saying
+	// which domain ('to').
+	ReasonImproperAddressing
 
 	numReasons
 )
@@ -77,13 +93,16 @@ var reasons = [numReasons]reasonInfo{
 	ReasonTooBig:                 {"too-big", "policy-violation", "policy-violation", 1009},
 	ReasonPolicyViolation:        {"policy-violation", "policy-violation", "policy-violation", 1008},
 	ReasonSlowConsumer:           {"slow-consumer", "policy-violation", "policy-violation", 1008},
-	ReasonResourceConstraint:     {"resource-constraint", "resource-constraint", "policy-violation", 1013},
+	ReasonResourceConstraint:     {"resource-constraint", "resource-constraint", "undefined-condition", 1013},
 	ReasonHostUnknown:            {"host-unknown", "host-unknown", "host-unknown", 1008},
 	ReasonRemoteConnectionFailed: {"remote-connection-failed", "remote-connection-failed", "remote-connection-failed", 1011},
 	ReasonUpstreamFailed:         {"upstream-failed", "remote-connection-failed", "remote-connection-failed", 1011},
 	ReasonConnectionTimeout:      {"connection-timeout", "connection-timeout", "", 1001},
 	ReasonSeeOther:               {"see-other-uri", "", "see-other-uri", 1000},
 	ReasonInternal:               {"internal", "internal-server-error", "internal-server-error", 1011},
+	ReasonNotAuthorized:          {"not-authorized", "not-authorized", "undefined-condition", 1008},
+	ReasonItemNotFound:           {"item-not-found", "policy-violation", "item-not-found", 1008},
+	ReasonImproperAddressing:     {"improper-addressing", "improper-addressing", "improper-addressing", 1008},
 }
 
 func (r Reason) info() reasonInfo {
@@ -105,8 +124,10 @@ func (r Reason) String() string {
 // browser, or "" when the end is not an error.
 func (r Reason) StreamCondition() string { return r.info().stream }
 
-// BOSHCondition is the XEP-0124 terminate condition, or "" for a plain
-// terminate.
+// BOSHCondition is the XEP-0124 §17.2 terminal binding condition, or ""
+// for a plain terminate. With "undefined-condition" §17.2 asks for
+// application-specific information in the <body/>: the stream error that
+// StreamCondition names.
 func (r Reason) BOSHCondition() string { return r.info().bosh }
 
 // WebSocketCode is the RFC 6455 close code.

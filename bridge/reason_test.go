@@ -19,6 +19,39 @@ func TestReasonsAreAllNamed(t *testing.T) {
 	}
 }
 
+// Every condition a reason names is one the protocol defines: RFC 6120
+// §4.9.3 for stream errors, XEP-0124 §17.2 for BOSH.
+func TestReasonConditionsAreDefined(t *testing.T) {
+	stream := set("bad-format", "bad-namespace-prefix", "conflict", "connection-timeout", "host-gone",
+		"host-unknown", "improper-addressing", "internal-server-error", "invalid-from", "invalid-namespace",
+		"invalid-xml", "not-authorized", "not-well-formed", "policy-violation", "remote-connection-failed",
+		"reset", "resource-constraint", "restricted-xml", "see-other-host", "system-shutdown",
+		"undefined-condition", "unsupported-encoding", "unsupported-feature", "unsupported-stanza-type",
+		"unsupported-version")
+	bosh := set("bad-request", "host-gone", "host-unknown", "improper-addressing", "internal-server-error",
+		"item-not-found", "other-request", "policy-violation", "remote-connection-failed",
+		"remote-stream-error", "see-other-uri", "system-shutdown", "undefined-condition")
+	for r := Reason(0); r < numReasons; r++ {
+		if c := r.StreamCondition(); c != "" && !stream[c] {
+			t.Errorf("%v: %q is not a stream error condition", r, c)
+		}
+		if c := r.BOSHCondition(); c != "" && !bosh[c] {
+			t.Errorf("%v: %q is not a BOSH terminal binding condition", r, c)
+		}
+		if r.BOSHCondition() == "undefined-condition" && r.StreamCondition() == "" {
+			t.Errorf("%v: undefined-condition with no stream error to explain it", r)
+		}
+	}
+}
+
+func set(names ...string) map[string]bool {
+	m := make(map[string]bool, len(names))
+	for _, n := range names {
+		m[n] = true
+	}
+	return m
+}
+
 func TestReasonMapping(t *testing.T) {
 	tests := []struct {
 		r            Reason
@@ -31,6 +64,10 @@ func TestReasonMapping(t *testing.T) {
 		{ReasonTooBig, "policy-violation", "policy-violation", 1009},
 		{ReasonRemoteConnectionFailed, "remote-connection-failed", "remote-connection-failed", 1011},
 		{ReasonHostUnknown, "host-unknown", "host-unknown", 1008},
+		{ReasonResourceConstraint, "resource-constraint", "undefined-condition", 1013},
+		{ReasonNotAuthorized, "not-authorized", "undefined-condition", 1008},
+		{ReasonItemNotFound, "policy-violation", "item-not-found", 1008},
+		{ReasonImproperAddressing, "improper-addressing", "improper-addressing", 1008},
 		{Reason(200), "internal-server-error", "internal-server-error", 1011},
 	}
 	for _, tt := range tests {

@@ -24,6 +24,12 @@ type OpenRequest struct {
 	From string
 	// Lang is the browser's xml:lang, passed upstream.
 	Lang string
+	// Login, when set, makes the session bridge-authenticated: the bridge
+	// logs in upstream with these credentials (SASL and resource binding,
+	// xmppclient.Login) and the session starts with the bound stream, so
+	// the browser never negotiates. Nil means relayed mode: the browser
+	// sees the server's stream features and authenticates itself.
+	Login *xmppclient.Credentials
 }
 
 // Session is one browser user's bridged stream.
@@ -186,6 +192,9 @@ func dialEnd(err error) *CloseError {
 	var xe *xmppclient.Error
 	if !errors.As(err, &xe) {
 		return &CloseError{Reason: ReasonRemoteConnectionFailed, Err: err}
+	}
+	if xe.SASL {
+		return &CloseError{Reason: ReasonNotAuthorized, Text: xe.Text, Err: err}
 	}
 	switch xe.Cond {
 	case "host-unknown":
