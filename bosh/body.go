@@ -36,7 +36,7 @@ type body struct {
 	// refused while parsing).
 	typ string
 
-	// Session creation attributes (XEP-0124 §7.1, XEP-0206 §4).
+	// Session creation attributes (XEP-0124 §7.1, XEP-0206 §3).
 	to, route, from, lang, ver, content, xmppVersion string
 	wait, hold                                       int
 	hasWait, hasHold                                 bool
@@ -61,15 +61,18 @@ func (b *body) empty() bool {
 }
 
 // bindError is a terminal binding condition (XEP-0124 §17.2) found in a
-// request, with the reason the bridge session ends for, which the log hears.
+// request: the reason the bridge session ends for, which names the
+// condition, and a text for the log.
 type bindError struct {
-	cond   string
 	reason bridge.Reason
 	text   string
 }
 
+// cond is the terminal binding condition.
+func (e *bindError) cond() string { return e.reason.BOSHCondition() }
+
 func (e *bindError) Error() string {
-	s := "bosh: " + e.cond
+	s := "bosh: " + e.cond()
 	if e.text != "" {
 		s += ": " + e.text
 	}
@@ -77,7 +80,7 @@ func (e *bindError) Error() string {
 }
 
 func badRequest(reason bridge.Reason, text string) *bindError {
-	return &bindError{cond: condBadRequest, reason: reason, text: text}
+	return &bindError{reason: reason, text: text}
 }
 
 // parseLimits bounds parsing one request.
@@ -89,6 +92,10 @@ type parseLimits struct {
 // parseBody checks one request body and describes it. Errors are
 // *bindError.
 func parseBody(b []byte, lim parseLimits) (*body, *bindError) {
+	b, berr := skipDeclaration(b)
+	if berr != nil {
+		return nil, berr
+	}
 	el, err := xmlsplit.Parse(b, xmlsplit.ParseOptions{
 		Limits:   xmlsplit.Limits{MaxBytes: lim.maxBody},
 		Children: true,
@@ -117,6 +124,75 @@ func parseBody(b []byte, lim parseLimits) (*body, *bindError) {
 	return r, nil
 }
 
+// skipDeclaration returns b without the XML declaration it may begin with.
+// The <body/> and its content are an XML document (XEP-0124 §6), which may
+// open with one, though no client in use sends it. Only XML 1.x in UTF-8 is
+// accepted: no 'charsets' are offered (§7.2).
+func skipDeclaration(b []byte) ([]byte, *bindError) {
+	const target = "<?xml"
+	if len(b) <= len(target) || string(b[:len(target)]) != target || !isSpace(b[len(target)]) {
+		return b, nil
+	}
+	end := bytes.Index(b, []byte("?>"))
+	if end < 0 {
+		return nil, badRequest(bridge.ReasonNotWellFormed, "unterminated XML declaration")
+	}
+	p := b[len(target):end]
+	names := [...]string{"version", "encoding", "standalone"}
+	next := 0
+	for {
+		q := skipSpace(p, 0)
+		if q == len(p) {
+			break
+		}
+		if q == 0 {
+			return nil, badRequest(bridge.ReasonNotWellFormed, "whitespace expected in the XML declaration")
+		}
+		name, rest, ok := bytes.Cut(p[q:], []byte("="))
+		if !ok {
+			return nil, badRequest(bridge.ReasonNotWellFormed, "'=' expected in the XML declaration")
+		}
+		name = bytes.TrimRight(name, " \t\r\n")
+		rest = rest[skipSpace(rest, 0):]
+		if len(rest) == 0 || rest[0] != '\'' && rest[0] != '"' {
+			return nil, badRequest(bridge.ReasonNotWellFormed, "a quoted value expected in the XML declaration")
+		}
+		vlen := bytes.IndexByte(rest[1:], rest[0])
+		if vlen < 0 {
+			return nil, badRequest(bridge.ReasonNotWellFormed, "unterminated value in the XML declaration")
+		}
+		value := string(rest[1 : 1+vlen])
+		p = rest[2+vlen:]
+		for next > 0 && next < len(names) && names[next] != string(name) {
+			next++ // encoding and standalone are optional; version is not
+		}
+		if next == len(names) || names[next] != string(name) {
+			return nil, badRequest(bridge.ReasonNotWellFormed, "unexpected "+strconv.Quote(string(name))+" in the XML declaration")
+		}
+		switch next {
+		case 0:
+			if !strings.HasPrefix(value, "1.") || len(value) == 2 || strings.Trim(value[2:], "0123456789") != "" {
+				return nil, badRequest(bridge.ReasonNotWellFormed, "XML version "+strconv.Quote(value)+" is not 1.x")
+			}
+		case 1:
+			if !strings.EqualFold(value, "UTF-8") {
+				return nil, badRequest(bridge.ReasonBadFormat, "encoding "+strconv.Quote(value)+" is not offered: UTF-8 only")
+			}
+		case 2:
+			if value != "yes" && value != "no" {
+				return nil, badRequest(bridge.ReasonNotWellFormed, "standalone must be yes or no")
+			}
+		}
+		next++
+	}
+	if next == 0 {
+		return nil, badRequest(bridge.ReasonNotWellFormed, "XML declaration without a version")
+	}
+	return b[end+2:], nil
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+
 // syntaxError turns an xmlsplit error into bad-request, or policy-violation
 // for a body over the size limit.
 func syntaxError(err error) *bindError {
@@ -126,7 +202,7 @@ func syntaxError(err error) *bindError {
 	}
 	switch se.Cond {
 	case xmlsplit.PolicyViolation:
-		return &bindError{cond: condPolicyViolation, reason: bridge.ReasonTooBig, text: se.Msg}
+		return &bindError{reason: bridge.ReasonTooBig, text: se.Msg}
 	case xmlsplit.RestrictedXML:
 		return badRequest(bridge.ReasonRestrictedXML, se.Msg)
 	}
@@ -375,7 +451,7 @@ func (r *body) children(el *xmlsplit.Element, ds []decl, bodyPrefix []byte, maxS
 		return nil
 	}
 	// Children without an xmlns of their own are in jabber:client
-	// (XEP-0206 §3 note), unless the <body/> is prefixed and binds the
+	// (XEP-0206 §2 note), unless the <body/> is prefixed and binds the
 	// default namespace to something else itself.
 	def := nsClient
 	if len(bodyPrefix) != 0 {
@@ -389,7 +465,7 @@ func (r *body) children(el *xmlsplit.Element, ds []decl, bodyPrefix []byte, maxS
 	for i := range el.Children {
 		c := &el.Children[i]
 		if len(c.Raw) > maxStanza {
-			return &bindError{cond: condPolicyViolation, reason: bridge.ReasonTooBig, text: "a stanza over " + strconv.Itoa(maxStanza) + " bytes"}
+			return &bindError{reason: bridge.ReasonTooBig, text: "a stanza over " + strconv.Itoa(maxStanza) + " bytes"}
 		}
 		if isStreamHeader(c, ds) {
 			return badRequest(bridge.ReasonInvalidNamespace, "a stream header is not a payload")
@@ -481,6 +557,9 @@ func splitName(name []byte) (prefix, local []byte) {
 // request of a legacy client (no sid, no ver), which is answered with the
 // deprecated HTTP error codes. An unreadable start tag gives "", false.
 func peek(b []byte) (sid string, legacy bool) {
+	if rest, err := skipDeclaration(b); err == nil {
+		b = rest
+	}
 	i := skipSpace(b, 0)
 	if i == len(b) || b[i] != '<' {
 		return "", false

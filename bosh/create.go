@@ -12,57 +12,53 @@ import (
 	"github.com/xmppbridge/xmppbridge/bridge"
 )
 
-// create serves a session creation request (XEP-0124 §7, XEP-0206 §4): it
-// opens the upstream stream and answers once the server's stream features
-// are in (or wait runs out).
-func (h *Handler) create(w http.ResponseWriter, r *http.Request, rb *body) {
+// create serves a session creation request (XEP-0124 §7, XEP-0206 §3,
+// §4): it opens the upstream stream and answers once the server's stream
+// features are in (or wait runs out). overTLS is whether the request came
+// over TLS (XEP-0124 §19.1).
+func (h *Handler) create(ctx context.Context, rb *body, overTLS bool) outcome {
 	legacy := rb.ver == ""
 	s, e := h.newSession(rb)
 	if e != nil {
-		h.fail(w, r, "", legacy, e)
-		return
+		return h.failed("", legacy, e)
 	}
+	s.overTLS = overTLS
 	if h.cfg.SeeOtherURI != nil {
 		if uri := h.cfg.SeeOtherURI(rb.to); uri != "" {
-			h.write(w, r, http.StatusOK, terminateBody(condSeeOtherURI, uri), s.content)
-			return
+			return outcome{body: terminateBody(condSeeOtherURI, uri), status: http.StatusOK, content: s.content}
 		}
 	}
 
 	cr := &request{rid: rb.rid, create: true, deadline: time.Now().Add(s.wait)}
 	s.held = []*request{cr}
-
-	// The dial stops when the client goes away or shutdown gives up.
-	ctx, cancel := context.WithCancel(r.Context())
-	stop := context.AfterFunc(h.ctx, cancel)
-	bs, err := h.cfg.Hub.Open(ctx, bridge.OpenRequest{To: rb.to, From: rb.from, Lang: rb.lang}, s)
-	stop()
-	cancel()
-
-	s.mu.Lock()
-	s.bs = bs
-	s.mu.Unlock()
+	bs, err := h.open(ctx, s, bridge.OpenRequest{To: rb.to, From: rb.from, Lang: rb.lang})
 	if err == nil {
-		h.mu.Lock()
-		closing := h.closing
-		if !closing {
-			h.sessions[s.sid] = s
-		}
-		h.mu.Unlock()
-		if closing {
-			bs.End(&bridge.CloseError{Reason: bridge.ReasonShutdown})
-		}
+		h.register(s, bs)
 	}
 	// On failure the session's queue holds a header and the end, which
 	// the response reports.
-	resp, status := s.await(cr)
-	h.write(w, r, status, resp, s.content)
+	resp, status := s.await(ctx, cr)
+	return outcome{body: resp, status: status, content: s.content}
+}
+
+// open opens s's bridge session. The dial stops when ctx is done or
+// Shutdown gives up waiting.
+func (h *Handler) open(ctx context.Context, s *session, req bridge.OpenRequest) (*bridge.Session, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(h.ctx, cancel)
+	bs, err := h.cfg.Hub.Open(ctx, req, s)
+	stop()
+	cancel()
+	s.mu.Lock()
+	s.bs = bs
+	s.mu.Unlock()
+	return bs, err
 }
 
 // newSession checks a session creation request and sets up its session.
 func (h *Handler) newSession(rb *body) (*session, *bindError) {
 	if rb.to == "" {
-		return nil, &bindError{cond: condImproperAddressing, reason: bridge.ReasonHostUnknown, text: "the 'to' attribute is required"}
+		return nil, &bindError{reason: bridge.ReasonImproperAddressing, text: "the 'to' attribute is required"}
 	}
 	if rb.route != "" && h.cfg.Route != nil {
 		proto, host, port, ok := parseRoute(rb.route)
@@ -70,7 +66,7 @@ func (h *Handler) newSession(rb *body) (*session, *bindError) {
 		case !ok:
 			return nil, badRequest(bridge.ReasonBadFormat, "route must be proto:host:port")
 		case proto != "xmpp" || !h.cfg.Route(rb.to, host, port):
-			return nil, &bindError{cond: condHostUnknown, reason: bridge.ReasonHostUnknown, text: "route not served: " + rb.route}
+			return nil, &bindError{reason: bridge.ReasonHostUnknown, text: "route not served: " + rb.route}
 		}
 	}
 	ver := ""
@@ -125,7 +121,7 @@ func (h *Handler) newSession(rb *body) (*session, *bindError) {
 	now := h.now()
 	s := &session{
 		h:              h,
-		sid:            newSID(),
+		sid:            h.freshSID(),
 		wait:           wait,
 		hold:           hold,
 		requests:       requests,

@@ -144,6 +144,29 @@ func TestSessionCreation(t *testing.T) {
 	}
 }
 
+// XEP-0206 §3: the creation request's 'to', 'from' and xml:lang make the
+// upstream stream header.
+func TestCreationHeaderUpstream(t *testing.T) {
+	header := make(chan string, 1)
+	up := fakexmpp.Start(t, func(c *fakexmpp.Conn) {
+		it, err := c.Read()
+		if err != nil {
+			return
+		}
+		header <- it.Raw
+		c.Send(fakexmpp.Header("h") + fakexmpp.DefaultFeatures)
+		c.Read()
+	})
+	e := newEnv(t, up.Addr, Config{})
+	e.post(t, fmt.Sprintf("<body rid='1' %s from='alice@localhost' xmlns='%s'/>", createAttrs, nsHTTPBind)).expect(t, "type", "-")
+	h := <-header
+	for _, want := range []string{"to='localhost'", "from='alice@localhost'", "xml:lang='en'", "version='1.0'"} {
+		if !strings.Contains(h, want) {
+			t.Errorf("upstream header %s lacks %s", h, want)
+		}
+	}
+}
+
 // The creation response waits, within wait, for the features that follow
 // the server's stream header.
 func TestCreationWaitsForFeatures(t *testing.T) {

@@ -1,7 +1,9 @@
 // Package bosh is xmppbridge's long-poll front door: a BOSH connection
 // manager (XEP-0124, with the XMPP extensions of XEP-0206) over one
-// bridge.Session per BOSH session, in relayed mode: the browser's client does
-// SASL and resource binding through it.
+// bridge.Session per BOSH session. Usually the browser's client does SASL
+// and resource binding through it; Handler.Prebind makes a session the
+// bridge has logged in itself, for a client to attach to. docs/bosh.md checks the package
+// against the specifications rule by rule.
 //
 // Each request's <body/> is checked as a whole (one well-formed element, no
 // character data between its children) and each child is checked to be one
@@ -16,7 +18,8 @@
 // (no request held) has no goroutine at all, only an inactivity timer.
 // Responses are built by the goroutine that answers, in rid order. The
 // Handler's methods are safe for concurrent use; Handler.Shutdown waits for
-// every request the Handler is serving.
+// every request the Handler is serving, and
+// for every Prebind under way.
 //
 // Lock order: session.mu may be held while taking Handler.mu (to forget a
 // session) and while calling bridge.Session.Pull and Release, which take

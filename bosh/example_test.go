@@ -2,6 +2,8 @@ package bosh_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -39,4 +41,31 @@ func Example() {
 	hub.Shutdown(ctx)                            // system-shutdown to every session
 	h.Shutdown(ctx)                              // held requests answered
 	<-stopped
+}
+
+// A page's server logs a user in on the bridge and hands the page what
+// Strophe.js needs to attach: connection.attach(jid, sid, rid).
+func ExampleHandler_Prebind() {
+	hub := bridge.New(bridge.Config{})
+	h := bosh.New(bosh.Config{Hub: hub})
+	mux := http.NewServeMux()
+	mux.Handle("/http-bind", h)
+	mux.HandleFunc("/prebind", func(w http.ResponseWriter, r *http.Request) {
+		// Authenticate the page's own user first; then:
+		p, err := h.Prebind(r.Context(), bosh.PrebindRequest{
+			To:          "example.com",
+			Credentials: xmppclient.Credentials{Username: "alice", Password: "secret", Resource: "web"},
+		})
+		var ce *bridge.CloseError
+		switch {
+		case errors.As(err, &ce) && ce.Reason == bridge.ReasonNotAuthorized:
+			http.Error(w, "wrong password", http.StatusForbidden)
+			return
+		case err != nil:
+			http.Error(w, "cannot log in now", http.StatusBadGateway)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"jid":%q,"sid":%q,"rid":%d}`, p.JID, p.SID, p.NextRID())
+	})
 }

@@ -78,9 +78,10 @@ type Config struct {
 	// answer sends the client there with see-other-uri instead of opening
 	// a session.
 	SeeOtherURI func(domain string) string
-	// OnReject, if set, hears of every request refused with a binding
-	// condition the request itself caused (not a session's end), with the
-	// HTTP status and the reason; for logs.
+	// OnReject, if set, hears of every request ServeHTTP refused with a
+	// binding condition the request itself caused (not a session's end),
+	// with the HTTP status (0 when the connection was closed without an
+	// answer, XEP-0124 §19.1) and the reason; for logs.
 	OnReject func(r *http.Request, status int, condition, reason string)
 }
 
@@ -168,66 +169,139 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.reject(w, r, http.StatusForbidden, condPolicyViolation, "origin not allowed: "+r.Header.Get("Origin"))
 		return
 	}
-	h.mu.Lock()
-	closing := h.closing
-	if !closing {
-		h.wg.Add(1)
-	}
-	h.mu.Unlock()
-	if closing {
+	if !h.enter() {
 		h.write(w, r, http.StatusOK, terminateBody(condSystemShutdown, ""), "")
 		return
 	}
 	defer h.wg.Done()
+	o := h.serveHTTP(w, r)
+	if o.refused != nil && h.cfg.OnReject != nil {
+		h.cfg.OnReject(r, o.status, o.refused.cond(), o.refused.text)
+	}
+	if o.abort {
+		// XEP-0124 §19.1: a request of a session begun over TLS that
+		// comes without it gets its connection closed, and the session
+		// goes on.
+		panic(http.ErrAbortHandler)
+	}
+	h.write(w, r, o.status, o.body, o.content)
+}
 
+// outcome is the answer to one request.
+type outcome struct {
+	body    []byte
+	status  int
+	content string     // Content-Type; "" is the default
+	refused *bindError // the request itself was refused (for OnReject)
+	abort   bool       // close the connection without an answer
+}
+
+// serveHTTP reads, checks and serves a POSTed request.
+func (h *Handler) serveHTTP(w http.ResponseWriter, r *http.Request) outcome {
 	if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
 		// No 'accept' attribute is offered (XEP-0124 §7.2), so no request
 		// may be compressed.
-		h.fail(w, r, "", false, badRequest(bridge.ReasonBadFormat, "Content-Encoding "+ce+" is not accepted"))
-		return
+		return h.failed("", false, badRequest(bridge.ReasonBadFormat, "Content-Encoding "+ce+" is not accepted"))
 	}
-	bp, berr := h.readBody(w, r)
-	if berr != nil {
-		var sid string
-		legacy := false
-		if bp != nil {
-			sid, legacy = peek(*bp)
-			putBuffer(bp)
-		}
-		h.fail(w, r, sid, legacy, berr)
-		return
-	}
-	rb, berr := parseBody(*bp, parseLimits{maxBody: h.cfg.MaxBodyBytes, maxStanza: h.cfg.MaxStanzaBytes})
-	if berr != nil {
+	bp, err := h.readBody(w, r)
+	defer putBuffer(bp)
+	switch {
+	case errors.Is(err, errTooLarge):
 		sid, legacy := peek(*bp)
-		putBuffer(bp)
-		h.fail(w, r, sid, legacy, berr)
-		return
+		return h.failed(sid, legacy, tooLarge(h.cfg.MaxBodyBytes))
+	case err != nil:
+		// The connection broke, or the body came too slowly. That request
+		// never arrived as far as the session is concerned: the client may
+		// send it again (XEP-0124 §14.3), so nothing ends. The answer,
+		// if it gets through at all, is the recoverable condition.
+		return outcome{body: errorBody, status: http.StatusOK}
 	}
-	putBuffer(bp) // rb holds copies
+	rb, refused := h.parse(*bp)
+	if refused != nil {
+		return *refused
+	}
+	return h.serve(r.Context(), rb, r.TLS != nil)
+}
 
+// enter counts a request being served, unless the Handler is shutting down.
+func (h *Handler) enter() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closing {
+		return false
+	}
+	h.wg.Add(1)
+	return true
+}
+
+// parse checks a request body. A body that cannot be parsed is refused, and
+// the session it names, if the start tag can be read, ends.
+func (h *Handler) parse(b []byte) (*body, *outcome) {
+	rb, err := parseBody(b, parseLimits{maxBody: h.cfg.MaxBodyBytes, maxStanza: h.cfg.MaxStanzaBytes})
+	if err != nil {
+		sid, legacy := peek(b)
+		o := h.failed(sid, legacy, err)
+		return nil, &o
+	}
+	return rb, nil
+}
+
+// serve serves a parsed request: a session creation request, or a request
+// of an existing session. overTLS is whether it came over TLS, when known.
+func (h *Handler) serve(ctx context.Context, rb *body, overTLS bool) outcome {
 	if rb.sid == "" {
-		h.create(w, r, rb)
-		return
+		return h.create(ctx, rb, overTLS)
 	}
 	s := h.session(rb.sid)
 	if s == nil {
 		// Unknown, ended or timed out: the same answer for all, and the
 		// same whatever the rid (XEP-0124 §14.3 note).
-		h.fail(w, r, "", false, &bindError{cond: condItemNotFound, text: "no such session"})
-		return
+		return h.failed("", false, &bindError{reason: bridge.ReasonItemNotFound, text: "no such session"})
 	}
-	resp, status, refused := s.handle(rb)
-	if refused != nil && h.cfg.OnReject != nil {
-		h.cfg.OnReject(r, status, refused.cond, refused.text)
+	if s.overTLS && !overTLS {
+		return outcome{abort: true, refused: &bindError{reason: bridge.ReasonPolicyViolation, text: "a session begun over TLS, continued without"}}
 	}
-	h.write(w, r, status, resp, s.content)
+	resp, status, refused := s.handle(ctx, rb)
+	return outcome{body: resp, status: status, content: s.content, refused: refused}
+}
+
+// JID returns the full JID bound in the BOSH session sid, for a session
+// the bridge logged in itself (Prebind). It is "" for a session whose
+// client authenticates through the bridge; ok is false when there is no
+// such session.
+func (h *Handler) JID(sid string) (jid string, ok bool) {
+	s := h.session(sid)
+	if s == nil {
+		return "", false
+	}
+	s.mu.Lock()
+	bs := s.bs
+	s.mu.Unlock()
+	if bs == nil {
+		return "", true
+	}
+	return bs.JID(), true
 }
 
 func (h *Handler) session(sid string) *session {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.sessions[sid]
+}
+
+// register makes s reachable by its sid once its bridge session is open,
+// unless the Handler is shutting down: then it ends bs and reports false.
+func (h *Handler) register(s *session, bs *bridge.Session) bool {
+	h.mu.Lock()
+	closing := h.closing
+	if !closing {
+		h.sessions[s.sid] = s
+	}
+	h.mu.Unlock()
+	if closing {
+		bs.End(&bridge.CloseError{Reason: bridge.ReasonShutdown})
+	}
+	return !closing
 }
 
 func (h *Handler) forget(s *session) {
@@ -238,24 +312,20 @@ func (h *Handler) forget(s *session) {
 	h.mu.Unlock()
 }
 
-// fail answers a request refused with a terminal binding condition it
+// failed answers a request refused with a terminal binding condition it
 // caused itself. The session named by sid, if there is one, ends with the
 // same condition, since a terminal condition ends the session it is sent
 // in (XEP-0124 §17.2). legacy is whether the request is a session creation
 // request without 'ver'.
-func (h *Handler) fail(w http.ResponseWriter, r *http.Request, sid string, legacy bool, e *bindError) {
-	status := httpStatus(e.cond, legacy)
-	content := ""
+func (h *Handler) failed(sid string, legacy bool, e *bindError) outcome {
+	o := outcome{body: terminateBody(e.cond(), ""), status: httpStatus(e.cond(), legacy), refused: e}
 	if sid != "" {
 		if s := h.session(sid); s != nil {
-			status = s.fail(e)
-			content = s.content
+			o.status = s.fail(e)
+			o.content = s.content
 		}
 	}
-	if h.cfg.OnReject != nil {
-		h.cfg.OnReject(r, status, e.cond, e.text)
-	}
-	h.write(w, r, status, terminateBody(e.cond, ""), content)
+	return o
 }
 
 // reject answers a request that never reached BOSH (wrong method, origin
@@ -360,6 +430,18 @@ func sameOrigin(r *http.Request) bool {
 	return strings.EqualFold(u.Host, r.Host)
 }
 
+// freshSID returns a session id no session of the Handler has (XEP-0124
+// §7.2: unique within the connection manager), of 128 random bits.
+func (h *Handler) freshSID() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for {
+		if sid := newSID(); h.sessions[sid] == nil {
+			return sid
+		}
+	}
+}
+
 // newSID returns a session id of 128 random bits.
 func newSID() string {
 	var b [16]byte
@@ -369,10 +451,15 @@ func newSID() string {
 
 var errTooLarge = errors.New("bosh: request body too large")
 
+// tooLarge is the refusal of a body over the limit.
+func tooLarge(max int) *bindError {
+	return &bindError{reason: bridge.ReasonTooBig, text: "request body over " + strconv.Itoa(max) + " bytes"}
+}
+
 // readBody reads the request body, at most MaxBodyBytes of it, within
-// WriteTimeout. On a body over the limit it returns the part read, for
-// peekSID, with policy-violation.
-func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) (*[]byte, *bindError) {
+// WriteTimeout. On a body over the limit it returns errTooLarge and the
+// part read, for peek. The buffer is the caller's to put back.
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) (*[]byte, error) {
 	rc := http.NewResponseController(w)
 	// The write deadline too: reading the body may write "100 Continue",
 	// and the connection may still carry the deadline of an earlier
@@ -384,21 +471,14 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) (*[]byte, *bi
 	defer func() { _ = rc.SetReadDeadline(time.Time{}) }()
 
 	max := h.cfg.MaxBodyBytes
-	if r.ContentLength > int64(max) {
-		bp := getBuffer()
-		*bp, _ = appendRead(*bp, io.LimitReader(r.Body, 512), 512)
-		return bp, &bindError{cond: condPolicyViolation, reason: bridge.ReasonTooBig, text: "request body over " + strconv.Itoa(max) + " bytes"}
-	}
 	bp := getBuffer()
+	if r.ContentLength > int64(max) {
+		*bp, _ = appendRead(*bp, io.LimitReader(r.Body, 512), 512)
+		return bp, errTooLarge
+	}
 	b, err := appendRead(*bp, r.Body, max)
 	*bp = b
-	switch {
-	case errors.Is(err, errTooLarge):
-		return bp, &bindError{cond: condPolicyViolation, reason: bridge.ReasonTooBig, text: "request body over " + strconv.Itoa(max) + " bytes"}
-	case err != nil:
-		return bp, badRequest(bridge.ReasonGone, "reading the request body: "+err.Error())
-	}
-	return bp, nil
+	return bp, err
 }
 
 // appendRead appends everything r holds to b, refusing more than max bytes.

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -457,6 +458,25 @@ func TestHTTP(t *testing.T) {
 				t.Errorf("Content-Type = %q", got)
 			}
 		}},
+		{"responses have a Content-Length, never chunked", Config{}, func(t *testing.T, e *env) {
+			// XEP-0124 §5: intermediaries may buffer chunked responses.
+			s, r := e.open(t, "")
+			for _, r := range []resp{r, s.send(t, "", msg("x")), e.post(t, "<body rid='1' sid='nope' xmlns='"+nsHTTPBind+"'/>")} {
+				if r.header.Get("Content-Length") == "" || len(r.header.Values("Transfer-Encoding")) != 0 {
+					t.Fatalf("Content-Length %q, Transfer-Encoding %q", r.header.Get("Content-Length"), r.header.Values("Transfer-Encoding"))
+				}
+			}
+		}},
+		{"the request's Content-Type is ignored", Config{}, func(t *testing.T, e *env) {
+			// XEP-0124 §5: constrained clients may send another one.
+			s, _ := e.open(t, "")
+			for _, ct := range []string{"application/x-www-form-urlencoded", "text/plain", ""} {
+				r := e.post(t, s.bodyAt(s.next(), "", msg(ct)), "Content-Type", ct)
+				if r.attrs["type"] != "" || !strings.Contains(r.raw, "<body>"+ct+"</body>") {
+					t.Fatalf("Content-Type %q: %s", ct, r)
+				}
+			}
+		}},
 		{"gzip when accepted and worth it", Config{}, func(t *testing.T, e *env) {
 			s, _ := e.open(t, "")
 			big := "<message xmlns='jabber:client' id='big'><body>" + strings.Repeat("compressible ", 200) + "</body></message>"
@@ -560,4 +580,84 @@ func TestShutdownCutsShort(t *testing.T) {
 	cancel()
 	e.h.Shutdown(ctx)
 	recv(t, held).terminate(t, "system-shutdown", http.StatusOK)
+}
+
+// A request whose body never fully arrives was not received: the session
+// goes on, and the client may send that rid again (XEP-0124 §14.3).
+func TestBrokenRequestBody(t *testing.T) {
+	up := fakexmpp.Start(t, fakexmpp.Echo)
+	e := newEnv(t, up.Addr, Config{})
+	s, _ := e.open(t, "")
+	rid := s.next()
+	conn, err := net.Dial("tcp", e.srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := s.bodyAt(rid, "", msg("lost"))
+	fmt.Fprintf(conn, "POST /http-bind HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\nContent-Length: %d\r\n\r\n%s", len(body)+100, body)
+	conn.(*net.TCPConn).CloseWrite()
+	io.Copy(io.Discard, conn) // the answer, if any, and the close
+	conn.Close()
+	if r := s.sendAt(t, rid, "", msg("again")); !strings.Contains(r.raw, "id='again'") {
+		t.Fatalf("resent request got %s", r)
+	}
+	if e.h.Len() != 1 {
+		t.Fatal("the session ended")
+	}
+}
+
+// XEP-0124 §19.1: a request of a session begun over TLS that comes
+// without it gets its connection closed; the session goes on.
+func TestTLSSessionWithoutTLS(t *testing.T) {
+	up := fakexmpp.Start(t, fakexmpp.Echo)
+	e := newEnv(t, up.Addr, Config{})
+	tlsSrv := httptest.NewTLSServer(e.h)
+	defer tlsSrv.Close()
+	tlsClient := tlsSrv.Client()
+	post := func(c *http.Client, url, body string) (resp, error) {
+		res, err := c.Post(url, "text/xml; charset=utf-8", strings.NewReader(body))
+		if err != nil {
+			return resp{}, err
+		}
+		defer res.Body.Close()
+		b, err := io.ReadAll(res.Body)
+		if err != nil {
+			return resp{}, err
+		}
+		return parseResp(t, res.StatusCode, res.Header, b), nil
+	}
+	r, err := post(tlsClient, tlsSrv.URL, fmt.Sprintf("<body rid='1' %s xmlns='%s'/>", createAttrs, nsHTTPBind))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &sess{e: e, sid: r.attrs["sid"], rid: 1}
+	if r, err := post(client, e.url, s.bodyAt(2, "", msg("plain"))); err == nil {
+		t.Fatalf("a plain HTTP request of a TLS session got %s", r)
+	}
+	r, err = post(tlsClient, tlsSrv.URL, s.bodyAt(2, "", msg("tls")))
+	if err != nil || !strings.Contains(r.raw, "id='tls'") {
+		t.Fatalf("over TLS again: %v %s", err, r)
+	}
+	// A session begun without TLS may go on over either.
+	p, _ := e.open(t, "")
+	if r, err := post(tlsClient, tlsSrv.URL, p.bodyAt(p.next(), "", msg("up"))); err != nil || !strings.Contains(r.raw, "id='up'") {
+		t.Fatalf("plain session over TLS: %v %s", err, r)
+	}
+}
+
+// The bridge full: undefined-condition, not the client's policy-violation
+// (XEP-0124 §17.2), with the stream error that says why in the body.
+func TestResourceConstraint(t *testing.T) {
+	up := fakexmpp.Start(t, fakexmpp.Echo)
+	e := newEnvHub(t, up.Addr, bridge.Config{MaxSessions: 1}, Config{})
+	e.open(t, "")
+	r := e.post(t, fmt.Sprintf("<body rid='1' %s xmlns='%s'/>", createAttrs, nsHTTPBind))
+	r.terminate(t, "undefined-condition", http.StatusOK)
+	r.expect(t, "xmlns:stream", nsStream)
+	if len(r.kids) != 1 || !strings.Contains(r.kids[0], "<resource-constraint xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>") {
+		t.Fatalf("got %s", r)
+	}
+	if e.h.Len() != 1 {
+		t.Fatalf("%d sessions", e.h.Len())
+	}
 }

@@ -12,16 +12,17 @@ import (
 )
 
 // Terminal binding conditions (XEP-0124 §17.2) this package names itself;
-// session ends are named by bridge.Reason.BOSHCondition.
+// session ends, and refusals that end a session, are named by
+// bridge.Reason.BOSHCondition.
 const (
-	condBadRequest         = "bad-request"
-	condHostUnknown        = "host-unknown"
-	condImproperAddressing = "improper-addressing"
-	condItemNotFound       = "item-not-found"
-	condPolicyViolation    = "policy-violation"
-	condRemoteStreamError  = "remote-stream-error"
-	condSeeOtherURI        = "see-other-uri"
-	condSystemShutdown     = "system-shutdown"
+	condBadRequest        = "bad-request"
+	condItemNotFound      = "item-not-found"
+	condOtherRequest      = "other-request"
+	condPolicyViolation   = "policy-violation"
+	condRemoteStreamError = "remote-stream-error"
+	condSeeOtherURI       = "see-other-uri"
+	condSystemShutdown    = "system-shutdown"
+	condUndefined         = "undefined-condition"
 )
 
 // Bodies that never change.
@@ -96,7 +97,7 @@ func isStreamError(data []byte) bool {
 }
 
 // usesStreamPrefix reports whether an element from the server is named with
-// the stream prefix (features, error), for which XEP-0206 §3 wants the
+// the stream prefix (features, error), for which XEP-0206 §2 wants the
 // prefix declared on the <body/>.
 func usesStreamPrefix(data []byte) bool {
 	return bytes.HasPrefix(data, []byte("<stream:"))
@@ -126,10 +127,13 @@ func appendCreationAttrs(b []byte, c *creation) []byte {
 		b = xmlsplit.AppendAttr(b, "maxpause", strconv.Itoa(c.maxPause))
 	}
 	b = xmlsplit.AppendAttr(b, "ver", c.ver)
-	from := c.to
+	from, xmppVersion := c.to, "1.0"
 	if c.header != nil {
 		if c.header.From != "" {
 			from = c.header.From
+		}
+		if c.header.Version != "" {
+			xmppVersion = c.header.Version
 		}
 		b = xmlsplit.AppendAttr(b, "authid", c.header.ID)
 	}
@@ -137,7 +141,10 @@ func appendCreationAttrs(b []byte, c *creation) []byte {
 	// The upstream link is always secure in the sense of XEP-0124 §19.2:
 	// xmppclient verifies TLS and allows plaintext only to a loopback
 	// address, that is, to a server on the same machine.
-	b = append(b, " secure='true' xmpp:version='1.0' xmpp:restartlogic='true'"...)
+	b = append(b, " secure='true'"...)
+	// XEP-0206 §4: the server's stream version.
+	b = xmlsplit.AppendAttr(b, "xmpp:version", xmppVersion)
+	b = append(b, " xmpp:restartlogic='true'"...)
 	return xmlsplit.AppendAttr(b, "ack", strconv.FormatUint(c.ack, 10))
 }
 

@@ -1,6 +1,7 @@
 package bosh
 
 import (
+	"context"
 	"crypto/sha1"
 	"encoding/hex"
 	"net/http"
@@ -36,6 +37,7 @@ type session struct {
 	legacy         bool          // no 'ver' in the creation request
 	acks           bool          // the client acknowledges responses (ack='1')
 	content        string        // Content-Type of responses; "" the default
+	overTLS        bool          // created over TLS (XEP-0124 §19.1)
 
 	mu      sync.Mutex
 	bs      *bridge.Session
@@ -120,22 +122,26 @@ func (s *session) activeLocked() int {
 }
 
 // handle serves one request of an existing session. refused is set when the
-// request itself caused a terminal condition, for OnReject.
-func (s *session) handle(rb *body) (resp []byte, status int, refused *bindError) {
+// request itself caused a terminal condition, for OnReject. When ctx is done
+// the request is answered as if its wait had run out.
+func (s *session) handle(ctx context.Context, rb *body) (resp []byte, status int, refused *bindError) {
 	now := s.h.now()
 	s.mu.Lock()
 	if s.ended {
 		s.mu.Unlock()
-		return terminateBody(condItemNotFound, ""), httpStatus(condItemNotFound, s.legacy), &bindError{cond: condItemNotFound, text: "session ended"}
+		return terminateBody(condItemNotFound, ""), httpStatus(condItemNotFound, s.legacy), &bindError{reason: bridge.ReasonItemNotFound, text: "session ended"}
 	}
-	if rb.stream != "" {
-		return s.failUnlock(&bindError{cond: condItemNotFound, reason: bridge.ReasonBadFormat, text: "multiple streams are not offered"})
+	if rb.stream != "" && (len(rb.payloads) > 0 || rb.from != "") {
+		// Multiple streams (XEP-0124 §16) are not offered, so no stream
+		// name is valid (§16.4). An empty body without 'from' says nothing
+		// for any stream, and its 'stream' is ignored.
+		return s.failUnlock(&bindError{reason: bridge.ReasonItemNotFound, text: "no stream " + rb.stream + ": multiple streams are not offered"})
 	}
 	if rb.rid <= s.rcvd {
-		return s.repeatLocked(rb)
+		return s.repeatLocked(ctx, rb)
 	}
 	if rb.rid > s.rcvd+uint64(s.requests) {
-		return s.failUnlock(&bindError{cond: condItemNotFound, reason: bridge.ReasonPolicyViolation, text: "rid outside the window"})
+		return s.failUnlock(&bindError{reason: bridge.ReasonItemNotFound, text: "rid outside the window"})
 	}
 	r := &request{rid: rb.rid, terminate: rb.typ == "terminate"}
 	if rb.hasPause {
@@ -182,6 +188,7 @@ func (s *session) handle(rb *body) (resp []byte, status int, refused *bindError)
 		select {
 		case <-r.turn:
 		case <-t.C:
+		case <-ctx.Done():
 		case <-s.h.ctx.Done():
 			shutdown = true
 		}
@@ -213,7 +220,7 @@ func (s *session) handle(rb *body) (resp []byte, status int, refused *bindError)
 		return s.failUnlock(e)
 	}
 	if r.pause > 0 && (s.maxPause <= 0 || r.pause > s.maxPause) {
-		return s.failUnlock(&bindError{cond: condPolicyViolation, reason: bridge.ReasonPolicyViolation, text: "pause longer than maxpause"})
+		return s.failUnlock(&bindError{reason: bridge.ReasonPolicyViolation, text: "pause longer than maxpause"})
 	}
 	s.acksLocked(rb, now)
 	s.busy, s.rcvd = true, rb.rid
@@ -257,7 +264,7 @@ func (s *session) handle(rb *body) (resp []byte, status int, refused *bindError)
 		// After terminating is set: the end this brings is the client's.
 		bs.End(&bridge.CloseError{Reason: bridge.ReasonNormal})
 	}
-	resp, status = s.await(r)
+	resp, status = s.await(ctx, r)
 	return resp, status, nil
 }
 
@@ -268,15 +275,15 @@ func (s *session) overactiveLocked(rb *body, now time.Time) *bindError {
 	since := now.Sub(s.lastNew)
 	switch {
 	case open > s.requests+1 || open > s.requests && !special:
-		return &bindError{cond: condPolicyViolation, reason: bridge.ReasonPolicyViolation,
+		return &bindError{reason: bridge.ReasonPolicyViolation,
 			text: "more than " + strconv.Itoa(s.requests) + " requests open at once"}
 	case !s.pollingSession && open == s.requests && rb.empty() && rb.rid > s.maxRID && since < s.polling:
 		// "The last request" is the last of the sequence: one that arrives
 		// after a later rid was only overtaken on the way.
-		return &bindError{cond: condPolicyViolation, reason: bridge.ReasonPolicyViolation,
+		return &bindError{reason: bridge.ReasonPolicyViolation,
 			text: "empty requests more often than the polling interval"}
 	case s.pollingSession && rb.empty() && s.prevEmpty && s.prevAnswered && s.prevAnsweredEmpty && since < s.polling:
-		return &bindError{cond: condPolicyViolation, reason: bridge.ReasonPolicyViolation,
+		return &bindError{reason: bridge.ReasonPolicyViolation,
 			text: "polling more often than the polling interval"}
 	}
 	return nil
@@ -287,7 +294,7 @@ func (s *session) overactiveLocked(rb *body, now time.Time) *bindError {
 func (s *session) checkKeyLocked(rb *body) *bindError {
 	if s.key != "" {
 		if rb.key == "" || !keyFollows(rb.key, s.key) {
-			return &bindError{cond: condItemNotFound, reason: bridge.ReasonPolicyViolation, text: "invalid key sequence"}
+			return &bindError{reason: bridge.ReasonItemNotFound, text: "invalid key sequence"}
 		}
 		s.key = rb.key
 	}
@@ -332,7 +339,7 @@ func (s *session) acksLocked(rb *body, now time.Time) {
 
 // repeatLocked answers a request whose rid was already taken (XEP-0124
 // §14.3): from the cache, or by taking over the held copy, or item-not-found.
-func (s *session) repeatLocked(rb *body) ([]byte, int, *bindError) {
+func (s *session) repeatLocked(ctx context.Context, rb *body) ([]byte, int, *bindError) {
 	for _, c := range s.cache {
 		if c.rid == rb.rid {
 			s.mu.Unlock()
@@ -347,7 +354,7 @@ func (s *session) repeatLocked(rb *body) ([]byte, int, *bindError) {
 			s.held[i] = r
 			s.signalLocked()
 			s.mu.Unlock()
-			resp, status := s.await(r)
+			resp, status := s.await(ctx, r)
 			return resp, status, nil
 		}
 	}
@@ -355,14 +362,14 @@ func (s *session) repeatLocked(rb *body) ([]byte, int, *bindError) {
 		s.mu.Unlock()
 		return errorBody, http.StatusOK, nil
 	}
-	return s.failUnlock(&bindError{cond: condItemNotFound, reason: bridge.ReasonPolicyViolation,
+	return s.failUnlock(&bindError{reason: bridge.ReasonItemNotFound,
 		text: "no response kept for rid " + strconv.FormatUint(rb.rid, 10)})
 }
 
 // await waits until r is answered: in rid order, when the server sent
-// something, when more than hold requests are held, when wait runs out, or
-// at once for a pause or a terminate.
-func (s *session) await(r *request) ([]byte, int) {
+// something, when more than hold requests are held, when wait runs out or
+// ctx is done, or at once for a pause or a terminate.
+func (s *session) await(ctx context.Context, r *request) ([]byte, int) {
 	var tc <-chan time.Time
 	expired := false
 	if d := time.Until(r.deadline); d > 0 {
@@ -373,6 +380,7 @@ func (s *session) await(r *request) ([]byte, int) {
 		expired = true
 	}
 	shutdown := false
+	done := ctx.Done()
 	for {
 		s.mu.Lock()
 		if expired {
@@ -395,6 +403,10 @@ func (s *session) await(r *request) ([]byte, int) {
 		case <-ch:
 		case <-tc:
 			tc, expired = nil, true
+		case <-done:
+			// The client went away: its answer goes into the cache, for
+			// a resend of the rid (XEP-0124 §14.3).
+			done, expired = nil, true
 		case <-s.h.ctx.Done():
 			shutdown = true
 		}
@@ -505,11 +517,16 @@ func (s *session) respondLocked(r *request) ([]byte, int, *bridge.CloseError) {
 		end = &bridge.CloseError{Reason: bridge.ReasonUpstreamClosed}
 	case endItem != nil:
 		cond, uri = endItem.Reason.BOSHCondition(), endItem.URI
-		if endItem.Condition != "" {
+		switch {
+		case endItem.Condition != "":
 			// A stream error the server gave while the stream was being
 			// opened: relayed as one (XEP-0124 §17.2 note).
 			cond = condRemoteStreamError
 			built = bridge.AppendStreamError(nil, endItem.Condition, endItem.Text)
+		case cond == condUndefined:
+			// §17.2: with undefined-condition, the application's own
+			// words in the body; XMPP's are a stream error.
+			built = bridge.AppendStreamError(nil, endItem.StreamCondition(), endItem.Text)
 		}
 	case s.terminating:
 	default:
@@ -518,7 +535,7 @@ func (s *session) respondLocked(r *request) ([]byte, int, *bridge.CloseError) {
 
 	b := make([]byte, 0, size+len(built)+512)
 	b = appendBodyStart(b)
-	if streamPrefix || cond == condRemoteStreamError {
+	if streamPrefix || built != nil || cond == condRemoteStreamError {
 		b = append(b, " xmlns:stream='"+nsStream+"'"...)
 	}
 	if terminal {
@@ -670,17 +687,20 @@ func (s *session) armIdleLocked() {
 
 // onIdle ends a session whose client made no request within the
 // inactivity period, without telling it (XEP-0124 §10): its next request
-// finds no session.
+// finds no session. What was waiting for it goes back to the senders
+// (XEP-0206 §7).
 func (s *session) onIdle() {
 	s.mu.Lock()
 	if s.ended || s.activeLocked() > 0 || time.Now().Before(s.idleUntil) {
 		s.mu.Unlock()
 		return
 	}
+	bounced := s.undeliveredLocked()
 	s.endLocked(terminateBody(condItemNotFound, ""), httpStatus(condItemNotFound, s.legacy))
 	bs := s.bs
 	s.mu.Unlock()
 	if bs != nil {
+		sendBounces(bs, bounced)
 		bs.End(&bridge.CloseError{Reason: bridge.ReasonConnectionTimeout, Text: "no BOSH request within the inactivity period"})
 	}
 }
@@ -712,14 +732,21 @@ func (s *session) fail(e *bindError) int {
 	return status
 }
 
-// failUnlock is fail with s.mu held; it unlocks.
+// failUnlock is fail with s.mu held; it unlocks. The other requests open
+// at the time hear that another request ended the session (XEP-0124 §17.2
+// other-request).
 func (s *session) failUnlock(e *bindError) ([]byte, int, *bindError) {
-	body := terminateBody(e.cond, "")
-	status := httpStatus(e.cond, s.legacy)
-	s.endLocked(body, status)
+	body := terminateBody(e.cond(), "")
+	status := httpStatus(e.cond(), s.legacy)
+	var bounced [][]byte
+	if !s.ended {
+		bounced = s.undeliveredLocked()
+	}
+	s.endLocked(terminateBody(condOtherRequest, ""), http.StatusOK)
 	bs := s.bs
 	s.mu.Unlock()
 	if bs != nil {
+		sendBounces(bs, bounced)
 		bs.End(&bridge.CloseError{Reason: e.reason, Text: e.text})
 	}
 	return body, status, e

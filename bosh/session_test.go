@@ -1,6 +1,7 @@
 package bosh
 
 import (
+	"context"
 	"crypto/sha1"
 	"encoding/hex"
 	"fmt"
@@ -129,6 +130,15 @@ func TestRequestProtocol(t *testing.T) {
 			s.send(t, "", msg("3"))
 			s.sendAt(t, old, "", msg("1")).terminate(t, "item-not-found", http.StatusOK)
 		}},
+		{"only the creation response states the session", Config{}, func(t *testing.T, e *env, rec *recorder) {
+			// XEP-0124 §7.2: those attributes SHOULD NOT be in other
+			// responses.
+			s, _ := e.open(t, "")
+			r := s.send(t, "", msg("x"))
+			for _, a := range []string{"sid", "wait", "requests", "hold", "inactivity", "polling", "maxpause", "ver", "authid", "from", "accept", "charsets", "stream"} {
+				r.expect(t, a, "-")
+			}
+		}},
 		{"wait runs out: an empty body", Config{MaxWait: 30 * time.Millisecond}, func(t *testing.T, e *env, rec *recorder) {
 			s, _ := e.open(t, "")
 			r := s.send(t, "", "")
@@ -183,7 +193,8 @@ func TestRequestProtocol(t *testing.T) {
 			s.waitHeld(t, 1)
 			c.advance(time.Second) // polling is 5 s
 			s.send(t, "", "").terminate(t, "policy-violation", http.StatusOK)
-			recv(t, held).terminate(t, "policy-violation", http.StatusOK)
+			// XEP-0124 §17.2: the request held at the time did nothing wrong.
+			recv(t, held).terminate(t, "other-request", http.StatusOK)
 		}},
 		{"empty requests slower than polling are fine", Config{}, func(t *testing.T, e *env, rec *recorder) {
 			c := newClock(e)
@@ -377,14 +388,61 @@ func TestRequestProtocol(t *testing.T) {
 			s.send(t, "type='terminate'", "")
 			recv(t, second).terminate(t, "", http.StatusOK)
 		}},
+		{"a held request whose client went away is answered and kept", Config{}, func(t *testing.T, e *env, rec *recorder) {
+			s, _ := e.open(t, "")
+			rid := s.next()
+			ctx, cancel := context.WithCancel(context.Background())
+			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, e.url, strings.NewReader(s.bodyAt(rid, "", "")))
+			gone := make(chan error, 1)
+			go func() {
+				res, err := client.Do(req)
+				if err == nil {
+					res.Body.Close()
+				}
+				gone <- err
+			}()
+			s.waitHeld(t, 1)
+			cancel()
+			<-gone
+			s.waitHeld(t, 0) // answered long before wait (60 s) ran out
+			// The resend gets the answer that went nowhere (XEP-0124 §14.3).
+			if r := s.sendAt(t, rid, "", ""); r.raw != string(emptyBody) {
+				t.Fatalf("resend got %s", r)
+			}
+		}},
 		{"a gap not filled within wait: recoverable error", Config{MaxWait: 30 * time.Millisecond}, func(t *testing.T, e *env, rec *recorder) {
 			s, _ := e.open(t, "")
 			s.sendAt(t, s.rid+2, "", msg("late")).expect(t, "type", "error")
 			s.send(t, "", msg("1")).expect(t, "type", "-") // the session goes on
 		}},
-		{"stream attribute: item-not-found", Config{}, func(t *testing.T, e *env, rec *recorder) {
+		{"stream attribute with payloads: item-not-found", Config{}, func(t *testing.T, e *env, rec *recorder) {
+			// XEP-0124 §16.4: multiple streams are not offered, so no
+			// stream name is valid.
 			s, _ := e.open(t, "")
-			s.send(t, "stream='s2'", "").terminate(t, "item-not-found", http.StatusOK)
+			s.send(t, "stream='s2'", msg("1")).terminate(t, "item-not-found", http.StatusOK)
+			if got := rec.next(t); got != "</stream:stream>" {
+				t.Fatalf("upstream got %s, want the stream closed", got)
+			}
+		}},
+		{"stream attribute with from: item-not-found", Config{}, func(t *testing.T, e *env, rec *recorder) {
+			s, _ := e.open(t, "")
+			s.send(t, "stream='s2' from='a@localhost'", "").terminate(t, "item-not-found", http.StatusOK)
+		}},
+		{"stream attribute on an empty body: ignored", Config{MaxWait: 30 * time.Millisecond}, func(t *testing.T, e *env, rec *recorder) {
+			// §16.4: an empty body without 'from' speaks for no stream.
+			s, _ := e.open(t, "")
+			s.send(t, "stream='s2'", "").expect(t, "type", "-")
+			s.send(t, "", msg("1")).expect(t, "type", "-")
+		}},
+		{"adding a stream: a normal empty request", Config{MaxWait: 30 * time.Millisecond}, func(t *testing.T, e *env, rec *recorder) {
+			// §16.3: a connection manager that did not offer multiple
+			// streams ignores the extra attributes.
+			s, r := e.open(t, "")
+			r.expect(t, "stream", "-")
+			s.send(t, "to='example.net' route='xmpp:example.net:5222' xml:lang='de'", "").expect(t, "type", "-", "stream", "-")
+			if r := s.send(t, "", msg("still")); !strings.Contains(r.raw, "id='still'") {
+				t.Fatalf("got %s", r)
+			}
 		}},
 		{"malformed body ends its session: bad-request", Config{}, func(t *testing.T, e *env, rec *recorder) {
 			s, _ := e.open(t, "")

@@ -3,9 +3,13 @@
 package interop
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/xmppbridge/xmppbridge/bosh"
+	"github.com/xmppbridge/xmppbridge/bridge"
 	"github.com/xmppbridge/xmppbridge/internal/testbed"
 	"github.com/xmppbridge/xmppbridge/xmppclient"
 )
@@ -43,5 +47,54 @@ func TestBridgeBOSHMixed(t *testing.T) {
 		t.Run(peer.name, func(t *testing.T) {
 			chat(t, "strophe", url, p.Domain, "--peer-url", peer.url)
 		})
+	}
+}
+
+// TestBridgeBOSHPrebind has the bridge log alice in itself (Prebind) and
+// Strophe.js attach to that session (Connection.attach) and chat with bob,
+// who logs in through the bridge's BOSH endpoint or through Prosody's own.
+func TestBridgeBOSHPrebind(t *testing.T) {
+	p := testbed.Start(t)
+	hub := newBridgeHub(t, p, xmppclient.StartTLS)
+	h := bosh.New(bosh.Config{Hub: hub})
+	url := serveBridge(t, hub, "/http-bind", h)
+	for _, peer := range []struct{ name, url string }{{"bridge", url}, {"prosody-bosh", p.BOSHURL}} {
+		t.Run(peer.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), scriptTimeout)
+			defer cancel()
+			pb, err := h.Prebind(ctx, bosh.PrebindRequest{To: p.Domain, Credentials: xmppclient.Credentials{
+				Username: "alice", Password: testbed.Password, Resource: "prebound-" + peer.name,
+			}})
+			if err != nil {
+				t.Fatalf("Prebind: %v", err)
+			}
+			if want := "alice@" + p.Domain + "/prebound-" + peer.name; pb.JID != want {
+				t.Fatalf("bound %q, want %q", pb.JID, want)
+			}
+			attach := fmt.Sprintf("%s,%s,%d", pb.JID, pb.SID, pb.NextRID())
+			s := chat(t, "strophe", url, p.Domain, "--attach", attach, "--peer-url", peer.url)
+			if len(s.JIDs) != 2 || s.JIDs[0] != pb.JID {
+				t.Errorf("JIDs %q, want the prebound %s first", s.JIDs, pb.JID)
+			}
+		})
+	}
+}
+
+// A prebind with a wrong password fails with not-authorized and leaves no
+// session.
+func TestBridgeBOSHPrebindRefused(t *testing.T) {
+	p := testbed.Start(t)
+	hub := newBridgeHub(t, p, xmppclient.StartTLS)
+	h := bosh.New(bosh.Config{Hub: hub})
+	serveBridge(t, hub, "/http-bind", h)
+	_, err := h.Prebind(context.Background(), bosh.PrebindRequest{To: p.Domain, Credentials: xmppclient.Credentials{
+		Username: "alice", Password: "wrong",
+	}})
+	var ce *bridge.CloseError
+	if !errors.As(err, &ce) || ce.Reason != bridge.ReasonNotAuthorized {
+		t.Fatalf("Prebind = %v, want not-authorized", err)
+	}
+	if h.Len() != 0 {
+		t.Fatalf("%d BOSH sessions left", h.Len())
 	}
 }

@@ -4,12 +4,15 @@
 //
 // usage: node interop/login-and-chat.mjs --lib xmppjs|strophe --url URL --domain DOMAIN
 //          [--users alice,bob] [--password secret] [--count 20] [--timeout 30] [--verbose]
-//          [--peer-url URL]
+//          [--peer-url URL] [--attach JID,SID,RID]
 //
 // URL is ws://HOST:PORT/xmpp-websocket (RFC 7395). Strophe.js also takes a
 // BOSH URL, http://HOST:PORT/http-bind; @xmpp/client 0.14 has no BOSH.
 // With --peer-url the second user connects there instead (for example one
 // user through the bridge, the other straight to the server).
+// With --attach the first user does not log in: Strophe.js attaches to a
+// BOSH session a connection manager already logged in and bound (prebind),
+// with Connection.attach(JID, SID, RID), RID being its first request's.
 //
 // Steps: both users log in with SASL SCRAM-SHA-1 and bind a resource; where
 // the library enables stream management (xmpp.js does), wait for <enabled/>
@@ -30,7 +33,8 @@ import { randomBytes } from 'node:crypto';
 
 const USAGE =
     'usage: node interop/login-and-chat.mjs --lib xmppjs|strophe --url URL --domain DOMAIN ' +
-    '[--users alice,bob] [--password secret] [--count 20] [--timeout 30] [--verbose] [--peer-url URL]';
+    '[--users alice,bob] [--password secret] [--count 20] [--timeout 30] [--verbose] [--peer-url URL] ' +
+    '[--attach JID,SID,RID]';
 
 const NS_EXT = 'urn:xmppbridge:interop:0';
 const NS_META = 'urn:xmppbridge:interop:meta';
@@ -62,6 +66,7 @@ try {
             lib: { type: 'string' },
             url: { type: 'string' },
             'peer-url': { type: 'string' },
+            attach: { type: 'string' },
             domain: { type: 'string' },
             users: { type: 'string', default: 'alice,bob' },
             password: { type: 'string', default: 'secret' },
@@ -95,6 +100,13 @@ if (!isBOSH && !/^wss?:\/\//.test(opts.url)) usage('--url must be ws://, wss://,
 if (isBOSH && opts.lib !== 'strophe') usage('only strophe speaks BOSH; use a ws:// URL with xmppjs');
 const peerURL = opts['peer-url'] || opts.url;
 if (/^https?:\/\//.test(peerURL) && opts.lib !== 'strophe') usage('only strophe speaks BOSH; use a ws:// URL with xmppjs');
+let attach = null;
+if (opts.attach) {
+    const [jid, sid, rid] = opts.attach.split(',');
+    if (!jid || !sid || !/^[1-9][0-9]*$/.test(rid || '')) usage('--attach needs JID,SID,RID');
+    if (opts.lib !== 'strophe' || !isBOSH) usage('--attach needs --lib strophe and a BOSH --url');
+    attach = { jid, sid, rid: Number(rid) };
+}
 
 // Libraries log through console; keep stdout for the summary alone.
 console.log = console.info = console.debug = (...args) => console.error(...args);
@@ -368,7 +380,7 @@ async function xmppjsUser(name, password, resource, url) {
 
 // ------------------------------------------------------------------ Strophe.js
 
-async function stropheUser(name, password, resource, url) {
+async function stropheUser(name, password, resource, url, attachTo) {
     const { Strophe, $msg, $pres } = await import('strophe.js');
     if (isBOSH && !globalThis.XMLHttpRequest) {
         // Strophe's BOSH transport needs XMLHttpRequest, which Node lacks, and
@@ -384,7 +396,7 @@ async function stropheUser(name, password, resource, url) {
     }
     Strophe.setLogLevel(opts.verbose ? Strophe.LogLevel.DEBUG : Strophe.LogLevel.WARN);
 
-    const u = { name, jid: null, mechanism: null, sm: false, receiver: null };
+    const u = { name, jid: null, mechanism: null, sm: false, receiver: null, attached: !!attachTo };
     // SCRAM-SHA-1 only: Strophe would pick it over PLAIN anyway, but a server
     // that stopped offering it must fail the run, not fall back.
     const conn = new Strophe.Connection(url, { mechanisms: [Strophe.SASLSHA1] });
@@ -439,7 +451,7 @@ async function stropheUser(name, password, resource, url) {
 
     u.login = () =>
         new Promise((resolve) => {
-            conn.connect(`${name}@${opts.domain}/${resource}`, password, (s, condition) => {
+            const callback = (s, condition) => {
                 status = s;
                 trace(name, '---', `status ${statusName(s)}${condition ? ` (${condition})` : ''}`);
                 try {
@@ -450,10 +462,22 @@ async function stropheUser(name, password, resource, url) {
                         if (u.mechanism !== 'SCRAM-SHA-1') fail(`${name}: logged in with ${u.mechanism}, want SCRAM-SHA-1`);
                         resolve();
                     }
+                    if (s === Strophe.Status.ATTACHED) {
+                        // Authenticated and bound by the connection manager.
+                        if (u.mechanism) fail(`${name}: attached, yet authenticated with ${u.mechanism}`);
+                        u.jid = conn.jid;
+                        resolve();
+                    }
                 } catch (err) {
                     if (!(err instanceof Stop)) throw err;
                 }
-            });
+            };
+            if (attachTo) {
+                if (attachTo.jid.split('@')[0] !== name) fail(`--attach JID ${attachTo.jid} is not ${name}'s`);
+                conn.attach(attachTo.jid, attachTo.sid, attachTo.rid, callback);
+            } else {
+                conn.connect(`${name}@${opts.domain}/${resource}`, password, callback);
+            }
         });
     u.sendPresence = async () => {
         conn.send($pres());
@@ -501,7 +525,9 @@ function childNS(el, local, ns) {
 async function main() {
     const make = opts.lib === 'xmppjs' ? xmppjsUser : stropheUser;
     const [a, b] = await Promise.all(
-        users.map((name, i) => make(name, opts.password, `interop-${opts.lib}-${name}-${runId}`, i === 0 ? opts.url : peerURL)),
+        users.map((name, i) =>
+            make(name, opts.password, `interop-${opts.lib}-${name}-${runId}`, i === 0 ? opts.url : peerURL, i === 0 ? attach : null),
+        ),
     );
     a.receiver = new Receiver(a, b);
     b.receiver = new Receiver(b, a);
@@ -509,7 +535,9 @@ async function main() {
     phase = 'logging in';
     await Promise.all([a.login(), b.login()]);
     summary.jids = [a.jid, b.jid];
-    summary.mechanism = a.mechanism;
+    // An attached user did not authenticate itself: the other did.
+    summary.mechanism = a.attached ? b.mechanism : a.mechanism;
+    summary.attached = a.attached;
     summary.sm = a.sm && b.sm;
 
     phase = 'sending initial presence';
