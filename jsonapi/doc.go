@@ -1,0 +1,24 @@
+// Package jsonapi serves the bridge's JSON API (docs/json-api.md): JSON
+// frames over WebSocket (subprotocol xmppbridge-json.v1), over Server-Sent
+// Events with POSTs up, and over HTTP long-polling, for web pages that want
+// neither XML nor SASL.
+//
+// Every session is bridge-authenticated: its first frame is a login (a JID
+// and password, or a token from the prebind API), and the bridge logs in
+// upstream with bridge.OpenRequest.Login. Stanzas travel as the JSON objects
+// of package jsonxlate; the package's own frames (session, error, close)
+// are built here.
+//
+// Frames for the browser are numbered and built only when a consumer looks
+// (a WebSocket's writer, an events stream, a held poll), so what a slow
+// browser has not taken waits in the bridge session's bounded queue. On the
+// HTTP transports they are kept until acknowledged (ack, Last-Event-ID), so
+// a lost answer or a dropped stream loses nothing; POSTs are taken in rid
+// order and a repeated rid is answered without sending its frames twice —
+// the guarantees of BOSH (XEP-0124), which package bosh gives XML clients.
+//
+// Goroutines: a WebSocket has its handler's goroutine reading and one
+// writer goroutine (pings included); polls and events streams are net/http
+// handler goroutines, waiting on their session. Handler.Shutdown waits for
+// all of them. The package never logs; Config.OnReject hears of refusals.
+package jsonapi

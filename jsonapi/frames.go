@@ -1,0 +1,139 @@
+package jsonapi
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/xmppbridge/xmppbridge/jsonxlate"
+)
+
+// Error codes of error frames (docs/json-api.md).
+const (
+	errBadJSON            = "bad-json"
+	errUnknownKind        = "unknown-kind"
+	errMissingField       = "missing-field"
+	errBadValue           = "bad-value"
+	errTooLarge           = "too-large"
+	errNotLoggedIn        = "not-logged-in"
+	errAlreadyLoggedIn    = "already-logged-in"
+	errNotAuthorized      = "not-authorized"
+	errEncryptionRequired = "encryption-required"
+	errBadToken           = "bad-token"
+	errItemNotFound       = "item-not-found"
+	errBadRequest         = "bad-request"
+	errInternal           = "internal-server-error"
+	errRemoteFailed       = "remote-connection-failed"
+	errHostUnknown        = "host-unknown"
+	errShutdown           = "system-shutdown"
+	errResource           = "resource-constraint"
+	errPolicy             = "policy-violation"
+)
+
+// errorType is the type of an error code: what the browser may do about it.
+func errorType(code string) string {
+	switch code {
+	case errNotAuthorized, errEncryptionRequired, errBadToken:
+		return "auth"
+	case errItemNotFound, errInternal, errHostUnknown, errPolicy:
+		return "cancel"
+	case errRemoteFailed, errShutdown, errResource:
+		return "wait"
+	}
+	return "modify"
+}
+
+// httpStatus is the status of an HTTP answer that carries only the error.
+func httpStatus(code string) int {
+	switch code {
+	case errNotAuthorized, errBadToken:
+		return http.StatusUnauthorized
+	case errEncryptionRequired, errPolicy:
+		return http.StatusForbidden
+	case errItemNotFound:
+		return http.StatusNotFound
+	case errTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case errRemoteFailed:
+		return http.StatusBadGateway
+	case errShutdown, errResource:
+		return http.StatusServiceUnavailable
+	case errInternal:
+		return http.StatusInternalServerError
+	}
+	return http.StatusBadRequest
+}
+
+// apiError is an error frame to be.
+type apiError struct {
+	code, id, text string
+}
+
+func (e apiError) Error() string { return "jsonapi: " + e.code + ": " + e.text }
+
+// errorFromXlate turns a jsonxlate error into an error frame.
+func errorFromXlate(err error, id string) apiError {
+	var xe *jsonxlate.Error
+	if !errors.As(err, &xe) {
+		return apiError{code: errBadJSON, id: id, text: err.Error()}
+	}
+	text := xe.Text
+	if xe.Field != "" {
+		text = xe.Field + ": " + text
+	}
+	switch xe.Code {
+	case errBadJSON, errUnknownKind, errMissingField, errBadValue, errTooLarge:
+		return apiError{code: xe.Code, id: id, text: text}
+	}
+	return apiError{code: errBadValue, id: id, text: text}
+}
+
+// errorFrame appends {"kind":"error",...}.
+func errorFrame(b []byte, code, id, text string) []byte {
+	b = append(b, `{"kind":"error","type":"`...)
+	b = append(b, errorType(code)...)
+	b = append(b, `","code":`...)
+	b = strconv.AppendQuote(b, code)
+	if text != "" {
+		b = append(b, `,"text":`...)
+		b = appendString(b, text)
+	}
+	if id != "" {
+		b = append(b, `,"id":`...)
+		b = appendString(b, id)
+	}
+	return append(b, '}')
+}
+
+// closeFrame appends {"kind":"close",...}.
+func closeFrame(b []byte, code, text string) []byte {
+	b = append(b, `{"kind":"close","code":`...)
+	b = appendString(b, code)
+	if text != "" {
+		b = append(b, `,"text":`...)
+		b = appendString(b, text)
+	}
+	return append(b, '}')
+}
+
+// sessionFrame appends {"kind":"session",...}.
+func sessionFrame(b []byte, jid, sid, id string) []byte {
+	b = append(b, `{"kind":"session","jid":`...)
+	b = appendString(b, jid)
+	if sid != "" {
+		b = append(b, `,"sid":`...)
+		b = appendString(b, sid)
+	}
+	if id != "" {
+		b = append(b, `,"id":`...)
+		b = appendString(b, id)
+	}
+	return append(b, '}')
+}
+
+// appendString appends s as a JSON string.
+func appendString(b []byte, s string) []byte {
+	q, _ := json.Marshal(s) // a string always marshals
+	return append(b, q...)
+}

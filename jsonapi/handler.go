@@ -1,0 +1,338 @@
+package jsonapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/xmppbridge/xmppbridge/bridge"
+)
+
+// Subprotocol is the WebSocket subprotocol of JSON frames.
+const Subprotocol = "xmppbridge-json.v1"
+
+// Config configures a Handler. The zero value of each field but Hub is its
+// documented default.
+type Config struct {
+	// Hub opens the upstream sessions. Required.
+	Hub *bridge.Hub
+	// CheckOrigin says whether a browser Origin may connect. Nil allows
+	// requests without an Origin header and same-origin requests.
+	CheckOrigin func(r *http.Request) bool
+	// AllowInsecurePassword accepts passwords over plain HTTP from any
+	// address. False accepts them only over TLS or from loopback.
+	AllowInsecurePassword bool
+	// PrebindSecret enables POST {base}/prebind for callers that present it
+	// as "Authorization: Bearer <secret>". Empty: prebinding is off (404).
+	PrebindSecret string
+	// PrebindBOSH, if set, serves prebind requests with "bosh": true: it
+	// logs in a BOSH session for Strophe.js/Converse.js attach and returns
+	// its full JID, sid and the next rid. Nil refuses them.
+	PrebindBOSH func(ctx context.Context, jid, password, resource string) (fullJID, sid string, rid uint64, err error)
+	// TokenTTL is how long a prebind token may wait to be redeemed. Zero
+	// means 60 seconds.
+	TokenTTL time.Duration
+	// MaxFrameBytes is the largest frame accepted from the browser, and
+	// the largest stanza it may translate to. Zero means 256 KiB.
+	MaxFrameBytes int
+	// QueueBytes bounds the frames kept for one browser (unsent, or sent and
+	// not yet acknowledged). Zero means 1 MiB.
+	QueueBytes int
+	// Wait is the longest a poll is held; a client may ask for less. Zero
+	// means 30 seconds.
+	Wait time.Duration
+	// Hold is the most polls held at once per session; a client may ask
+	// for fewer. Zero means 1.
+	Hold int
+	// Inactivity ends an HTTP session that has no poll or events stream for
+	// this long. Zero means 60 seconds.
+	Inactivity time.Duration
+	// MaxPause is the longest pause a poll may ask for. Zero means 120
+	// seconds.
+	MaxPause time.Duration
+	// Heartbeat is how often an events stream with nothing to say sends a
+	// comment. Zero means 15 seconds.
+	Heartbeat time.Duration
+	// Padding is the size of the comment an events stream starts with, for
+	// proxies that buffer the start of a response. Zero means 2 KiB;
+	// negative means none.
+	Padding int
+	// PingInterval is how often an idle WebSocket is pinged; a browser
+	// silent for twice as long is gone. Zero means 30 seconds.
+	PingInterval time.Duration
+	// WriteTimeout bounds every write to the browser. Zero means 10 seconds.
+	WriteTimeout time.Duration
+	// OnReject, if set, hears of every request refused with an error, with
+	// the HTTP status (0 on an open WebSocket) and the error code and text.
+	OnReject func(r *http.Request, status int, code, text string)
+}
+
+// Handler serves the JSON API under one base path: ws, events, send, poll
+// and prebind. Mount it with http.StripPrefix or at a path ending in "/".
+type Handler struct {
+	cfg      Config
+	upgrader websocket.Upgrader
+	ctx      context.Context // cancelled when Shutdown begins
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup // WebSocket loops, held polls, events streams
+	tokens   tokens
+
+	mu       sync.Mutex
+	sessions map[string]*session // HTTP transports, by sid
+	sockets  map[*session]struct{}
+	closing  bool
+}
+
+// New returns a Handler.
+func New(cfg Config) *Handler {
+	if cfg.TokenTTL <= 0 {
+		cfg.TokenTTL = 60 * time.Second
+	}
+	if cfg.MaxFrameBytes <= 0 {
+		cfg.MaxFrameBytes = 256 << 10
+	}
+	if cfg.QueueBytes <= 0 {
+		cfg.QueueBytes = 1 << 20
+	}
+	if cfg.Wait <= 0 {
+		cfg.Wait = 30 * time.Second
+	}
+	if cfg.Hold <= 0 {
+		cfg.Hold = 1
+	}
+	if cfg.Inactivity <= 0 {
+		cfg.Inactivity = 60 * time.Second
+	}
+	if cfg.MaxPause <= 0 {
+		cfg.MaxPause = 120 * time.Second
+	}
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = 15 * time.Second
+	}
+	if cfg.Padding == 0 {
+		cfg.Padding = 2048
+	}
+	if cfg.PingInterval <= 0 {
+		cfg.PingInterval = 30 * time.Second
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = 10 * time.Second
+	}
+	if cfg.CheckOrigin == nil {
+		cfg.CheckOrigin = sameOrigin
+	}
+	h := &Handler{cfg: cfg, sessions: make(map[string]*session), sockets: make(map[*session]struct{})}
+	h.ctx, h.cancel = context.WithCancel(context.Background())
+	h.upgrader = websocket.Upgrader{
+		HandshakeTimeout: cfg.WriteTimeout,
+		ReadBufferSize:   1024,
+		WriteBufferSize:  1024,
+		Subprotocols:     []string{Subprotocol},
+		CheckOrigin:      func(*http.Request) bool { return true }, // checked before
+		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
+			h.reject(w, r, status, errBadRequest, reason.Error())
+		},
+	}
+	return h
+}
+
+// ServeHTTP routes by the last element of the path.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	name := r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]
+	if name == "prebind" {
+		// Called by a web application's backend, not a browser: no CORS.
+		h.prebind(w, r)
+		return
+	}
+	if r.Method == http.MethodOptions {
+		h.preflight(w, r)
+		return
+	}
+	if !h.cfg.CheckOrigin(r) {
+		h.reject(w, r, http.StatusForbidden, errPolicy, "origin not allowed: "+r.Header.Get("Origin"))
+		return
+	}
+	h.cors(w.Header(), r)
+	switch name {
+	case "ws":
+		h.serveWebSocket(w, r)
+	case "events":
+		if r.Method != http.MethodGet {
+			h.methodNotAllowed(w, r, "GET")
+			return
+		}
+		h.serveEvents(w, r)
+	case "send", "poll":
+		if r.Method != http.MethodPost {
+			h.methodNotAllowed(w, r, "POST")
+			return
+		}
+		h.servePost(w, r, name == "poll")
+	default:
+		h.reject(w, r, http.StatusNotFound, errItemNotFound, "no such endpoint: "+r.URL.Path)
+	}
+}
+
+func (h *Handler) methodNotAllowed(w http.ResponseWriter, r *http.Request, allow string) {
+	w.Header().Set("Allow", allow+", OPTIONS")
+	h.reject(w, r, http.StatusMethodNotAllowed, errBadRequest, r.Method+" is not served here")
+}
+
+// reject answers with a JSON error frame.
+func (h *Handler) reject(w http.ResponseWriter, r *http.Request, status int, code, text string) {
+	if h.cfg.OnReject != nil {
+		h.cfg.OnReject(r, status, code, text)
+	}
+	writeJSON(w, status, errorFrame(nil, code, "", text))
+}
+
+func writeJSON(w http.ResponseWriter, status int, b []byte) {
+	hd := w.Header()
+	hd.Set("Content-Type", "application/json")
+	hd.Set("Cache-Control", "no-store")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+func (h *Handler) preflight(w http.ResponseWriter, r *http.Request) {
+	if !h.cfg.CheckOrigin(r) {
+		h.reject(w, r, http.StatusForbidden, errPolicy, "origin not allowed: "+r.Header.Get("Origin"))
+		return
+	}
+	hd := w.Header()
+	h.cors(hd, r)
+	hd.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+	hd.Set("Access-Control-Allow-Headers", "Content-Type, Last-Event-ID")
+	hd.Set("Access-Control-Max-Age", "86400")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *Handler) cors(hd http.Header, r *http.Request) {
+	if o := r.Header.Get("Origin"); o != "" {
+		hd.Set("Access-Control-Allow-Origin", o)
+		hd.Add("Vary", "Origin")
+	}
+}
+
+// sameOrigin allows requests without an Origin and those whose Origin's
+// host is the request's Host.
+func sameOrigin(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return true
+	}
+	u, err := url.Parse(o)
+	return err == nil && strings.EqualFold(u.Host, r.Host)
+}
+
+// enter counts a request in, unless the handler is shutting down.
+func (h *Handler) enter() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closing {
+		return false
+	}
+	h.wg.Add(1)
+	return true
+}
+
+func newSID() string {
+	var b [16]byte // 128 bits
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func (h *Handler) newSession(sid string) *session {
+	return &session{h: h, sid: sid, changed: make(chan struct{}), next: 1}
+}
+
+// register makes s findable by its sid.
+func (h *Handler) register(s *session) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closing {
+		return false
+	}
+	h.sessions[s.sid] = s
+	return true
+}
+
+func (h *Handler) lookup(sid string) *session {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.sessions[sid]
+}
+
+func (h *Handler) forget(s *session) {
+	h.mu.Lock()
+	if h.sessions[s.sid] == s {
+		delete(h.sessions, s.sid)
+	}
+	delete(h.sockets, s)
+	h.mu.Unlock()
+}
+
+// Len is the number of sessions served.
+func (h *Handler) Len() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.sessions) + len(h.sockets)
+}
+
+// Shutdown ends every session with system-shutdown, lets the browsers hear
+// it (held polls and events streams are answered, WebSockets closed), and
+// waits for that until ctx is done.
+func (h *Handler) Shutdown(ctx context.Context) error {
+	h.mu.Lock()
+	h.closing = true
+	list := make([]*session, 0, len(h.sessions)+len(h.sockets))
+	for _, s := range h.sessions {
+		list = append(list, s)
+	}
+	for s := range h.sockets {
+		list = append(list, s)
+	}
+	h.mu.Unlock()
+	list = append(list, h.tokens.all()...)
+	for _, s := range list {
+		if s.bs != nil {
+			s.bs.End(&bridge.CloseError{Reason: bridge.ReasonShutdown})
+		}
+	}
+	done := make(chan struct{})
+	go func() {
+		h.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		h.cancel()
+		return nil
+	case <-ctx.Done():
+	}
+	h.cancel()
+	<-done
+	return ctx.Err()
+}
+
+// readBody reads a POST body up to the limit.
+func (h *Handler) readBody(r *http.Request) ([]byte, *apiError) {
+	limit := int64(h.cfg.MaxFrameBytes)*2 + 4096
+	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return nil, &apiError{code: errBadRequest, text: "reading the request: " + err.Error()}
+	}
+	if int64(len(b)) > limit {
+		return nil, &apiError{code: errTooLarge, text: "request body over the size limit"}
+	}
+	return b, nil
+}

@@ -1,0 +1,144 @@
+package jsonapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/xmppbridge/xmppbridge/bridge"
+)
+
+// errorOf decodes an error frame answer.
+func errorOf(t *testing.T, body string) (typ, code string) {
+	t.Helper()
+	var f struct{ Kind, Type, Code string }
+	if err := json.Unmarshal([]byte(body), &f); err != nil || f.Kind != "error" {
+		t.Fatalf("answer %q is not an error frame (%v)", body, err)
+	}
+	return f.Type, f.Code
+}
+
+// TestRefusals: every request the API cannot serve gets a JSON error frame
+// with the right status, never an HTML page, and never touches the hub.
+func TestRefusals(t *testing.T) {
+	hub := bridge.New(bridge.Config{})
+	tests := []struct {
+		name    string
+		cfg     Config
+		method  string
+		target  string
+		body    string
+		remote  string
+		headers map[string]string
+		status  int
+		code    string
+	}{
+		{name: "unknown endpoint", method: "GET", target: "/json/nope", status: 404, code: errItemNotFound},
+		{name: "GET poll", method: "GET", target: "/json/poll", status: 405, code: errBadRequest},
+		{name: "POST events", method: "POST", target: "/json/events", status: 405, code: errBadRequest},
+		{name: "foreign origin", method: "POST", target: "/json/poll", body: `{}`, headers: map[string]string{"Origin": "http://evil.example"}, status: 403, code: errPolicy},
+		{name: "not JSON", method: "POST", target: "/json/poll", body: `<body/>`, status: 400, code: errBadJSON},
+		{name: "no rid", method: "POST", target: "/json/poll", body: `{"frames":[]}`, status: 400, code: errMissingField},
+		{name: "rid zero", method: "POST", target: "/json/poll", body: `{"rid":0}`, status: 400, code: errBadValue},
+		{name: "rid too big", method: "POST", target: "/json/poll", body: `{"rid":9007199254740992}`, status: 400, code: errBadValue},
+		{name: "rid a string", method: "POST", target: "/json/poll", body: `{"rid":"7"}`, status: 400, code: errBadValue},
+		{name: "negative wait", method: "POST", target: "/json/poll", body: `{"rid":7,"wait":-1}`, status: 400, code: errBadValue},
+		{name: "no login", method: "POST", target: "/json/poll", body: `{"rid":7}`, status: 400, code: errMissingField},
+		{name: "stanza first", method: "POST", target: "/json/send", body: `{"rid":7,"frames":[{"kind":"message"}]}`, status: 400, code: errNotLoggedIn},
+		{name: "login without kind", method: "POST", target: "/json/poll", body: `{"rid":7,"frames":[{"jid":"a@b"}]}`, status: 400, code: errUnknownKind},
+		{name: "login without password", method: "POST", target: "/json/poll", body: `{"rid":7,"frames":[{"kind":"login","jid":"a@b"}]}`, status: 400, code: errMissingField},
+		{name: "login with a full JID", method: "POST", target: "/json/poll", body: `{"rid":7,"frames":[{"kind":"login","jid":"a@b/c","password":"p"}]}`, status: 400, code: errBadValue},
+		{name: "password from afar", method: "POST", target: "/json/poll", remote: "192.0.2.1:4000", body: `{"rid":7,"frames":[{"kind":"login","jid":"a@b","password":"p"}]}`, status: 403, code: errEncryptionRequired},
+		{name: "unknown token", method: "POST", target: "/json/poll", body: `{"rid":7,"frames":[{"kind":"login","token":"abc"}]}`, status: 401, code: errBadToken},
+		{name: "unknown sid", method: "POST", target: "/json/poll", body: `{"sid":"abc","rid":7}`, status: 404, code: errItemNotFound},
+		{name: "events of an unknown sid", method: "GET", target: "/json/events?sid=abc", status: 404, code: errItemNotFound},
+		{name: "plain GET of ws", method: "GET", target: "/json/ws", status: 400, code: errBadRequest},
+		{name: "ws without the subprotocol", method: "GET", target: "/json/ws", headers: map[string]string{
+			"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+		}, status: 400, code: errBadRequest},
+		{name: "prebind off", method: "POST", target: "/json/prebind", body: `{}`, status: 404, code: errItemNotFound},
+		{name: "prebind without the secret", cfg: Config{PrebindSecret: "0123456789abcdef"}, method: "POST", target: "/json/prebind", body: `{}`, status: 401, code: errNotAuthorized},
+		{name: "prebind with a wrong secret", cfg: Config{PrebindSecret: "0123456789abcdef"}, method: "POST", target: "/json/prebind", body: `{}`,
+			headers: map[string]string{"Authorization": "Bearer 0123456789abcdeX"}, status: 401, code: errNotAuthorized},
+		{name: "prebind GET", cfg: Config{PrebindSecret: "0123456789abcdef"}, method: "GET", target: "/json/prebind",
+			headers: map[string]string{"Authorization": "Bearer 0123456789abcdef"}, status: 405, code: errBadRequest},
+		{name: "prebind without a password", cfg: Config{PrebindSecret: "0123456789abcdef"}, method: "POST", target: "/json/prebind", body: `{"jid":"a@b"}`,
+			headers: map[string]string{"Authorization": "Bearer 0123456789abcdef"}, status: 400, code: errMissingField},
+		{name: "BOSH prebind not served", cfg: Config{PrebindSecret: "0123456789abcdef"}, method: "POST", target: "/json/prebind", body: `{"jid":"a@b","password":"p","bosh":true}`,
+			headers: map[string]string{"Authorization": "Bearer 0123456789abcdef"}, status: 404, code: errItemNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := tt.cfg
+			cfg.Hub = hub
+			h := New(cfg)
+			r := httptest.NewRequest(tt.method, tt.target, strings.NewReader(tt.body))
+			if tt.remote != "" {
+				r.RemoteAddr = tt.remote
+			} else {
+				r.RemoteAddr = "127.0.0.1:4000"
+			}
+			for k, v := range tt.headers {
+				r.Header.Set(k, v)
+			}
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != tt.status {
+				t.Errorf("status %d, want %d (%s)", w.Code, tt.status, w.Body)
+			}
+			if ct := w.Header().Get("Content-Type"); ct != "application/json" {
+				t.Errorf("Content-Type %q", ct)
+			}
+			if _, code := errorOf(t, w.Body.String()); code != tt.code {
+				t.Errorf("code %q, want %q (%s)", code, tt.code, w.Body)
+			}
+			if hub.Len() != 0 {
+				t.Errorf("the hub holds %d sessions", hub.Len())
+			}
+		})
+	}
+}
+
+func TestPreflight(t *testing.T) {
+	h := New(Config{Hub: bridge.New(bridge.Config{}), CheckOrigin: func(r *http.Request) bool {
+		return r.Header.Get("Origin") == "https://chat.example"
+	}})
+	r := httptest.NewRequest("OPTIONS", "/json/poll", nil)
+	r.Header.Set("Origin", "https://chat.example")
+	r.Header.Set("Access-Control-Request-Method", "POST")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	hd := w.Header()
+	if w.Code != http.StatusNoContent || hd.Get("Access-Control-Allow-Origin") != "https://chat.example" ||
+		!strings.Contains(hd.Get("Access-Control-Allow-Methods"), "POST") ||
+		!strings.Contains(hd.Get("Access-Control-Allow-Headers"), "Content-Type") {
+		t.Errorf("preflight: %d %v", w.Code, hd)
+	}
+
+	r = httptest.NewRequest("OPTIONS", "/json/poll", nil)
+	r.Header.Set("Origin", "https://evil.example")
+	w = httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != http.StatusForbidden || w.Header().Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("foreign preflight: %d %v", w.Code, w.Header())
+	}
+}
+
+func TestErrorFrame(t *testing.T) {
+	b := errorFrame(nil, errBadJSON, "m1", "bad \"quote\" <here>\n")
+	var f map[string]string
+	if err := json.Unmarshal(b, &f); err != nil {
+		t.Fatalf("%s: %v", b, err)
+	}
+	want := map[string]string{"kind": "error", "type": "modify", "code": "bad-json", "id": "m1", "text": "bad \"quote\" <here>\n"}
+	for k, v := range want {
+		if f[k] != v {
+			t.Errorf("%s = %q, want %q", k, f[k], v)
+		}
+	}
+	if strings.ContainsRune(string(b), '\n') {
+		t.Errorf("a frame spans lines: %q", b)
+	}
+}

@@ -1,0 +1,214 @@
+package jsonapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/xmppbridge/xmppbridge/bridge"
+	"github.com/xmppbridge/xmppbridge/xmppclient"
+)
+
+// loginFrame is the first frame of every session.
+type loginFrame struct {
+	Kind     string `json:"kind"`
+	ID       string `json:"id"`
+	JID      string `json:"jid"`
+	Password string `json:"password"`
+	Resource string `json:"resource"`
+	Token    string `json:"token"`
+}
+
+// parseLogin reads a login frame.
+func parseLogin(b []byte) (*loginFrame, *apiError) {
+	var f loginFrame
+	if err := json.Unmarshal(b, &f); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return nil, &apiError{code: errBadValue, text: te.Field + ": must be a string"}
+		}
+		return nil, &apiError{code: errBadJSON, text: "not a JSON object: " + err.Error()}
+	}
+	switch {
+	case f.Kind == "":
+		return nil, &apiError{code: errUnknownKind, id: f.ID, text: "the frame has no kind"}
+	case f.Kind != "login":
+		return nil, &apiError{code: errNotLoggedIn, id: f.ID, text: "the first frame must be a login"}
+	case f.Token != "":
+	case f.JID == "":
+		return nil, &apiError{code: errMissingField, id: f.ID, text: "jid"}
+	case f.Password == "":
+		return nil, &apiError{code: errMissingField, id: f.ID, text: "password"}
+	}
+	return &f, nil
+}
+
+// splitJID splits a bare JID into localpart and domain.
+func splitJID(jid string) (local, domain string, ok bool) {
+	at := strings.IndexByte(jid, '@')
+	if at <= 0 || at == len(jid)-1 || strings.ContainsAny(jid, "/ \t\r\n") {
+		return "", "", false
+	}
+	return jid[:at], strings.ToLower(jid[at+1:]), true
+}
+
+// passwordAllowed says whether r may carry a password: over TLS, from
+// loopback, or anywhere when the config allows it.
+func (h *Handler) passwordAllowed(r *http.Request) bool {
+	if h.cfg.AllowInsecurePassword || r.TLS != nil {
+		return true
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// login opens the bridge session for a login frame: with the password, or
+// by redeeming a prebind token. s is the session to open it for (its log
+// is empty); a token hands over the session prebinding made instead.
+func (h *Handler) login(ctx context.Context, r *http.Request, f *loginFrame, s *session) (*session, *apiError) {
+	if f.Token != "" {
+		p := h.tokens.take(f.Token)
+		if p == nil {
+			return nil, &apiError{code: errBadToken, id: f.ID, text: "unknown, used or expired token"}
+		}
+		p.mu.Lock()
+		p.sid = s.sid
+		if p.ended {
+			p.mu.Unlock()
+			return nil, &apiError{code: errBadToken, id: f.ID, text: "the prebound session has ended"}
+		}
+		// The session frame prebinding queued first now answers this login.
+		p.log[0].data = sessionFrame(nil, p.jid, p.sid, f.ID)
+		p.bytes = 0
+		for i := range p.log {
+			p.bytes += len(p.log[i].data)
+		}
+		p.mu.Unlock()
+		return p, nil
+	}
+	if !h.passwordAllowed(r) {
+		return nil, &apiError{code: errEncryptionRequired, id: f.ID, text: "passwords are accepted only over TLS"}
+	}
+	if e := h.open(ctx, f.JID, f.Password, f.Resource, s); e != nil {
+		e.id = f.ID
+		return nil, e
+	}
+	s.mu.Lock()
+	s.appendLocked(sessionFrame(nil, s.jid, s.sid, f.ID))
+	s.mu.Unlock()
+	return s, nil
+}
+
+// open logs s in upstream.
+func (h *Handler) open(ctx context.Context, jid, password, resource string, s *session) *apiError {
+	local, domain, ok := splitJID(jid)
+	if !ok {
+		return &apiError{code: errBadValue, text: "jid: not a bare JID (user@domain)"}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(h.ctx, cancel)
+	bs, err := h.cfg.Hub.Open(ctx, bridge.OpenRequest{To: domain, Login: &xmppclient.Credentials{
+		Username: local, Password: password, Resource: resource,
+	}}, s)
+	stop()
+	cancel()
+	if err != nil {
+		// The queue holds a header and the end; nothing to read there.
+		return loginError(err)
+	}
+	s.mu.Lock()
+	s.bs, s.jid = bs, bs.JID()
+	s.mu.Unlock()
+	return nil
+}
+
+// loginError says why a login failed, as an error frame.
+func loginError(err error) *apiError {
+	var ce *bridge.CloseError
+	if !errors.As(err, &ce) {
+		return &apiError{code: errInternal, text: err.Error()}
+	}
+	switch ce.Reason {
+	case bridge.ReasonNotAuthorized:
+		text := "the server refused the credentials"
+		var xe *xmppclient.Error
+		if errors.As(err, &xe) && xe.Cond != "" && xe.Cond != "not-authorized" {
+			text += " (" + xe.Cond + ")"
+		}
+		return &apiError{code: errNotAuthorized, text: text}
+	case bridge.ReasonHostUnknown:
+		return &apiError{code: errHostUnknown, text: "this bridge does not serve that domain"}
+	case bridge.ReasonShutdown:
+		return &apiError{code: errShutdown, text: "the bridge is shutting down"}
+	case bridge.ReasonResourceConstraint:
+		return &apiError{code: errResource, text: "the bridge holds as many sessions as it may"}
+	}
+	text := "the server could not be reached"
+	if ce.Text != "" {
+		text += ": " + ce.Text
+	}
+	return &apiError{code: errRemoteFailed, text: text}
+}
+
+// Prebind tokens.
+
+// tokens holds prebound sessions until their token is redeemed or expires.
+type tokens struct {
+	mu sync.Mutex
+	m  map[string]*session
+}
+
+func newToken() string {
+	var b [24]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// put keeps s under a new token for ttl; afterwards the session ends.
+func (t *tokens) put(s *session, ttl time.Duration) string {
+	tok := newToken()
+	t.mu.Lock()
+	if t.m == nil {
+		t.m = make(map[string]*session)
+	}
+	t.m[tok] = s
+	t.mu.Unlock()
+	time.AfterFunc(ttl, func() {
+		if s := t.take(tok); s != nil {
+			endPrebound(s)
+		}
+	})
+	return tok
+}
+
+// take removes and returns the session of a token: each is used once.
+func (t *tokens) take(tok string) *session {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s := t.m[tok]
+	delete(t.m, tok)
+	return s
+}
+
+// all removes and returns every waiting session, for shutdown.
+func (t *tokens) all() []*session {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	list := make([]*session, 0, len(t.m))
+	for tok, s := range t.m {
+		list = append(list, s)
+		delete(t.m, tok)
+	}
+	return list
+}

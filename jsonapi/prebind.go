@@ -1,0 +1,113 @@
+package jsonapi
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/xmppbridge/xmppbridge/bridge"
+)
+
+// prebindRequest is the body of POST {base}/prebind.
+type prebindRequest struct {
+	JID      string `json:"jid"`
+	Password string `json:"password"`
+	Resource string `json:"resource"`
+	BOSH     bool   `json:"bosh"`
+}
+
+// prebind serves a web application's backend: it logs a user in and
+// answers with a single-use token for any JSON transport, or with a BOSH
+// session to attach to.
+func (h *Handler) prebind(w http.ResponseWriter, r *http.Request) {
+	if h.cfg.PrebindSecret == "" {
+		h.reject(w, r, http.StatusNotFound, errItemNotFound, "prebinding is not enabled")
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		h.reject(w, r, http.StatusMethodNotAllowed, errBadRequest, r.Method+" is not served here")
+		return
+	}
+	auth, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || subtle.ConstantTimeCompare([]byte(auth), []byte(h.cfg.PrebindSecret)) != 1 {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="xmppbridge prebind"`)
+		h.reject(w, r, http.StatusUnauthorized, errNotAuthorized, "the prebind secret is missing or wrong")
+		return
+	}
+	if !h.passwordAllowed(r) {
+		h.reject(w, r, http.StatusForbidden, errEncryptionRequired, "passwords are accepted only over TLS")
+		return
+	}
+	if !h.enter() {
+		h.reject(w, r, http.StatusServiceUnavailable, errShutdown, "the bridge is shutting down")
+		return
+	}
+	defer h.wg.Done()
+	b, e := h.readBody(r)
+	if e != nil {
+		h.reject(w, r, httpStatus(e.code), e.code, e.text)
+		return
+	}
+	var req prebindRequest
+	if err := json.Unmarshal(b, &req); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			h.reject(w, r, http.StatusBadRequest, errBadValue, te.Field+": wrong type")
+		} else {
+			h.reject(w, r, http.StatusBadRequest, errBadJSON, "not a JSON object: "+err.Error())
+		}
+		return
+	}
+	switch {
+	case req.JID == "":
+		h.reject(w, r, http.StatusBadRequest, errMissingField, "jid")
+		return
+	case req.Password == "":
+		h.reject(w, r, http.StatusBadRequest, errMissingField, "password")
+		return
+	}
+
+	if req.BOSH {
+		if h.cfg.PrebindBOSH == nil {
+			h.reject(w, r, http.StatusNotFound, errItemNotFound, "BOSH prebinding is not served")
+			return
+		}
+		jid, sid, rid, err := h.cfg.PrebindBOSH(r.Context(), req.JID, req.Password, req.Resource)
+		if err != nil {
+			e := loginError(err)
+			h.reject(w, r, httpStatus(e.code), e.code, e.text)
+			return
+		}
+		out := appendString([]byte(`{"jid":`), jid)
+		out = appendString(append(out, `,"sid":`...), sid)
+		out = strconv.AppendUint(append(out, `,"rid":`...), rid, 10)
+		writeJSON(w, http.StatusOK, append(out, '}'))
+		return
+	}
+
+	s := h.newSession("")
+	if e := h.open(r.Context(), req.JID, req.Password, req.Resource, s); e != nil {
+		h.reject(w, r, httpStatus(e.code), e.code, e.text)
+		return
+	}
+	// Frame 1 answers the login that redeems the token; it is written
+	// again then, with that login's id and sid.
+	s.mu.Lock()
+	s.appendLocked(sessionFrame(nil, s.jid, "", ""))
+	s.mu.Unlock()
+	tok := h.tokens.put(s, h.cfg.TokenTTL)
+	out := appendString([]byte(`{"token":`), tok)
+	out = appendString(append(out, `,"jid":`...), s.jid)
+	out = strconv.AppendInt(append(out, `,"expires_in":`...), int64(h.cfg.TokenTTL/time.Second), 10)
+	writeJSON(w, http.StatusOK, append(out, '}'))
+}
+
+// endPrebound ends a prebound session whose token was never redeemed.
+func endPrebound(s *session) {
+	s.bs.End(&bridge.CloseError{Reason: bridge.ReasonConnectionTimeout, Text: "prebind token not redeemed"})
+}
