@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts a private Prosody and the bridge in front of it, on loopback, and
-# says what to open or run. Ctrl-C stops both.
+# ends with the demo chat page ready at http://LISTEN/ (log in as alice and,
+# in another window, as bob; password "secret"). Ctrl-C stops both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -18,6 +19,8 @@ rm -rf "$dir"
 mkdir -p "$dir"
 eval "$(scripts/testbed.sh start "$dir")"
 trap 'scripts/testbed.sh stop "$dir" >/dev/null 2>&1 || true' EXIT
+# alice, bob and carol start as each other's contacts.
+scripts/testbed.sh friends "$dir"
 
 cat >"$dir/xmppbridge.toml" <<TOML
 listen = "$listen"
@@ -36,12 +39,21 @@ go build -o "$dir/xmppbridge" ./cmd/xmppbridge
 cat <<MSG
 
   Prosody (private, on loopback)  c2s $C2S_ADDR   its own WebSocket $WS_URL
-  xmppbridge                      ws://$listen/xmpp-websocket
   users                           alice, bob, carol @ $DOMAIN   password: secret
+                                  (each other's contacts)
 
-  Point any RFC 7395 client at ws://$listen/xmpp-websocket, for example:
+  xmppbridge
+    demo chat page                http://$listen/
+    JSON API                      http://$listen/json/   (docs/json-api.md)
+    XMPP over WebSocket           ws://$listen/xmpp-websocket
+    BOSH                          http://$listen/http-bind
+
+  Open http://$listen/ and log in as alice@$DOMAIN; open it again in a
+  private window as bob@$DOMAIN, and chat. Add ?transport=sse or
+  ?transport=poll to the address to try the other JSON transports.
+
+  Any RFC 7395 client works too, for example:
     (cd interop && npm ci) && node interop/login-and-chat.mjs --lib xmppjs --url ws://$listen/xmpp-websocket --domain $DOMAIN
-    node interop/login-and-chat.mjs --lib strophe --url ws://$listen/xmpp-websocket --domain $DOMAIN
 
   Ctrl-C stops the bridge and Prosody.
 

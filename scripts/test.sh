@@ -4,9 +4,10 @@
 # Installs what the tests need and is missing (Prosody, openssl, iproute2,
 # Chromium from Debian's packages; the npm modules of interop/), then checks
 # formatting, vets the code with and without the integration tag, and runs
-# every test: unit, integration against a real Prosody, and interop with
-# real npm clients. It stops at the first step that fails; go test comes
-# last, so its summary lines end the output.
+# every test: the JSON client's own tests in Node, then unit, integration
+# against a real Prosody, and interop with real npm clients. It stops at the
+# first step that fails; go test comes last, so its summary lines end the
+# output.
 #
 # Needs Go and Node.js with npm already installed; installing Debian
 # packages needs root (or the packages already there).
@@ -71,6 +72,16 @@ if [ "$(cat "$stamp" 2>/dev/null || true)" != "$lock_hash" ]; then
 	fi
 	echo "$lock_hash" >"$stamp"
 fi
+
+# ---------------------------------------------------------------- JavaScript
+
+# The JSON API's browser client (web/), in Node's own test runner: no npm
+# packages.
+step "node --test web/test/"
+for f in web/*.js web/test/*.mjs; do
+	node --check "$f"
+done
+node --test web/test/
 
 # ---------------------------------------------------------------- Go
 

@@ -4,6 +4,8 @@
 #   scripts/testbed.sh start DIR              start one, print KEY=VALUE lines
 #   scripts/testbed.sh stop DIR               stop it and wait until it is gone
 #   scripts/testbed.sh adduser DIR USER PASS  register another user
+#   scripts/testbed.sh friends DIR            make alice, bob and carol each
+#                                             other's contacts (before they log in)
 #   scripts/testbed.sh install                install what it needs (apt, as root)
 #
 # Everything of one instance lives in DIR: config, data, pid file, logs,
@@ -42,7 +44,7 @@ die() {
 }
 
 usage() {
-	sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -413,10 +415,36 @@ cmd_adduser() {
 	register "$2" "$3"
 }
 
+# cmd_friends writes the rosters of the standard users straight into
+# Prosody's file storage: each has the others, subscription both, in group
+# "Friends". Prosody reads a roster from storage when its user logs in, so
+# this is for a testbed nobody has used yet (the demo's).
+cmd_friends() {
+	[ $# -eq 1 ] || usage
+	set_dir "$1"
+	[ -s "$CFG" ] || die "no testbed in $DIR (run start first)"
+	local dir="$DIR/data/$DOMAIN/roster" u c
+	mkdir -p "$dir"
+	for u in "${USERS[@]}"; do
+		{
+			printf 'return {\n\t[false] = {\n\t\t["pending"] = {};\n\t\t["version"] = 1;\n\t};\n'
+			for c in "${USERS[@]}"; do
+				[ "$c" != "$u" ] || continue
+				printf '\t["%s@%s"] = {\n\t\t["groups"] = {\n\t\t\t["Friends"] = true;\n\t\t};\n' "$c" "$DOMAIN"
+				printf '\t\t["subscription"] = "both";\n\t\t["name"] = "%s";\n\t};\n' "${c^}"
+			done
+			printf '};\n'
+		} >"$dir/$u.dat"
+	done
+	# Prosody, started as root, runs as the prosody user.
+	chown -R --reference="$DIR/data" "$dir" 2>/dev/null || true
+}
+
 case "${1:-}" in
 start) shift; [ $# -eq 1 ] || usage; cmd_start "$@" ;;
 stop) shift; [ $# -eq 1 ] || usage; cmd_stop "$@" ;;
 adduser) shift; cmd_adduser "$@" ;;
+friends) shift; cmd_friends "$@" ;;
 install) install_packages ;;
 *) usage ;;
 esac

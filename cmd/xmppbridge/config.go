@@ -60,6 +60,14 @@ const (
 	// boshWrapperBytes is room for the <body/> wrapper around a largest
 	// stanza.
 	boshWrapperBytes = 1 << 10
+
+	// The JSON API (docs/json-api.md).
+	defaultJSONPath       = "/json"
+	defaultJSONMaxWait    = 30 * time.Second
+	defaultJSONInactivity = 60 * time.Second
+	defaultJSONHeartbeat  = 15 * time.Second
+	defaultJSONTokenTTL   = 60 * time.Second
+	maxJSONPeriod         = time.Hour
 )
 
 // Values of DomainConfig.Security.
@@ -88,6 +96,8 @@ type Config struct {
 	Origins   []string        `toml:"allowed_origins"`
 	WebSocket WebSocketConfig `toml:"websocket"`
 	BOSH      BOSHConfig      `toml:"bosh"`
+	JSON      JSONConfig      `toml:"json"`
+	Web       WebConfig       `toml:"web"`
 	Limits    LimitsConfig    `toml:"limits"`
 	// TLS is the default for verifying upstream certificates.
 	TLS TLSConfig `toml:"tls"`
@@ -153,6 +163,38 @@ type BOSHConfig struct {
 	// AllowCredentials lets pages of allowed origins send cookies and HTTP
 	// authentication (Access-Control-Allow-Credentials). Default false.
 	AllowCredentials bool `toml:"allow_credentials"`
+}
+
+// JSONConfig configures the JSON API: JSON over WebSocket, Server-Sent
+// Events and long-polling, with bridge-side login (docs/json-api.md).
+type JSONConfig struct {
+	// Path is the base path of the endpoints (path/ws, path/events,
+	// path/send, path/poll, path/prebind). Default "/json".
+	Path string `toml:"path"`
+	// AllowInsecurePassword accepts passwords over plain HTTP from any
+	// address. Default false: only over TLS or from loopback.
+	AllowInsecurePassword bool `toml:"allow_insecure_password"`
+	// PrebindSecret enables the prebind API for a web application's
+	// backend, which sends it as "Authorization: Bearer <secret>". Default
+	// empty: prebinding is off. At least 16 characters.
+	PrebindSecret string `toml:"prebind_secret"`
+	// TokenTTL is how long a prebind token may wait to be redeemed.
+	// Default 60s.
+	TokenTTL Duration `toml:"token_ttl"`
+	// MaxWait is the longest a poll is held. Default 30s.
+	MaxWait Duration `toml:"max_wait"`
+	// Inactivity ends an HTTP session with no poll or events stream for
+	// this long. Default 60s.
+	Inactivity Duration `toml:"inactivity"`
+	// Heartbeat is how often a silent events stream sends a comment.
+	// Default 15s.
+	Heartbeat Duration `toml:"heartbeat"`
+}
+
+// WebConfig configures the demo chat page.
+type WebConfig struct {
+	// Demo serves the demo chat page (package web) at "/". Default true.
+	Demo *bool `toml:"demo"`
 }
 
 // LimitsConfig bounds what one browser, and all of them, may hold.
@@ -328,6 +370,11 @@ func (c *Config) Defaults() {
 		c.Limits.QueueBytes = defaultQueueBytes
 	}
 	c.BOSH.defaults(c.Limits.MaxStanzaBytes)
+	c.JSON.defaults()
+	if c.Web.Demo == nil {
+		demo := true
+		c.Web.Demo = &demo
+	}
 	for name, d := range c.Domains {
 		if d.Security == "" {
 			d.Security = SecurityStartTLS
@@ -372,6 +419,58 @@ func (b *BOSHConfig) defaults(maxStanzaBytes int) {
 	if b.MaxBodyBytes == 0 {
 		b.MaxBodyBytes = boshBodyStanzas * maxStanzaBytes
 	}
+}
+
+// defaults fills the [json] table.
+func (j *JSONConfig) defaults() {
+	if j.Path == "" {
+		j.Path = defaultJSONPath
+	}
+	for _, d := range []struct {
+		v   *Duration
+		def time.Duration
+	}{
+		{&j.TokenTTL, defaultJSONTokenTTL},
+		{&j.MaxWait, defaultJSONMaxWait},
+		{&j.Inactivity, defaultJSONInactivity},
+		{&j.Heartbeat, defaultJSONHeartbeat},
+	} {
+		if d.v.Duration == 0 {
+			d.v.Duration = d.def
+		}
+	}
+}
+
+// check validates the [json] table, whose defaults must be filled in.
+func (j *JSONConfig) check(otherPaths ...string) []ConfigProblem {
+	var probs []ConfigProblem
+	bad := func(key string, format string, args ...any) {
+		probs = append(probs, ConfigProblem{Key: toml.Key{"json", key}.String(), Msg: fmt.Sprintf(format, args...)})
+	}
+	switch p := j.Path; {
+	case !strings.HasPrefix(p, "/") || strings.ContainsAny(p, "?#") || p == "/" || strings.HasSuffix(p, "/"):
+		bad("path", "%q is not a URL path starting with / and not ending with /", p)
+	case slices.Contains(otherPaths, p):
+		bad("path", "%q is the path of another endpoint", p)
+	}
+	if n := len(j.PrebindSecret); n > 0 && n < 16 {
+		bad("prebind_secret", "is %d characters long; at least 16 are needed", n)
+	}
+	for _, d := range []struct {
+		key  string
+		v    Duration
+		most time.Duration
+	}{
+		{"token_ttl", j.TokenTTL, maxJSONPeriod},
+		{"max_wait", j.MaxWait, maxBOSHWait},
+		{"inactivity", j.Inactivity, maxJSONPeriod},
+		{"heartbeat", j.Heartbeat, maxJSONPeriod},
+	} {
+		if d.v.Duration < time.Second || d.v.Duration > d.most {
+			bad(d.key, "%v is not between 1s and %v", d.v.Duration, d.most)
+		}
+	}
+	return probs
 }
 
 // resolvePaths makes relative CA file paths relative to dir, the directory
@@ -437,6 +536,7 @@ func (c *Config) check() []ConfigProblem {
 	positive(toml.Key{"websocket", "write_timeout"}, c.WebSocket.WriteTimeout)
 	positive(toml.Key{"shutdown_timeout"}, c.ShutdownTimeout)
 	probs = append(probs, c.BOSH.check(c.WebSocket.Path, c.Limits.MaxStanzaBytes)...)
+	probs = append(probs, c.JSON.check(c.WebSocket.Path, c.BOSH.Path)...)
 
 	if n := c.Limits.MaxStanzaBytes; n < minStanzaBytes || n > maxStanzaBytes {
 		bad(toml.Key{"limits", "max_stanza_bytes"}, "%d is not between %d and %d", n, minStanzaBytes, maxStanzaBytes)

@@ -1,5 +1,6 @@
 // Command xmppbridge puts web browsers on existing XMPP servers: it serves
-// XMPP over WebSocket (RFC 7395) and BOSH (XEP-0124/0206) and keeps one
+// XMPP over WebSocket (RFC 7395) and BOSH (XEP-0124/0206), a JSON API with
+// bridge-side login (docs/json-api.md) and a demo chat page, and keeps one
 // upstream client-to-server stream per browser user.
 //
 // Usage:
@@ -27,6 +28,8 @@ import (
 
 	"github.com/xmppbridge/xmppbridge/bosh"
 	"github.com/xmppbridge/xmppbridge/bridge"
+	"github.com/xmppbridge/xmppbridge/jsonapi"
+	"github.com/xmppbridge/xmppbridge/web"
 	"github.com/xmppbridge/xmppbridge/wsframe"
 	"github.com/xmppbridge/xmppbridge/xmppclient"
 )
@@ -109,18 +112,31 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 			}
 		},
 	})
+	jh := jsonapi.New(jsonapi.Config{
+		Hub:                   hub,
+		CheckOrigin:           checkOrigin,
+		AllowInsecurePassword: cfg.JSON.AllowInsecurePassword,
+		PrebindSecret:         cfg.JSON.PrebindSecret,
+		PrebindBOSH:           prebindBOSH(bh),
+		TokenTTL:              cfg.JSON.TokenTTL.Duration,
+		MaxFrameBytes:         cfg.Limits.MaxStanzaBytes,
+		QueueBytes:            cfg.Limits.QueueBytes,
+		Wait:                  cfg.JSON.MaxWait.Duration,
+		Inactivity:            cfg.JSON.Inactivity.Duration,
+		Heartbeat:             cfg.JSON.Heartbeat.Duration,
+		PingInterval:          cfg.WebSocket.PingInterval.Duration,
+		WriteTimeout:          cfg.WebSocket.WriteTimeout.Duration,
+		OnReject: func(r *http.Request, status int, code, text string) {
+			if log.Enabled(r.Context(), slog.LevelDebug) {
+				log.Debug("json request refused", "remote", r.RemoteAddr, "status", status, "code", code, "reason", text)
+			}
+		},
+	})
 	mux := http.NewServeMux()
 	mux.Handle(cfg.WebSocket.Path, ws)
 	mux.Handle(cfg.BOSH.Path, bh)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		if r.URL.Path != "/" {
-			w.WriteHeader(http.StatusNotFound)
-			fmt.Fprintf(w, "xmppbridge: no such endpoint: %s\n", r.URL.Path)
-			return
-		}
-		fmt.Fprintf(w, "xmppbridge: XMPP over WebSocket (RFC 7395) at %s, BOSH (XEP-0124/0206) at %s\n", cfg.WebSocket.Path, cfg.BOSH.Path)
-	})
+	mux.Handle(cfg.JSON.Path+"/", jh)
+	mux.Handle("/", rootHandler(&cfg))
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -134,7 +150,7 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	log.Info("listening", "addr", ln.Addr().String(), "websocket", cfg.WebSocket.Path, "bosh", cfg.BOSH.Path)
+	log.Info("listening", "addr", ln.Addr().String(), "websocket", cfg.WebSocket.Path, "bosh", cfg.BOSH.Path, "json", cfg.JSON.Path, "demo", *cfg.Web.Demo)
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
@@ -154,13 +170,53 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 	// handler relays to the requests it holds.
 	stopped := make(chan error, 1)
 	go func() { stopped <- srv.Shutdown(sctx) }()
-	err = errors.Join(hub.Shutdown(sctx), ws.Shutdown(sctx), bh.Shutdown(sctx), <-stopped)
+	err = errors.Join(hub.Shutdown(sctx), ws.Shutdown(sctx), bh.Shutdown(sctx), jh.Shutdown(sctx), <-stopped)
 	if err != nil {
 		log.Warn("shutdown cut short", "err", err)
 	} else {
 		log.Info("shut down cleanly")
 	}
 	return nil
+}
+
+// rootHandler serves the demo chat page at / when it is on, and a plain
+// text 404 for paths no endpoint serves.
+func rootHandler(cfg *Config) http.Handler {
+	var demo http.Handler
+	if *cfg.Web.Demo {
+		demo = web.Handler()
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if demo != nil {
+			demo.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if r.URL.Path != "/" {
+			w.WriteHeader(http.StatusNotFound)
+			fmt.Fprintf(w, "xmppbridge: no such endpoint: %s\n", r.URL.Path)
+			return
+		}
+		fmt.Fprintf(w, "xmppbridge: XMPP over WebSocket (RFC 7395) at %s, BOSH (XEP-0124/0206) at %s, JSON at %s/\n", cfg.WebSocket.Path, cfg.BOSH.Path, cfg.JSON.Path)
+	})
+}
+
+// prebindBOSH lets the JSON API's prebind endpoint open BOSH sessions for
+// Strophe.js and Converse.js to attach to.
+func prebindBOSH(bh *bosh.Handler) func(ctx context.Context, jid, password, resource string) (string, string, uint64, error) {
+	return func(ctx context.Context, jid, password, resource string) (string, string, uint64, error) {
+		local, domain, ok := strings.Cut(jid, "@")
+		if !ok || local == "" || domain == "" {
+			return "", "", 0, &bridge.CloseError{Reason: bridge.ReasonNotAuthorized, Text: "not a bare JID"}
+		}
+		p, err := bh.Prebind(ctx, bosh.PrebindRequest{To: strings.ToLower(domain), Credentials: xmppclient.Credentials{
+			Username: local, Password: password, Resource: resource,
+		}})
+		if err != nil {
+			return "", "", 0, err
+		}
+		return p.JID, p.SID, p.NextRID(), nil
+	}
 }
 
 // upstreamFor turns the configuration into the Hub's per-domain rule.

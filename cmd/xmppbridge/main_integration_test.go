@@ -6,8 +6,12 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +19,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/xmppbridge/xmppbridge/internal/testbed"
+	"github.com/xmppbridge/xmppbridge/interop"
 )
 
 // startDaemon runs the daemon as main does, with a configuration file for
@@ -191,5 +196,162 @@ func TestDaemonUntrustedCertificate(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestDaemonBOSH runs Strophe.js's BOSH transport (interop's
+// login-and-chat.mjs: two users log in and chat) through the daemon's
+// /http-bind to the test Prosody, and the same straight against Prosody's
+// own mod_bosh, to show the run is fair.
+func TestDaemonBOSH(t *testing.T) {
+	p := testbed.Start(t)
+	wsURL, _ := startDaemon(t, p)
+	for _, ep := range []struct{ name, url string }{{"daemon", boshURLOf(wsURL)}, {"prosody", p.BOSHURL}} {
+		t.Run(ep.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			const count = 10
+			out, err := interop.RunScript(ctx, "login-and-chat.mjs",
+				"--lib", "strophe", "--url", ep.url, "--domain", p.Domain, "--count", strconv.Itoa(count))
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			s, err := interop.ParseSummary(out)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			if !s.OK || s.Sent != 2*count || s.Received != 2*count || s.Mechanism != "SCRAM-SHA-1" {
+				t.Fatalf("summary %+v\n%s", s, out)
+			}
+		})
+	}
+}
+
+// boshURLOf is the daemon's BOSH endpoint beside its WebSocket one.
+func boshURLOf(wsURL string) string {
+	return "http://" + strings.TrimSuffix(strings.TrimPrefix(wsURL, "ws://"), "/xmpp-websocket") + "/http-bind"
+}
+
+// boshClient speaks BOSH with net/http.
+type boshClient struct {
+	t   *testing.T
+	url string
+	sid string
+	rid uint64 // the last rid sent
+}
+
+var sidAttr = regexp.MustCompile(`\ssid='([^']+)'`)
+
+// post sends one body (attrs and children) with the next rid and returns
+// the response body.
+func (c *boshClient) post(attrs, kids string) string {
+	c.t.Helper()
+	c.rid++
+	r, err := c.postAt(c.rid, attrs, kids)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return r
+}
+
+// postAt sends one body with the given rid; it may run on any goroutine.
+func (c *boshClient) postAt(rid uint64, attrs, kids string) (string, error) {
+	b := fmt.Sprintf("<body rid='%d' %s", rid, attrs)
+	if c.sid != "" {
+		b += " sid='" + c.sid + "'"
+	}
+	b += " xmlns='http://jabber.org/protocol/httpbind'"
+	if kids == "" {
+		b += "/>"
+	} else {
+		b += ">" + kids + "</body>"
+	}
+	res, err := http.Post(c.url, "text/xml; charset=utf-8", strings.NewReader(b))
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	out, err := io.ReadAll(res.Body)
+	if err != nil {
+		return "", err
+	}
+	if res.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("HTTP %d: %s", res.StatusCode, out)
+	}
+	return string(out), nil
+}
+
+// until sends kids, then empty requests, until a response contains want.
+func (c *boshClient) until(attrs, kids, want string) string {
+	c.t.Helper()
+	for range 5 {
+		r := c.post(attrs, kids)
+		if strings.Contains(r, want) {
+			return r
+		}
+		if strings.Contains(r, "type='terminate'") {
+			c.t.Fatalf("waiting for %q: %s", want, r)
+		}
+		attrs, kids = "", ""
+	}
+	c.t.Fatalf("no %q in five responses", want)
+	return ""
+}
+
+// TestDaemonBOSHByHand logs in through the daemon's BOSH endpoint with
+// plain HTTP requests (SASL, restart, bind), then sends the daemon the
+// shutdown signal: the request it holds must be answered with
+// system-shutdown, and run must return.
+func TestDaemonBOSHByHand(t *testing.T) {
+	p := testbed.Start(t)
+	wsURL, stop := startDaemon(t, p)
+	c := &boshClient{t: t, url: boshURLOf(wsURL), rid: 4000}
+
+	r := c.post("to='localhost' ver='1.6' wait='60' hold='1' xml:lang='en' xmlns:xmpp='urn:xmpp:xbosh' xmpp:version='1.0'", "")
+	m := sidAttr.FindStringSubmatch(r)
+	if m == nil || !strings.Contains(r, "xmpp:restartlogic='true'") || !strings.Contains(r, "<mechanism>PLAIN</mechanism>") {
+		t.Fatalf("creation response %s", r)
+	}
+	if strings.Contains(r, "starttls") {
+		t.Fatalf("STARTTLS offered to the browser: %s", r)
+	}
+	c.sid = m[1]
+	auth := base64.StdEncoding.EncodeToString([]byte("\x00alice\x00" + testbed.Password))
+	c.until("", `<auth xmlns="urn:ietf:params:xml:ns:xmpp-sasl" mechanism="PLAIN">`+auth+`</auth>`, "<success")
+	c.until("to='localhost' xml:lang='en' xmpp:restart='true' xmlns:xmpp='urn:xmpp:xbosh'", "", "urn:ietf:params:xml:ns:xmpp-bind")
+	r = c.until("", `<iq type="set" id="b1"><bind xmlns="urn:ietf:params:xml:ns:xmpp-bind"><resource>daemon-bosh</resource></bind></iq>`, "<iq ")
+	if !strings.Contains(r, "alice@localhost/daemon-bosh") {
+		t.Fatalf("bind result %s", r)
+	}
+	c.until("", `<iq type="get" id="r1"><query xmlns="jabber:iq:roster"/></iq>`, "jabber:iq:roster")
+
+	// Two requests at once with hold='1': the first is answered when the
+	// second is taken, with ack naming it (XEP-0124 §9.1), which tells
+	// that the second is held. Each carries a payload nothing answers (an
+	// iq result): two empty ones at once would be too frequent (§11).
+	first, second := c.rid+1, c.rid+2
+	type answer struct {
+		body string
+		err  error
+	}
+	answers := [2]chan answer{make(chan answer, 1), make(chan answer, 1)}
+	for i, rid := range []uint64{first, second} {
+		go func() {
+			r, err := c.postAt(rid, "", fmt.Sprintf(`<iq type="result" id="unasked%d" to="localhost"/>`, i))
+			answers[i] <- answer{r, err}
+		}()
+	}
+	a := <-answers[0]
+	if a.err != nil || !strings.Contains(a.body, fmt.Sprintf("ack='%d'", second)) {
+		t.Fatalf("first request got %q, %v; want ack='%d'", a.body, a.err, second)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- stop() }()
+	a = <-answers[1]
+	if a.err != nil || !strings.Contains(a.body, "type='terminate'") || !strings.Contains(a.body, "condition='system-shutdown'") {
+		t.Fatalf("held request got %q, %v", a.body, a.err)
+	}
+	if err := <-errc; err != nil {
+		t.Fatalf("run: %v", err)
 	}
 }

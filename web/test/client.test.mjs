@@ -1,0 +1,747 @@
+// Tests of web/xmppbridge.js without a bridge: its pure parts, and the
+// client driven through fake transports, a fake long-poll and SSE bridge
+// (in place of fetch and EventSource) and a fake WebSocket.
+//
+//   node --test web/test/
+
+import { test, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { Client, Inbox, BridgeError, backoff, transportOrder, TRANSPORTS, PROTOCOL } from '../xmppbridge.js';
+
+const BASE = 'http://bridge.test/json';
+const FAST = { min: 1, max: 4 }; // backoff in tests: milliseconds, not seconds
+
+/** Every client a test makes: closed after it, passed or failed, so that none keeps polling. */
+const clients = [];
+function newClient(options) {
+  const c = new Client(options);
+  clients.push(c);
+  return c;
+}
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+});
+
+/** Waits until cond() holds, or fails after ms. */
+async function until(cond, what, ms = 3000) {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+/** Records a client's events. */
+function record(client) {
+  const rec = { status: [], stanzas: [], errors: [], messages: [] };
+  client.addEventListener('status', (e) => rec.status.push(e.detail));
+  client.addEventListener('stanza', (e) => rec.stanzas.push(e.detail));
+  client.addEventListener('message', (e) => rec.messages.push(e.detail));
+  client.addEventListener('error', (e) => rec.errors.push(e.detail));
+  return rec;
+}
+
+/** A Storage in memory. */
+function memoryStorage() {
+  const m = new Map();
+  return { getItem: (k) => m.get(k) ?? null, setItem: (k, v) => m.set(k, String(v)), map: m };
+}
+
+// ------------------------------------------------------------ pure parts
+
+test('Inbox takes each number once and in order', () => {
+  const cases = [
+    { name: 'in order', steps: [[1, ['a']], [2, ['b', 'c']]], want: ['a', 'b', 'c'], last: 3 },
+    { name: 'resent after a lost answer', steps: [[1, ['a', 'b']], [1, ['a', 'b', 'c']]], want: ['a', 'b', 'c'], last: 3 },
+    { name: 'duplicates dropped', steps: [[1, ['a']], [1, ['a']], [2, ['b']], [2, ['b']]], want: ['a', 'b'], last: 2 },
+    { name: 'beyond a gap dropped', steps: [[1, ['a']], [3, ['c']], [2, ['b', 'c']]], want: ['a', 'b', 'c'], last: 3 },
+    { name: 'empty answers', steps: [[undefined, []], [undefined, undefined], [1, ['a']]], want: ['a'], last: 1 },
+    { name: 'first missing means next', steps: [[1, ['a']], [undefined, ['b']]], want: ['a', 'b'], last: 2 },
+  ];
+  for (const c of cases) {
+    const inbox = new Inbox();
+    const got = c.steps.flatMap(([first, frames]) => inbox.accept(first, frames));
+    assert.deepEqual(got, c.want, c.name);
+    assert.equal(inbox.last, c.last, c.name);
+  }
+  const inbox = new Inbox();
+  inbox.accept(1, ['a']);
+  inbox.accept(5, ['e']);
+  assert.equal(inbox.gap, true, 'gap reported');
+  inbox.accept(2, ['b']);
+  assert.equal(inbox.gap, false, 'gap cleared');
+});
+
+test('backoff grows, is capped and jittered in its upper half', () => {
+  const limits = { min: 1000, max: 30000 };
+  assert.equal(backoff(0, limits, () => 0), 500);
+  assert.equal(backoff(0, limits, () => 1), 1000);
+  assert.equal(backoff(3, limits, () => 1), 8000);
+  assert.equal(backoff(10, limits, () => 1), 30000);
+  assert.equal(backoff(10, limits, () => 0), 15000);
+  assert.equal(backoff(1e6, limits, () => 1), 30000, 'huge attempt counts do not overflow');
+  for (let a = 0; a < 12; a++) {
+    const d = backoff(a, limits);
+    assert.ok(d >= 500 && d <= 30000, `attempt ${a}: ${d}`);
+  }
+  assert.equal(backoff(2, undefined, () => 0), 2000, 'defaults are 1 s to 30 s');
+  assert.equal(backoff(9, undefined, () => 1), 30000, 'defaults are 1 s to 30 s');
+});
+
+test('transportOrder puts the one that worked first', () => {
+  const cases = [
+    { allowed: TRANSPORTS, preferred: null, want: ['websocket', 'sse', 'poll'] },
+    { allowed: TRANSPORTS, preferred: 'poll', want: ['poll', 'websocket', 'sse'] },
+    { allowed: TRANSPORTS, preferred: 'sse', want: ['sse', 'websocket', 'poll'] },
+    { allowed: ['sse'], preferred: 'websocket', want: ['sse'] },
+    { allowed: ['poll', 'sse'], preferred: 'nonsense', want: ['poll', 'sse'] },
+  ];
+  for (const c of cases) assert.deepEqual(transportOrder(c.allowed, c.preferred), c.want, JSON.stringify(c));
+});
+
+test('Client refuses unknown transports', () => {
+  assert.throws(() => newClient({ url: BASE, transports: ['carrier-pigeon'] }), /unknown transport/);
+  assert.throws(() => newClient({ url: BASE, transports: [] }), /no transports/);
+});
+
+// ------------------------------------------------------------ fake transports
+
+/**
+ * Transport classes whose behaviour a test scripts: behave(name, login, t)
+ * returns 'ok', 'unreachable' or a refusal code for each login attempt.
+ */
+function fakeTransports(behave) {
+  const made = [];
+  const classes = {};
+  for (const name of TRANSPORTS) {
+    classes[name] = class {
+      handlers = null;
+      sent = [];
+      closed = false;
+      aborted = false;
+      constructor(base, env) {
+        this.name = name;
+        this.base = base;
+        this.env = env;
+        made.push(this);
+      }
+      async open(login) {
+        this.login = login;
+        const how = behave(name, login, this);
+        if (how === 'unreachable') throw new BridgeError('unreachable', `${name} blocked`);
+        if (how !== 'ok') throw new BridgeError(how, 'no', { refused: true, type: 'auth' });
+        return { kind: 'session', jid: `${login.jid ?? 'tok@example.com'}/web` };
+      }
+      start() { this.started = true; }
+      send(frames) { this.sent.push(...frames); }
+      async close() { this.closed = true; }
+      abort() { this.aborted = true; }
+      // Test side: the bridge sends a frame / ends the session.
+      down(f) { this.handlers.frame(f); }
+      end(code, text) { this.handlers.end(code, text); }
+    };
+  }
+  return { classes, made };
+}
+
+test('falls back WebSocket → SSE → long-poll and remembers what worked', async () => {
+  const storage = memoryStorage();
+  const blocked = new Set(['websocket', 'sse']);
+  const fake = fakeTransports((name) => (blocked.has(name) ? 'unreachable' : 'ok'));
+  const c = newClient({ url: BASE, transportClasses: fake.classes, storage, backoff: FAST });
+  const rec = record(c);
+  const jid = await c.connect({ jid: 'alice@example.com', password: 'secret', resource: 'web' });
+  assert.equal(jid, 'alice@example.com/web');
+  assert.deepEqual(fake.made.map((t) => t.name), ['websocket', 'sse', 'poll']);
+  assert.ok(fake.made[0].aborted && fake.made[1].aborted, 'failed transports are let go');
+  assert.deepEqual(fake.made[2].login, { kind: 'login', jid: 'alice@example.com', password: 'secret', resource: 'web' });
+  assert.equal(c.transport, 'poll');
+  assert.deepEqual(rec.status.map((s) => s.status), ['connecting', 'online']);
+  assert.equal(rec.status[1].transport, 'poll');
+  assert.equal(rec.status[1].resumed, false);
+
+  // The next page on the same bridge starts with long-poll…
+  const fake2 = fakeTransports(() => 'ok');
+  const c2 = newClient({ url: BASE, transportClasses: fake2.classes, storage });
+  await c2.connect({ jid: 'alice@example.com', password: 'secret' });
+  assert.deepEqual(fake2.made.map((t) => t.name), ['poll']);
+  // …but only among the transports it allows.
+  const fake3 = fakeTransports(() => 'ok');
+  const c3 = newClient({ url: BASE, transports: ['sse', 'websocket'], transportClasses: fake3.classes, storage });
+  await c3.connect({ jid: 'alice@example.com', password: 'secret' });
+  assert.deepEqual(fake3.made.map((t) => t.name), ['sse']);
+  await Promise.all([c.close(), c2.close(), c3.close()]);
+});
+
+test('a refused login does not try other transports', async () => {
+  const fake = fakeTransports(() => 'not-authorized');
+  const c = newClient({ url: BASE, transportClasses: fake.classes, storage: null });
+  const rec = record(c);
+  await assert.rejects(c.connect({ jid: 'alice@example.com', password: 'wrong' }), (err) => {
+    assert.equal(err.code, 'not-authorized');
+    assert.equal(err.refused, true);
+    return true;
+  });
+  assert.deepEqual(fake.made.map((t) => t.name), ['websocket']);
+  assert.deepEqual(rec.status.map((s) => [s.status, s.reason]), [['connecting', undefined], ['offline', 'not-authorized']]);
+  assert.equal(c.status, 'offline');
+});
+
+test('no transport reaches the bridge: connect fails after trying each once', async () => {
+  const fake = fakeTransports(() => 'unreachable');
+  const c = newClient({ url: BASE, transportClasses: fake.classes, storage: null });
+  await assert.rejects(c.connect({ jid: 'alice@example.com', password: 'secret' }), { code: 'unreachable' });
+  assert.deepEqual(fake.made.map((t) => t.name), ['websocket', 'sse', 'poll']);
+  assert.equal(c.status, 'offline');
+});
+
+test('a lost session logs in again with the password, with backoff and fallback', async () => {
+  let wsUp = true;
+  const fake = fakeTransports((name) => (name === 'websocket' && !wsUp ? 'unreachable' : 'ok'));
+  const c = newClient({ url: BASE, transportClasses: fake.classes, storage: null, backoff: FAST });
+  const rec = record(c);
+  await c.connect({ jid: 'alice@example.com', password: 'secret' });
+  const first = fake.made[0];
+  c.send({ kind: 'presence' });
+  assert.deepEqual(first.sent, [{ kind: 'presence' }]);
+
+  wsUp = false; // the WebSocket is blocked from now on
+  first.end('system-shutdown', 'restarting');
+  assert.equal(c.status, 'reconnecting');
+  c.send({ kind: 'message', to: 'bob@example.com', body: 'queued' }); // waits for the new session
+  await until(() => c.status === 'online', 'the second login');
+  const second = fake.made.at(-1);
+  assert.equal(second.name, 'sse', 'fell back to SSE');
+  assert.deepEqual(second.login, { kind: 'login', jid: 'alice@example.com', password: 'secret' });
+  assert.deepEqual(second.sent, [{ kind: 'message', to: 'bob@example.com', body: 'queued' }]);
+  const online = rec.status.filter((s) => s.status === 'online');
+  assert.equal(online.length, 2);
+  assert.equal(online[1].resumed, false, 'a new session: the page must send presence again');
+  assert.equal(rec.status.find((s) => s.status === 'reconnecting').reason, 'system-shutdown');
+
+  // Frames of the old transport are not the page's business any more.
+  first.down({ kind: 'message', body: 'stale' });
+  assert.equal(rec.messages.length, 0);
+  await c.close();
+  assert.ok(second.closed);
+});
+
+test('a lost session with a single-use token goes offline', async () => {
+  const fake = fakeTransports(() => 'ok');
+  const c = newClient({ url: BASE, transportClasses: fake.classes, storage: null, backoff: FAST });
+  const rec = record(c);
+  await c.connect({ token: 'abc' });
+  assert.deepEqual(fake.made[0].login, { kind: 'login', token: 'abc' });
+  fake.made[0].end('item-not-found');
+  assert.equal(c.status, 'offline');
+  assert.equal(rec.status.at(-1).reason, 'item-not-found');
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(fake.made.length, 1, 'no second login');
+});
+
+test('final close codes do not log in again', async () => {
+  for (const code of ['conflict', 'not-authorized', 'normal']) {
+    const fake = fakeTransports(() => 'ok');
+    const c = newClient({ url: BASE, transportClasses: fake.classes, storage: null, backoff: FAST });
+    await c.connect({ jid: 'alice@example.com', password: 'secret' });
+    fake.made[0].end(code);
+    assert.equal(c.status, 'offline', code);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(fake.made.length, 1, code);
+  }
+});
+
+test('events: stanzas by kind, error frames', async () => {
+  const fake = fakeTransports(() => 'ok');
+  const c = newClient({ url: BASE, transportClasses: fake.classes, storage: null });
+  const rec = record(c);
+  const kinds = [];
+  for (const k of ['message', 'presence', 'iq']) c.addEventListener(k, (e) => kinds.push([k, e.detail.id]));
+  await c.connect({ jid: 'alice@example.com', password: 'secret' });
+  const t = fake.made[0];
+  t.down({ kind: 'message', id: 'm1', body: 'hi' });
+  t.down({ kind: 'presence', id: 'p1' });
+  t.down({ kind: 'iq', id: 'i1', type: 'get' });
+  t.down({ kind: 'element', element: { name: 'r', xmlns: 'urn:xmpp:sm:3' } });
+  t.down({ kind: 'error', type: 'modify', code: 'bad-value', text: 'nope', id: 'x' });
+  assert.deepEqual(kinds, [['message', 'm1'], ['presence', 'p1'], ['iq', 'i1']]);
+  assert.equal(rec.stanzas.length, 4);
+  assert.deepEqual(rec.errors, [{ kind: 'error', type: 'modify', code: 'bad-value', text: 'nope', id: 'x' }]);
+  assert.equal(c.status, 'online', 'an error frame does not end the session');
+  await c.close();
+});
+
+test('iq resolves with the answer from the addressee only', async () => {
+  const fake = fakeTransports(() => 'ok');
+  const c = newClient({ url: BASE, transportClasses: fake.classes, storage: null });
+  await c.connect({ jid: 'alice@example.com', password: 'secret' });
+  const t = fake.made[0];
+
+  const roster = c.iq({ kind: 'iq', type: 'get', roster: { items: [] } });
+  const req = t.sent.at(-1);
+  assert.equal(req.kind, 'iq');
+  assert.ok(req.id, 'an id was added');
+  t.down({ kind: 'iq', type: 'result', id: req.id, from: 'mallory@example.com' }); // not the addressee
+  t.down({ kind: 'iq', type: 'result', id: req.id, roster: { items: [] } }); // from the account: no from
+  assert.deepEqual((await roster).roster, { items: [] });
+
+  const vcard = c.iq({ kind: 'iq', type: 'get', to: 'Bob@Example.com', id: 'v1' });
+  t.down({ kind: 'iq', type: 'error', id: 'v1', from: 'bob@example.com', error: { type: 'cancel', condition: 'service-unavailable' } });
+  await assert.rejects(vcard, (err) => err.code === 'service-unavailable' && err.type === 'cancel' && err.frame.id === 'v1');
+
+  await assert.rejects(c.iq({ kind: 'iq', type: 'get', id: 'slow' }, 10), { code: 'timeout' });
+
+  const pending = c.iq({ kind: 'iq', type: 'get', id: 'never' });
+  await c.close();
+  await assert.rejects(pending, { code: 'closed' });
+  assert.throws(() => c.send({ kind: 'presence' }), { code: 'offline' });
+});
+
+// ------------------------------------------------------------ long-poll
+
+/**
+ * A long-poll and SSE bridge in memory that behaves as package jsonapi
+ * does (docs/json-api.md): frames down numbered from 1; requests taken in
+ * rid order; an answer starts after what earlier answers carried, a
+ * repeated rid is answered again from its ack without its frames taken
+ * twice. Options: loseAnswers, rids whose first answer is lost after the
+ * bridge took the request; slowAnswers, rid → ms an answer is held up on
+ * the way (so that a later one overtakes it); refuse(body), an error frame
+ * to refuse a request with before taking its rid (as too-large is).
+ */
+class FakeBridge {
+  sid = 'sid-1';
+  down = []; // down[i] is frame i+1
+  sent = 0; // highest number put in an answer
+  up = []; // frames taken, in order
+  taken = []; // rids taken, in order
+  acks = [];
+  requests = [];
+  nextRid = null;
+  firstOf = new Map();
+  waiters = [];
+  es = null;
+  esURLs = [];
+  closed = false;
+
+  constructor({ loseAnswers = [], slowAnswers = {}, hold = 30, echo = false, refuse = () => null } = {}) {
+    this.lose = new Set(loseAnswers);
+    this.slow = new Map(Object.entries(slowAnswers).map(([k, v]) => [Number(k), v]));
+    this.hold = hold;
+    this.echo = echo;
+    this.refuse = refuse;
+  }
+
+  push(frame) {
+    this.down.push(frame);
+    this.es?.emit(this.down.length, frame);
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  /** The fetch the client gets. */
+  fetch = async (url, init) => {
+    assert.equal(init.method, 'POST');
+    assert.equal(init.headers['Content-Type'], 'application/json');
+    const path = new URL(url).pathname;
+    const body = JSON.parse(init.body);
+    this.requests.push(body);
+    const refusal = this.refuse(body);
+    if (refusal) return response(refusal.status, refusal.frame);
+    let answer;
+    if (path === '/json/poll') answer = await this.poll(body);
+    else if (path === '/json/send') answer = await this.send(body);
+    else return response(404, null);
+    if (this.lose.delete(body.rid)) throw new TypeError('fetch failed (answer lost)');
+    const delay = this.slow.get(body.rid);
+    if (delay) {
+      this.slow.delete(body.rid);
+      await new Promise((r) => setTimeout(r, delay));
+    }
+    return answer;
+  };
+
+  login(body) {
+    assert.equal(body.frames[0].kind, 'login');
+    this.nextRid = body.rid + 1;
+    this.taken.push(body.rid);
+    this.push({ kind: 'session', jid: `${body.frames[0].jid}/web`, sid: this.sid });
+    this.sent = this.down.length;
+  }
+
+  /** Takes a request in rid order; returns false when it is a repeat. */
+  async take(body) {
+    assert.equal(body.sid, this.sid);
+    assert.ok(Number.isSafeInteger(body.rid));
+    // Early: wait for the ones before, for a while (as the bridge does).
+    for (let i = 0; body.rid > this.nextRid; i++) {
+      if (i > 500) throw new Error(`rid ${body.rid} waited in vain for ${this.nextRid}`);
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    if (body.rid < this.nextRid) return false;
+    this.nextRid++;
+    this.taken.push(body.rid);
+    if (body.ack !== undefined) this.acks.push(body.ack);
+    for (const f of body.frames ?? []) {
+      this.up.push(f);
+      if (f.kind === 'close') {
+        this.closed = true;
+        this.push({ kind: 'close', code: 'normal' });
+      } else if (this.echo && f.kind === 'message') {
+        this.push({ kind: 'message', from: 'echo@example.com', body: `echo ${f.body}` });
+      }
+    }
+    for (const w of this.waiters.splice(0)) w(); // a newer request answers the held one
+    return true;
+  }
+
+  async poll(body) {
+    if (!body.sid) {
+      this.login(body);
+      return response(200, { sid: this.sid, wait: 1, hold: 1, requests: 2, inactivity: 60, first: 1, frames: this.down.slice(0) });
+    }
+    const repeat = !(await this.take(body));
+    let from = this.sent;
+    if (repeat) from = body.ack ?? this.firstOf.get(body.rid) - 1;
+    if (this.down.length <= from && !this.closed) {
+      await new Promise((r) => {
+        this.waiters.push(r);
+        setTimeout(r, this.hold);
+      });
+    }
+    const frames = this.down.slice(from);
+    this.sent = Math.max(this.sent, this.down.length);
+    this.firstOf.set(body.rid, from + 1);
+    return response(200, frames.length ? { first: from + 1, frames } : { frames: [] });
+  }
+
+  async send(body) {
+    if (!body.sid) {
+      this.login(body);
+      return response(200, { sid: this.sid, rid: body.rid, first: 1, frames: this.down.slice(0) });
+    }
+    await this.take(body);
+    return response(200, { rid: body.rid });
+  }
+}
+
+function response(status, json) {
+  return { status, json: async () => { if (json === null) throw new SyntaxError('not JSON'); return json; } };
+}
+
+/** Asserts the invariants of the rids a page sent: consecutive, each taken once. */
+function checkRids(bridge) {
+  const t = bridge.taken;
+  for (let i = 1; i < t.length; i++) assert.equal(t[i], t[i - 1] + 1, `rids taken in order: ${t}`);
+  assert.ok(t[0] >= 1 && t[0] < 2 ** 52, 'rid in range');
+}
+
+test('long-poll: nothing lost or doubled when answers are lost, rids in order, acks follow', async () => {
+  // The login is rid r; lose the answers to r+2, r+3 and r+6 once each.
+  const random = () => 0.5;
+  const r = Math.floor(0.5 * 2 ** 40) + 1;
+  const bridge = new FakeBridge({ loseAnswers: [r + 2, r + 3, r + 6], echo: true });
+  const c = newClient({ url: BASE, transports: ['poll'], fetch: bridge.fetch, storage: null, backoff: FAST, random });
+  const rec = record(c);
+  const jid = await c.connect({ jid: 'alice@example.com', password: 'secret' });
+  assert.equal(jid, 'alice@example.com/web');
+  assert.equal(c.transport, 'poll');
+  assert.equal(bridge.requests[0].rid, r);
+  assert.equal(bridge.requests[0].wait, 30);
+
+  const n = 20;
+  for (let i = 0; i < n; i++) {
+    c.send({ kind: 'message', to: 'echo@example.com', body: `m${i}` });
+    if (i % 3 === 0) bridge.push({ kind: 'presence', from: `p${i}@example.com` });
+    if (i % 5 === 0) await new Promise((res) => setTimeout(res, 5));
+  }
+  await until(() => rec.messages.length === n, `${n} echoes (got ${rec.messages.length})`);
+  await new Promise((res) => setTimeout(res, 50)); // room for a late duplicate to show
+
+  assert.deepEqual(bridge.up.map((f) => f.body), Array.from({ length: n }, (_, i) => `m${i}`), 'each frame up taken once, in order');
+  const downStanzas = bridge.down.filter((f) => f.kind !== 'session');
+  assert.deepEqual(rec.stanzas, downStanzas, 'each frame down delivered once, in order');
+  checkRids(bridge);
+  for (let i = 1; i < bridge.acks.length; i++) assert.ok(bridge.acks[i] >= bridge.acks[i - 1], 'acks never go back');
+  await until(() => bridge.acks.at(-1) === bridge.down.length, 'the page to ack what it has');
+  assert.ok(rec.status.some((s) => s.status === 'reconnecting' && s.reason === 'network'), 'lost answers showed as reconnecting');
+  assert.equal(c.status, 'online');
+  assert.equal(rec.status.at(-1).resumed, true);
+
+  await c.close();
+  assert.ok(bridge.closed, 'close reached the bridge');
+  assert.equal(c.status, 'offline');
+  checkRids(bridge);
+});
+
+test('long-poll: an ended session (404) logs in again', async () => {
+  const old = new FakeBridge();
+  const fresh = new FakeBridge();
+  fresh.sid = 'sid-2';
+  let gone = false;
+  const fetch = async (url, init) => {
+    if (!gone) return old.fetch(url, init);
+    if (JSON.parse(init.body).sid === old.sid) return response(404, { kind: 'error', type: 'cancel', code: 'item-not-found' });
+    return fresh.fetch(url, init);
+  };
+  const c = newClient({ url: BASE, transports: ['poll'], fetch, storage: null, backoff: FAST });
+  const rec = record(c);
+  await c.connect({ jid: 'alice@example.com', password: 'secret' });
+  gone = true; // the bridge forgot the session: its sid is unknown from now on
+  old.push({ kind: 'message', body: 'the last one' }); // answers the held poll
+  await until(() => rec.status.filter((s) => s.status === 'online').length === 2, 'the second login');
+  assert.equal(rec.status.find((s) => s.status === 'reconnecting').reason, 'item-not-found');
+  assert.deepEqual(rec.messages.map((m) => m.body), ['the last one']);
+  c.send({ kind: 'message', body: 'after' });
+  await until(() => fresh.up.some((f) => f.body === 'after'), 'a frame in the new session');
+  await c.close();
+});
+
+test('long-poll: a refused login is reported, not retried', async () => {
+  const fetch = async (url, init) => {
+    const body = JSON.parse(init.body);
+    return response(200, { sid: 's', first: 1, frames: [
+      { kind: 'error', type: 'auth', code: 'not-authorized', text: 'bad password', id: body.frames[0].id },
+      { kind: 'close', code: 'not-authorized' },
+    ] });
+  };
+  const c = newClient({ url: BASE, transports: ['poll', 'sse'], fetch, storage: null });
+  await assert.rejects(c.connect({ jid: 'alice@example.com', password: 'x' }), { code: 'not-authorized', text: 'bad password' });
+  // The bridge's own HTTP errors are refusals too.
+  const c2 = newClient({ url: BASE, transports: ['poll', 'sse'], fetch: async () => response(401, { kind: 'error', type: 'auth', code: 'bad-token' }), storage: null });
+  await assert.rejects(c2.connect({ token: 't' }), { code: 'bad-token' });
+  // A page that is not the bridge's is not: the next transport is tried.
+  let calls = 0;
+  const c3 = newClient({ url: BASE, transports: ['poll', 'sse'], fetch: async () => { calls++; return response(502, null); }, storage: null });
+  await assert.rejects(c3.connect({ jid: 'alice@example.com', password: 'x' }), { code: 'unreachable' });
+  assert.equal(calls, 2);
+});
+
+test('long-poll: answers that overtake each other are taken in rid order', async () => {
+  const random = () => 0.5;
+  const r = Math.floor(0.5 * 2 ** 40) + 1;
+  // r+1 is the first poll, held; r+2 carries a message, which answers r+1
+  // at once with the frames pushed meanwhile, and that answer is slow on
+  // the way, so r+2's answer (the echo) comes first.
+  const bridge = new FakeBridge({ slowAnswers: { [r + 1]: 40 }, echo: true, hold: 200 });
+  const c = newClient({ url: BASE, transports: ['poll'], fetch: bridge.fetch, storage: null, backoff: FAST, random });
+  const rec = record(c);
+  await c.connect({ jid: 'alice@example.com', password: 'secret' });
+  await until(() => bridge.requests.some((b) => b.rid === r + 1), 'the held poll');
+  bridge.push({ kind: 'message', body: 'first' });
+  await new Promise((res) => setTimeout(res, 5));
+  c.send({ kind: 'message', body: 'second' });
+  await until(() => rec.messages.length === 2, 'both messages');
+  assert.deepEqual(rec.messages.map((m) => m.body), ['first', 'echo second']);
+  checkRids(bridge);
+  await c.close();
+});
+
+test('long-poll: a request refused before its rid was taken goes again without its frames', async () => {
+  const tooLarge = { status: 413, frame: { kind: 'error', type: 'modify', code: 'too-large', text: 'request body over the size limit' } };
+  const bridge = new FakeBridge({ echo: true, refuse: (b) => (b.frames?.some((f) => f.body === 'huge') ? tooLarge : null) });
+  const c = newClient({ url: BASE, transports: ['poll'], fetch: bridge.fetch, storage: null, backoff: FAST });
+  const rec = record(c);
+  await c.connect({ jid: 'alice@example.com', password: 'secret' });
+  c.send({ kind: 'message', body: 'huge' });
+  await until(() => rec.errors.length === 1, 'the error frame');
+  assert.equal(rec.errors[0].code, 'too-large');
+  c.send({ kind: 'message', body: 'small' });
+  await until(() => rec.messages.length === 1, 'the echo');
+  assert.deepEqual(rec.messages.map((m) => m.body), ['echo small']);
+  assert.deepEqual(bridge.up.map((f) => f.body), ['small']);
+  checkRids(bridge);
+  assert.equal(c.status, 'online');
+  await c.close();
+});
+
+test('SSE: a post refused before its rid was taken goes again without its frames', async () => {
+  const tooLarge = { status: 413, frame: { kind: 'error', type: 'modify', code: 'too-large' } };
+  const bridge = new FakeBridge({ refuse: (b) => (b.frames?.some((f) => f.body === 'huge') ? tooLarge : null) });
+  const c = newClient({ url: BASE, transports: ['sse'], fetch: bridge.fetch, EventSource: fakeEventSource(bridge), storage: null, backoff: FAST });
+  const rec = record(c);
+  await c.connect({ jid: 'alice@example.com', password: 'secret' });
+  c.send({ kind: 'message', body: 'huge' });
+  c.send({ kind: 'message', body: 'small' });
+  await until(() => bridge.up.length === 1 && rec.errors.length === 1, 'the small one taken, the huge one refused');
+  assert.deepEqual(bridge.up.map((f) => f.body), ['small']);
+  checkRids(bridge);
+  await c.close();
+});
+
+// ------------------------------------------------------------ SSE
+
+/** EventSource in memory, opened and fed by the FakeBridge. */
+function fakeEventSource(bridge, { failFirst = false } = {}) {
+  let opened = 0;
+  return class FakeEventSource {
+    onopen = null;
+    onmessage = null;
+    onerror = null;
+    closed = false;
+    constructor(url) {
+      this.url = new URL(url);
+      bridge.esURLs.push(url);
+      const attempt = opened++;
+      setTimeout(() => {
+        if (this.closed) return;
+        if (failFirst && attempt === 0) {
+          this.onerror?.({});
+          return;
+        }
+        bridge.es = this;
+        this.onopen?.({});
+        // Resume: every frame after `last`, plus one the page has already,
+        // as a bridge that rounds down may send.
+        const last = Number(this.url.searchParams.get('last'));
+        for (let n = Math.max(1, last); n <= bridge.down.length; n++) this.emit(n, bridge.down[n - 1]);
+      }, 1);
+    }
+    emit(n, frame) {
+      if (!this.closed) this.onmessage?.({ lastEventId: String(n), data: JSON.stringify(frame) });
+    }
+    drop() {
+      bridge.es = null;
+      this.onerror?.({});
+    }
+    close() {
+      this.closed = true;
+      if (bridge.es === this) bridge.es = null;
+    }
+  };
+}
+
+test('SSE: login by post, events resumed from the page\'s count, posts in rid order, acks', async () => {
+  const random = () => 0.25;
+  const r = Math.floor(0.25 * 2 ** 40) + 1;
+  const bridge = new FakeBridge({ loseAnswers: [r + 2] });
+  const EventSource = fakeEventSource(bridge);
+  const c = newClient({ url: BASE, transports: ['sse'], fetch: bridge.fetch, EventSource, storage: null, backoff: FAST, random });
+  const rec = record(c);
+  await c.connect({ jid: 'alice@example.com', password: 'secret' });
+  assert.equal(c.transport, 'sse');
+  assert.deepEqual(bridge.requests[0], { rid: r, frames: [{ kind: 'login', jid: 'alice@example.com', password: 'secret' }] });
+  const first = new URL(bridge.esURLs[0]);
+  assert.equal(first.pathname, '/json/events');
+  assert.equal(first.searchParams.get('sid'), 'sid-1');
+  assert.equal(first.searchParams.get('last'), '1', 'the session frame came with the login answer');
+
+  for (let i = 0; i < 5; i++) bridge.push({ kind: 'message', body: `d${i}` });
+  await until(() => rec.messages.length === 5, 'five events');
+
+  // The stream drops, and a frame sent meanwhile never reaches the page.
+  const es = bridge.es;
+  es.closed = true;
+  bridge.down.push({ kind: 'message', body: 'sent into the void' });
+  es.drop();
+  assert.equal(c.status, 'reconnecting');
+  for (let i = 0; i < 3; i++) c.send({ kind: 'message', to: 'bob@example.com', body: `u${i}` });
+  bridge.push({ kind: 'message', body: 'd5' });
+  await until(() => rec.messages.length === 7 && c.status === 'online', 'the resumed stream');
+  assert.equal(new URL(bridge.esURLs.at(-1)).searchParams.get('last'), '6', 'resumed after the last event the page has');
+  assert.deepEqual(rec.messages.map((m) => m.body), ['d0', 'd1', 'd2', 'd3', 'd4', 'sent into the void', 'd5']);
+
+  await until(() => bridge.up.length === 3, 'three frames up');
+  assert.deepEqual(bridge.up.map((f) => f.body), ['u0', 'u1', 'u2'], 'each taken once, in order, despite a lost answer');
+  checkRids(bridge);
+  assert.ok(bridge.requests.filter((b) => b.rid === r + 2).length >= 2, 'the post whose answer was lost was repeated');
+  assert.ok(bridge.acks.length > 0 && bridge.acks.every((a) => a >= 1));
+
+  await c.close();
+  assert.ok(bridge.closed);
+  assert.equal(c.status, 'offline');
+});
+
+test('SSE: a blocked event stream falls back to long-poll and closes the SSE session', async () => {
+  const bridge = new FakeBridge();
+  const EventSource = class { constructor() { setTimeout(() => this.onerror?.({}), 1); } close() {} };
+  const c = newClient({ url: BASE, transports: ['sse', 'poll'], fetch: bridge.fetch, EventSource, storage: null, backoff: FAST });
+  await c.connect({ jid: 'alice@example.com', password: 'secret' });
+  assert.equal(c.transport, 'poll');
+  await until(() => bridge.requests.some((b) => b.frames?.[0]?.kind === 'close'), 'the SSE session closed');
+  await c.close();
+});
+
+// ------------------------------------------------------------ WebSocket
+
+/** A WebSocket in memory: the test plays the bridge through its methods. */
+function fakeWebSocket({ refuse = false } = {}) {
+  const sockets = [];
+  class FakeWebSocket {
+    readyState = 0;
+    sent = [];
+    constructor(url, protocol) {
+      this.url = url;
+      this.protocol = protocol;
+      sockets.push(this);
+      setTimeout(() => {
+        if (refuse) {
+          this.readyState = 3;
+          this.onclose?.({ code: 1006 });
+          return;
+        }
+        this.readyState = 1;
+        this.onopen?.({});
+      }, 1);
+    }
+    send(s) { this.sent.push(JSON.parse(s)); }
+    close() { this.readyState = 3; }
+    // The bridge's side.
+    down(f) { this.onmessage?.({ data: JSON.stringify(f) }); }
+    drop(code = 1006) { this.readyState = 3; this.onclose?.({ code }); }
+  }
+  return { FakeWebSocket, sockets };
+}
+
+test('WebSocket: subprotocol, login, frames, close; a dropped socket logs in again', async () => {
+  const { FakeWebSocket, sockets } = fakeWebSocket();
+  const c = newClient({ url: 'https://bridge.test/json/', transports: ['websocket'], WebSocket: FakeWebSocket, storage: null, backoff: FAST });
+  const rec = record(c);
+  const connecting = c.connect({ jid: 'alice@example.com', password: 'secret' });
+  await until(() => sockets[0]?.sent.length === 1, 'the login frame');
+  const ws = sockets[0];
+  assert.equal(ws.url, 'wss://bridge.test/json/ws');
+  assert.equal(ws.protocol, PROTOCOL);
+  assert.deepEqual(ws.sent[0], { kind: 'login', jid: 'alice@example.com', password: 'secret' });
+  ws.down({ kind: 'session', jid: 'alice@example.com/x' });
+  assert.equal(await connecting, 'alice@example.com/x');
+
+  c.send({ kind: 'presence' });
+  assert.deepEqual(ws.sent[1], { kind: 'presence' });
+  ws.down({ kind: 'message', body: 'hi' });
+  assert.deepEqual(rec.messages, [{ kind: 'message', body: 'hi' }]);
+
+  ws.drop();
+  assert.equal(c.status, 'reconnecting');
+  await until(() => sockets.length === 2 && sockets[1].sent.length === 1, 'the second login');
+  sockets[1].down({ kind: 'session', jid: 'alice@example.com/y' });
+  await until(() => c.status === 'online', 'online again');
+  assert.equal(c.jid, 'alice@example.com/y');
+
+  const closing = c.close();
+  assert.deepEqual(sockets[1].sent.at(-1), { kind: 'close' });
+  sockets[1].down({ kind: 'close', code: 'normal' });
+  await closing;
+  assert.equal(c.status, 'offline');
+});
+
+test('WebSocket: the bridge refusing the login', async () => {
+  const { FakeWebSocket, sockets } = fakeWebSocket();
+  const c = newClient({ url: BASE, transports: ['websocket', 'poll'], WebSocket: FakeWebSocket, storage: null });
+  const connecting = c.connect({ jid: 'alice@example.com', password: 'wrong' });
+  await until(() => sockets[0]?.sent.length === 1, 'the login frame');
+  sockets[0].down({ kind: 'error', type: 'auth', code: 'not-authorized' });
+  sockets[0].down({ kind: 'close', code: 'not-authorized' });
+  await assert.rejects(connecting, { code: 'not-authorized' });
+});
+
+test('WebSocket blocked: long-poll takes over', async () => {
+  const { FakeWebSocket } = fakeWebSocket({ refuse: true });
+  const bridge = new FakeBridge();
+  const storage = memoryStorage();
+  const c = newClient({ url: BASE, WebSocket: FakeWebSocket, EventSource: undefined, transports: ['websocket', 'poll'], fetch: bridge.fetch, storage });
+  await c.connect({ jid: 'alice@example.com', password: 'secret' });
+  assert.equal(c.transport, 'poll');
+  assert.equal(storage.map.get(`xmppbridge.transport ${BASE}`), 'poll');
+  await c.close();
+});

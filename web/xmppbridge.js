@@ -1,0 +1,1119 @@
+/**
+ * A small client for the xmppbridge JSON API (docs/json-api.md): log in
+ * through the bridge, send and receive XMPP stanzas as JSON objects
+ * (docs/json.md), over WebSocket, Server-Sent Events or long-polling.
+ *
+ * It has no dependencies and needs no build step:
+ *
+ *     import { Client } from './xmppbridge.js';
+ *
+ *     const client = new Client({ url: '/json' });
+ *     client.addEventListener('message', (e) => console.log(e.detail.from, e.detail.body));
+ *     const jid = await client.connect({ jid: 'alice@example.com', password: '…' });
+ *     client.send({ kind: 'presence' });
+ *     const roster = await client.iq({ kind: 'iq', type: 'get', roster: { items: [] } });
+ *
+ * What it does for the page: it tries the transports in order and keeps to
+ * the first that logs in; it numbers, acknowledges and deduplicates frames
+ * on the HTTP transports and repeats requests whose answers were lost, so
+ * nothing is lost or seen twice while the session lives; it resumes a
+ * dropped event stream or poll; and when the bridge has ended the session,
+ * it logs in again with backoff if it has the password.
+ *
+ * @module xmppbridge
+ */
+
+/** The WebSocket subprotocol of the JSON API. */
+export const PROTOCOL = 'xmppbridge-json.v1';
+
+/** Every transport, in the default order of trying. */
+export const TRANSPORTS = Object.freeze(['websocket', 'sse', 'poll']);
+
+/** Frame kinds that carry stanzas (docs/json.md). */
+const STANZA_KINDS = new Set(['message', 'presence', 'iq', 'element']);
+
+/**
+ * Session ends after which logging in again would fail the same way or
+ * fight another client: the page is told, and the client stays offline.
+ */
+const FINAL_CODES = new Set([
+  'normal', 'not-authorized', 'bad-token', 'encryption-required', 'conflict', 'host-unknown',
+]);
+
+/** How long close waits for the bridge's close frame. */
+const CLOSE_WAIT = 3000;
+/** An SSE page acknowledges events once this many are unacknowledged… */
+const ACK_EVERY = 32;
+/** …or this long after the first unacknowledged one. */
+const ACK_DELAY = 5000;
+/** An empty long-poll answer faster than this is not followed at once. */
+const MIN_POLL_INTERVAL = 1000;
+
+/**
+ * @typedef {{kind: string, [field: string]: any}} Frame
+ * One JSON object of the API: a stanza (`message`, `presence`, `iq`,
+ * `element`) or a control frame (`login`, `session`, `error`, `close`).
+ */
+
+/**
+ * @typedef {object} Credentials
+ * @property {string} [jid] bare JID to log in as
+ * @property {string} [password]
+ * @property {string} [resource] the resource to bind; the server picks one when absent
+ * @property {string} [token] a single-use prebind token instead of jid and password
+ */
+
+/**
+ * @typedef {object} StatusDetail
+ * The detail of a `status` event.
+ * @property {'connecting'|'online'|'reconnecting'|'offline'} status
+ * @property {string|null} transport the transport in use: `websocket`, `sse` or `poll`
+ * @property {string|null} jid the bound full JID
+ * @property {boolean} [resumed] with `online`: the same session as before
+ *   (a dropped connection was resumed), so presence and roster still stand;
+ *   false after a fresh login, when the page sends its presence again
+ * @property {string} [reason] why: the close or error code, or `network`
+ * @property {string} [text] the bridge's explanation, for people
+ */
+
+/**
+ * The error of a failed login, of an iq answered with a stanza error, and of
+ * an iq that timed out.
+ */
+export class BridgeError extends Error {
+  /**
+   * @param {string} code the API's error code, the close code or the stanza
+   *   error condition (`not-authorized`, `unreachable`, `timeout`, …)
+   * @param {string} [text]
+   * @param {{type?: string, refused?: boolean, frame?: Frame}} [more] `type`
+   *   is the error type (`auth`, `cancel`, …); `refused` says the bridge
+   *   answered (so trying another transport would not help); `frame` is the
+   *   error frame or the iq error stanza
+   */
+  constructor(code, text = '', { type, refused = false, frame } = {}) {
+    super(`xmppbridge: ${code}${text ? `: ${text}` : ''}`);
+    this.name = 'BridgeError';
+    this.code = code;
+    this.text = text;
+    this.type = type;
+    this.refused = refused;
+    this.frame = frame;
+  }
+}
+
+/** A refusal by the bridge, from its error or close frame. */
+function refusal(frame) {
+  const code = frame?.code ?? 'bad-answer';
+  return new BridgeError(code, frame?.text ?? '', { type: frame?.type, refused: true, frame });
+}
+
+/** A transport that did not reach the bridge: the next one may. */
+function unreachable(text) {
+  return new BridgeError('unreachable', text);
+}
+
+/**
+ * The delay before retry number `attempt` (from 0): exponential from `min`
+ * to `max` milliseconds, with the upper half jittered so that many pages
+ * cut off at once do not come back at once.
+ * @param {number} attempt
+ * @param {{min?: number, max?: number}} [limits]
+ * @param {() => number} [random]
+ * @returns {number} milliseconds
+ */
+export function backoff(attempt, { min = 1000, max = 30000 } = {}, random = Math.random) {
+  const ceiling = Math.min(max, min * 2 ** Math.min(attempt, 30));
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+/**
+ * The order to try transports in: `allowed` in its order, except that the
+ * one that worked last (`preferred`) goes first.
+ * @param {readonly string[]} allowed
+ * @param {string|null} [preferred]
+ * @returns {string[]}
+ */
+export function transportOrder(allowed, preferred) {
+  if (!preferred || !allowed.includes(preferred)) return [...allowed];
+  return [preferred, ...allowed.filter((t) => t !== preferred)];
+}
+
+/**
+ * The numbering of frames down on the HTTP transports: the bridge numbers
+ * them from 1, resends what the page has not acknowledged, and the page
+ * takes each number once and in order.
+ */
+export class Inbox {
+  /** The highest number taken: every frame up to it was delivered, once. */
+  last = 0;
+  /** Whether the last accept saw a frame beyond a gap (and dropped it). */
+  gap = false;
+
+  /**
+   * Takes frames numbered from `first` and returns the ones not seen
+   * before, in order. Frames beyond a gap are dropped and `gap` is set:
+   * the caller asks again from `last` (an events stream is reopened with
+   * it), and the page's ack stays below the gap.
+   * @param {number|undefined} first the number of frames[0]
+   * @param {Frame[]|undefined} frames
+   * @returns {Frame[]}
+   */
+  accept(first, frames) {
+    this.gap = false;
+    const out = [];
+    if (!Array.isArray(frames) || frames.length === 0) return out;
+    const start = Number.isSafeInteger(first) ? first : this.last + 1;
+    for (let i = 0; i < frames.length; i++) {
+      const n = start + i;
+      if (n <= this.last) continue;
+      if (n > this.last + 1) {
+        this.gap = true;
+        break;
+      }
+      this.last = n;
+      out.push(frames[i]);
+    }
+    return out;
+  }
+}
+
+/**
+ * A client of the JSON API. Events (all CustomEvents; the frame or status
+ * is `event.detail`):
+ *
+ * - `stanza`: every stanza frame; then one of `message`, `presence`, `iq`
+ *   (or nothing more for `element`), with the same frame. Answers to
+ *   {@link Client#iq} are dispatched too.
+ * - `status`: a {@link StatusDetail}, whenever the status changes.
+ * - `error`: an error frame from the bridge (a frame it could not take);
+ *   the session goes on unless a `status` event says otherwise.
+ */
+export class Client extends EventTarget {
+  #base;
+  #allowed;
+  #env;
+  #classes;
+  #storage;
+  /** @type {Credentials|null} what logs in again after a lost session */
+  #creds = null;
+  /** @type {Transport|null} the transport of the live session */
+  #t = null;
+  /** @type {Frame[]} frames sent while no session is live */
+  #queue = [];
+  /** @type {Map<string, {to: string|undefined, resolve: Function, reject: Function, timer: any}>} */
+  #iqs = new Map();
+  /** Bumped by connect and close, so that work of an older run stops. */
+  #gen = 0;
+  #retry = null;
+  /** @type {Transport|null} the transport logging in, for close to stop */
+  #opening = null;
+  #status = 'offline';
+  #reason = undefined;
+  #jid = null;
+  #transport = null;
+
+  /**
+   * @param {object} [options]
+   * @param {string} [options.url] the API's base URL, relative to the page
+   *   (default `/json`); `ws:`/`wss:` is derived for WebSocket
+   * @param {string[]} [options.transports] which transports to try, in
+   *   order (default all: `websocket`, `sse`, `poll`)
+   * @param {number} [options.wait] long-poll wait in seconds (default 30;
+   *   the bridge may lower it)
+   * @param {number} [options.timeout] milliseconds a transport has to log
+   *   in before the next is tried (default 20000)
+   * @param {{min?: number, max?: number}} [options.backoff] reconnect
+   *   delays in milliseconds (default 1000 to 30000)
+   * @param {Storage|null} [options.storage] where the transport that worked
+   *   is remembered for the next page (default sessionStorage; null: nowhere)
+   * @param {typeof fetch} [options.fetch] for tests: replaces fetch
+   * @param {typeof WebSocket} [options.WebSocket] for tests
+   * @param {typeof EventSource} [options.EventSource] for tests
+   * @param {Record<string, Function>} [options.transportClasses] for tests:
+   *   replaces transports by name
+   * @param {() => number} [options.random] for tests: replaces Math.random
+   */
+  constructor(options = {}) {
+    super();
+    const url = new URL(options.url ?? '/json', globalThis.location?.href);
+    this.#base = url.href.replace(/\/+$/, '');
+    this.#allowed = options.transports ?? [...TRANSPORTS];
+    this.#classes = { websocket: WebSocketTransport, sse: SSETransport, poll: PollTransport, ...options.transportClasses };
+    if (this.#allowed.length === 0) throw new TypeError('xmppbridge: no transports');
+    for (const t of this.#allowed) {
+      if (!this.#classes[t]) throw new TypeError(`xmppbridge: unknown transport ${t}`);
+    }
+    this.#env = {
+      fetch: options.fetch ?? ((...args) => globalThis.fetch(...args)),
+      WebSocket: options.WebSocket ?? globalThis.WebSocket,
+      EventSource: options.EventSource ?? globalThis.EventSource,
+      wait: options.wait ?? 30,
+      timeout: options.timeout ?? 20000,
+      backoff: options.backoff ?? {},
+      random: options.random ?? Math.random,
+    };
+    this.#storage = options.storage !== undefined ? options.storage : defaultStorage();
+  }
+
+  /** @returns {'connecting'|'online'|'reconnecting'|'offline'} */
+  get status() { return this.#status; }
+
+  /** The bound full JID, or null before the first login. */
+  get jid() { return this.#jid; }
+
+  /** The transport of the session (`websocket`, `sse` or `poll`), or null. */
+  get transport() { return this.#transport; }
+
+  /**
+   * Logs in: tries the transports in order until one reaches the bridge.
+   * @param {Credentials} creds
+   * @returns {Promise<string>} the bound full JID
+   * @throws {BridgeError} `not-authorized`, `bad-token`, … when the bridge
+   *   refused; `unreachable` when no transport reached it
+   */
+  async connect(creds) {
+    if (this.#status !== 'offline') throw new Error(`xmppbridge: connect while ${this.#status}`);
+    if (!creds || (!creds.token && !creds.jid)) {
+      throw new TypeError('xmppbridge: connect needs {jid, password} or {token}');
+    }
+    const gen = ++this.#gen;
+    // A token is good for one login: a lost session then cannot come back.
+    this.#creds = creds.token ? null : { jid: creds.jid, password: creds.password, resource: creds.resource };
+    const login = creds.token ? { kind: 'login', token: creds.token } : loginFrame(creds);
+    this.#setStatus('connecting');
+    try {
+      await this.#login(gen, login);
+    } catch (err) {
+      if (gen === this.#gen) this.#offline(err.code, err.text);
+      throw err;
+    }
+    return this.#jid;
+  }
+
+  /**
+   * Sends a frame (a stanza as in docs/json.md). While the client is
+   * (re)connecting the frame waits for the session.
+   * @param {Frame} frame
+   * @throws {BridgeError} `offline` when the client is not connected
+   */
+  send(frame) {
+    if (!frame || typeof frame !== 'object' || typeof frame.kind !== 'string') {
+      throw new TypeError('xmppbridge: a frame is an object with a string kind');
+    }
+    if (this.#t) this.#t.send([frame]);
+    else if (this.#status === 'connecting' || this.#status === 'reconnecting') this.#queue.push(frame);
+    else throw new BridgeError('offline', 'not connected');
+  }
+
+  /**
+   * Sends an iq and waits for its answer (the iq of the same id from the
+   * address it went to). An `id` is added when the frame has none.
+   * @param {Frame} frame an iq of type get or set
+   * @param {number} [timeout] milliseconds (default 30000)
+   * @returns {Promise<Frame>} the result iq
+   * @throws {BridgeError} with the stanza error's condition as code (and
+   *   the iq as frame), `timeout`, or `closed`
+   */
+  iq(frame, timeout = 30000) {
+    const req = { ...frame, kind: 'iq', id: frame.id ?? newID() };
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#iqs.delete(req.id);
+        reject(new BridgeError('timeout', `no answer to iq ${req.id} within ${timeout} ms`));
+      }, timeout);
+      this.#iqs.set(req.id, { to: req.to, resolve, reject, timer });
+      try {
+        this.send(req);
+      } catch (err) {
+        clearTimeout(timer);
+        this.#iqs.delete(req.id);
+        reject(err);
+      }
+    });
+  }
+
+  /**
+   * Ends the session: sends `close`, waits briefly for the bridge's answer,
+   * and goes offline. Safe to call in any status, and from `pagehide`.
+   * @returns {Promise<void>}
+   */
+  async close() {
+    this.#gen++;
+    clearTimeout(this.#retry);
+    const t = this.#t;
+    this.#t = null;
+    this.#creds = null;
+    this.#queue = [];
+    this.#opening?.abort();
+    if (t) await t.close();
+    this.#offline('normal');
+  }
+
+  /** Logs in over the first transport that reaches the bridge. */
+  async #login(gen, login) {
+    let last;
+    for (const name of transportOrder(this.#allowed, this.#remembered())) {
+      const t = new this.#classes[name](this.#base, this.#env);
+      t.handlers = {
+        frame: (f) => this.#frame(t, f),
+        state: (s) => this.#state(t, s),
+        end: (code, text) => this.#end(t, code, text),
+      };
+      let session;
+      this.#opening = t;
+      try {
+        session = await t.open(login);
+      } catch (err) {
+        t.abort();
+        if (err.refused || gen !== this.#gen) throw err;
+        last = err;
+        continue;
+      } finally {
+        if (this.#opening === t) this.#opening = null;
+      }
+      if (gen !== this.#gen) {
+        t.abort();
+        throw new BridgeError('closed', 'closed while logging in');
+      }
+      this.#t = t;
+      this.#jid = session.jid;
+      this.#transport = name;
+      this.#remember(name);
+      this.#setStatus('online', { resumed: false });
+      t.start();
+      if (this.#queue.length > 0 && this.#t === t) t.send(this.#queue.splice(0));
+      return;
+    }
+    throw unreachable(`no transport reached ${this.#base}${last ? ` (${last.text || last.code})` : ''}`);
+  }
+
+  /** After a lost session: logs in again, with backoff, while it may. */
+  #relogin(gen, attempt) {
+    const delay = backoff(attempt, this.#env.backoff, this.#env.random);
+    this.#retry = setTimeout(async () => {
+      if (gen !== this.#gen) return;
+      try {
+        await this.#login(gen, loginFrame(this.#creds));
+      } catch (err) {
+        if (gen !== this.#gen) return;
+        if (FINAL_CODES.has(err.code)) this.#offline(err.code, err.text);
+        else this.#relogin(gen, attempt + 1);
+      }
+    }, delay);
+  }
+
+  #frame(t, f) {
+    if (t !== this.#t) return;
+    if (f.kind === 'error') {
+      this.dispatchEvent(new CustomEvent('error', { detail: f }));
+      return;
+    }
+    if (!STANZA_KINDS.has(f.kind)) return;
+    if (f.kind === 'iq' && (f.type === 'result' || f.type === 'error')) this.#answer(f);
+    this.dispatchEvent(new CustomEvent('stanza', { detail: f }));
+    if (f.kind !== 'element') this.dispatchEvent(new CustomEvent(f.kind, { detail: f }));
+  }
+
+  /** Settles the iq call that f answers, if any. */
+  #answer(f) {
+    const call = this.#iqs.get(f.id);
+    if (!call) return;
+    // Only the addressee answers (RFC 6120 §8.1.2.1): with no `to`, the
+    // user's own account, which may leave `from` out.
+    const me = bare(this.#jid);
+    if ((lower(f.from) || me) !== (lower(call.to) || me)) return;
+    this.#iqs.delete(f.id);
+    clearTimeout(call.timer);
+    if (f.type === 'result') call.resolve(f);
+    else call.reject(new BridgeError(f.error?.condition ?? 'undefined-condition', f.error?.text ?? '', { type: f.error?.type, frame: f }));
+  }
+
+  #state(t, s) {
+    if (t !== this.#t) return;
+    if (s === 'online') this.#setStatus('online', { resumed: true });
+    else this.#setStatus('reconnecting', { reason: 'network' });
+  }
+
+  #end(t, code, text) {
+    if (t !== this.#t) return;
+    this.#t = null;
+    t.abort();
+    if (!this.#creds || FINAL_CODES.has(code)) {
+      this.#offline(code, text);
+      return;
+    }
+    this.#setStatus('reconnecting', { reason: code, text });
+    this.#relogin(this.#gen, 0);
+  }
+
+  #offline(reason, text) {
+    this.#creds = null;
+    this.#queue = [];
+    for (const [id, call] of this.#iqs) {
+      clearTimeout(call.timer);
+      call.reject(new BridgeError('closed', `offline before iq ${id} was answered`));
+    }
+    this.#iqs.clear();
+    if (this.#status !== 'offline') this.#setStatus('offline', { reason, text });
+  }
+
+  #setStatus(status, more = {}) {
+    if (status === this.#status && more.reason === this.#reason && status !== 'online') return;
+    this.#status = status;
+    this.#reason = more.reason;
+    const detail = { status, transport: this.#transport, jid: this.#jid, ...more };
+    this.dispatchEvent(new CustomEvent('status', { detail }));
+  }
+
+  #remembered() {
+    try {
+      return this.#storage?.getItem(`xmppbridge.transport ${this.#base}`) ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  #remember(name) {
+    try {
+      this.#storage?.setItem(`xmppbridge.transport ${this.#base}`, name);
+    } catch {
+      // Storage full or forbidden: the order stays the default.
+    }
+  }
+}
+
+function loginFrame({ jid, password, resource }) {
+  const f = { kind: 'login', jid, password };
+  if (resource) f.resource = resource;
+  return f;
+}
+
+function defaultStorage() {
+  try {
+    return globalThis.sessionStorage ?? null;
+  } catch {
+    return null; // a sandboxed frame may not touch it
+  }
+}
+
+function lower(s) {
+  return (s ?? '').toLowerCase();
+}
+
+/** The bare JID of a JID, lower-cased. */
+function bare(jid) {
+  return lower(jid).split('/')[0];
+}
+
+/** A random id for stanzas. */
+export function newID() {
+  return globalThis.crypto?.randomUUID?.() ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+}
+
+function parse(text) {
+  try {
+    const f = JSON.parse(text);
+    return f && typeof f === 'object' && typeof f.kind === 'string' ? f : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A first request id: random, with room to grow below 2^52. */
+function firstRid(random) {
+  return Math.floor(random() * 2 ** 40) + 1;
+}
+
+/**
+ * What every transport has: the login handshake, delivery of frames to the
+ * client in order once it has called start, and the end of the session.
+ *
+ * A subclass implements open(login) (send the login, return this.opened),
+ * send(frames), close() and release() (let go of sockets and requests).
+ */
+class Transport {
+  /** Set by the client before open. */
+  handlers = { frame() {}, state() {}, end() {} };
+  inbox = new Inbox();
+  /** @type {Promise<Frame>} resolves with the session frame */
+  opened;
+  /** @type {Promise<void>} resolves when the session is over */
+  whenOver;
+  #openSettle;
+  #overResolve;
+  #session = null;
+  #started = false;
+  #over = false;
+  #pending = [];
+  #timers = new Set();
+  #openTimer;
+
+  constructor(base, env) {
+    this.base = base;
+    this.env = env;
+    this.opened = new Promise((resolve, reject) => { this.#openSettle = { resolve, reject }; });
+    this.opened.catch(() => {});
+    this.whenOver = new Promise((resolve) => { this.#overResolve = resolve; });
+    this.#openTimer = this.later(env.timeout, () => this.fail(new BridgeError('timeout', `no session within ${env.timeout} ms`)));
+  }
+
+  get over() { return this.#over; }
+  get started() { return this.#started; }
+  get hasSession() { return this.#session !== null; }
+
+  /** Lets frames through to the client; until then they wait. */
+  start() {
+    this.#started = true;
+    this.#flush();
+  }
+
+  /** One frame down, in the bridge's order. */
+  deliver(f) {
+    if (this.#over) return;
+    if (!this.#session) {
+      if (f.kind === 'session') {
+        this.#session = f;
+        clearTimeout(this.#openTimer);
+        this.#timers.delete(this.#openTimer);
+        this.#openSettle.resolve(f);
+      } else if (f.kind === 'error' || f.kind === 'close') {
+        // A login the bridge refused: the close that follows adds nothing.
+        this.fail(refusal(f));
+      } else {
+        this.#pending.push(f);
+      }
+      return;
+    }
+    if (f.kind === 'close') this.#finish();
+    this.#pending.push(f);
+    this.#flush();
+  }
+
+  /** The session ended without a close frame (expired, connection lost). */
+  lose(code, text) {
+    if (this.#over) return;
+    this.#finish();
+    this.#pending.push({ kind: 'close', code, text });
+    this.#flush();
+  }
+
+  /** Before the session: the login failed. After it: lose. */
+  fail(err) {
+    if (this.#session) {
+      this.lose(err.code, err.text);
+      return;
+    }
+    if (this.#over) return;
+    this.#finish();
+    this.#openSettle.reject(err);
+  }
+
+  /** Tells the client the connection dropped ('reconnecting') or is back ('online'). */
+  state(s) {
+    if (this.#started && !this.#over) this.handlers.state(s);
+  }
+
+  /** Drops everything without a word to the bridge. */
+  abort() {
+    this.#pending = [];
+    this.#finish();
+    this.#openSettle.reject(new BridgeError('closed', 'aborted'));
+  }
+
+  /** Runs fn after ms unless the transport is over first. */
+  later(ms, fn) {
+    if (this.#over) return null;
+    const id = setTimeout(() => {
+      this.#timers.delete(id);
+      fn();
+    }, ms);
+    this.#timers.add(id);
+    return id;
+  }
+
+  /** A promise of a pause of ms; never settles once aborted. */
+  sleep(ms) {
+    return new Promise((resolve) => this.later(ms, resolve));
+  }
+
+  /** Waits for the close frame, at most CLOSE_WAIT. */
+  async closeWait() {
+    if (this.#over) return;
+    await Promise.race([this.whenOver, this.sleep(CLOSE_WAIT)]);
+  }
+
+  #finish() {
+    if (this.#over) return;
+    this.#over = true;
+    this.#overResolve();
+    for (const id of this.#timers) clearTimeout(id);
+    this.#timers.clear();
+    this.release();
+  }
+
+  #flush() {
+    if (!this.#started) return;
+    for (const f of this.#pending.splice(0)) {
+      if (f.kind === 'close') this.handlers.end(f.code ?? 'normal', f.text);
+      else this.handlers.frame(f);
+    }
+  }
+
+  release() {}
+}
+
+/** JSON over one WebSocket, one frame per text message. */
+class WebSocketTransport extends Transport {
+  #ws = null;
+
+  open(login) {
+    const url = new URL(`${this.base}/ws`);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    let ws;
+    try {
+      ws = new this.env.WebSocket(url.href, PROTOCOL);
+    } catch (err) {
+      this.fail(unreachable(String(err?.message ?? err)));
+      return this.opened;
+    }
+    this.#ws = ws;
+    ws.onopen = () => ws.send(JSON.stringify(login));
+    ws.onmessage = (e) => {
+      const f = parse(e.data);
+      if (f) this.deliver(f);
+    };
+    ws.onclose = (e) => {
+      this.#ws = null;
+      if (this.hasSession) this.lose('connection-lost', `WebSocket closed with code ${e.code}`);
+      else this.fail(unreachable(`WebSocket closed with code ${e.code}`));
+    };
+    return this.opened;
+  }
+
+  send(frames) {
+    // Frames sent into a closing socket are lost with the session; the
+    // client learns of it from onclose.
+    if (this.#ws?.readyState !== 1) return;
+    for (const f of frames) this.#ws.send(JSON.stringify(f));
+  }
+
+  async close() {
+    if (!this.over && this.#ws?.readyState === 1) {
+      this.#ws.send(JSON.stringify({ kind: 'close' }));
+      await this.closeWait();
+    }
+    this.abort();
+  }
+
+  release() {
+    const ws = this.#ws;
+    this.#ws = null;
+    if (ws) {
+      ws.onclose = ws.onmessage = ws.onopen = null;
+      try {
+        ws.close(1000);
+      } catch {
+        // already closed
+      }
+    }
+  }
+}
+
+/** Base for the HTTP transports: JSON POSTs that can be cut off. */
+class HTTPTransport extends Transport {
+  sid = null;
+  rid;
+  closing = false;
+  #controllers = new Set();
+
+  constructor(base, env) {
+    super(base, env);
+    this.rid = firstRid(env.random);
+  }
+
+  /**
+   * POSTs body as JSON. Resolves with the status and the JSON answer (null
+   * when it is not JSON); rejects when no answer came (network, timeout).
+   */
+  async post(path, body, timeout, { untracked = false } = {}) {
+    const ctl = new AbortController();
+    if (!untracked) this.#controllers.add(ctl);
+    const timer = setTimeout(() => ctl.abort(), timeout);
+    try {
+      const res = await this.env.fetch(`${this.base}/${path}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+        signal: ctl.signal,
+        cache: 'no-store',
+        // Lets the close of a page that is going away still reach the bridge.
+        keepalive: this.closing || untracked,
+      });
+      let json = null;
+      try {
+        json = await res.json();
+      } catch {
+        // not JSON: a proxy's page, or a cut body
+      }
+      return { status: res.status, json };
+    } finally {
+      clearTimeout(timer);
+      this.#controllers.delete(ctl);
+    }
+  }
+
+  /**
+   * Reads the answer to the login request (null: none came). Returns
+   * whether the session is up; if not, the login has failed.
+   */
+  loginAnswer(res) {
+    const json = res?.json;
+    if (json?.kind === 'error') {
+      this.fail(refusal(json)); // the bridge's own answer: 401, 502, …
+    } else if (res?.status !== 200 || typeof json?.sid !== 'string') {
+      this.fail(unreachable(res ? `HTTP ${res.status} from ${this.base}` : `no answer from ${this.base}`));
+    } else {
+      this.sid = json.sid;
+      this.take(json);
+    }
+    return !this.over;
+  }
+
+  /**
+   * What the answer to a request of the session means (res null: none
+   * came): 'ok', taken; 'again', lost or not the bridge's, so the same
+   * request goes again with the same rid; 'refused', refused before its
+   * rid was taken (the error frame is delivered), so the rid goes again
+   * without the frames; 'ended', the session is over.
+   */
+  verdict(res) {
+    const json = res?.json;
+    if (res?.status === 200 && json && typeof json === 'object' && json.kind === undefined) return 'ok';
+    if (json?.kind !== 'error' || res.status >= 500) return 'again';
+    if (json.code === 'item-not-found' || json.code === 'bad-request') {
+      this.lose(json.code, json.text);
+      return 'ended';
+    }
+    this.deliver(json);
+    return 'refused';
+  }
+
+  /** Delivers the frames of an answer that are new to the page. */
+  take(json) {
+    for (const f of this.inbox.accept(json.first, json.frames)) this.deliver(f);
+  }
+
+  release() {
+    for (const ctl of this.#controllers) ctl.abort();
+    this.#controllers.clear();
+  }
+}
+
+/**
+ * Long-polling: every request is POST /poll; one is kept open at all times
+ * and frames up go in a new one, with the next rid.
+ */
+class PollTransport extends HTTPTransport {
+  #wait;
+  #requests = 2;
+  /** @type {Map<number, object>} requests without an answer yet, by rid */
+  #inflight = new Map();
+  #failing = new Set();
+  #outbox = [];
+  /** Answers that came before an earlier one, by rid: taken in rid order. */
+  #answers = new Map();
+  #nextAnswer = 0;
+
+  constructor(base, env) {
+    super(base, env);
+    this.#wait = env.wait;
+  }
+
+  open(login) {
+    const body = { rid: this.rid++, wait: this.#wait, frames: [login] };
+    this.#nextAnswer = this.rid;
+    this.post('poll', body, this.env.timeout).then(
+      (res) => this.#loggedIn(res),
+      () => this.#loggedIn(null),
+    );
+    return this.opened;
+  }
+
+  #loggedIn(res) {
+    if (this.over || !this.loginAnswer(res)) return;
+    if (Number.isFinite(res.json.wait)) this.#wait = res.json.wait;
+    if (Number.isSafeInteger(res.json.requests) && res.json.requests > 0) this.#requests = res.json.requests;
+    this.#pump();
+  }
+
+  send(frames) {
+    this.#outbox.push(...frames);
+    this.#pump();
+  }
+
+  async close() {
+    if (!this.over && this.sid) {
+      this.closing = true;
+      this.send([{ kind: 'close' }]);
+      await this.closeWait();
+    }
+    this.abort();
+  }
+
+  /** Sends what waits, keeping one request open and at most `requests`. */
+  #pump() {
+    if (this.over || !this.sid) return;
+    while (this.#inflight.size < this.#requests) {
+      if (this.#inflight.size > 0 && this.#outbox.length === 0) return;
+      const body = { sid: this.sid, rid: this.rid++, ack: this.inbox.last };
+      if (this.#outbox.length > 0) body.frames = this.#outbox.splice(0);
+      this.#request(body, 0);
+    }
+  }
+
+  async #request(body, failures) {
+    this.#inflight.set(body.rid, body);
+    const started = Date.now();
+    let res = null;
+    try {
+      res = await this.post('poll', body, (this.#wait + 10) * 1000);
+    } catch {
+      // no answer: repeated below
+    }
+    if (this.over) return;
+    switch (this.verdict(res)) {
+      case 'ended':
+        return;
+      case 'refused':
+        if (!body.frames) {
+          this.lose(res.json.code, res.json.text);
+          return;
+        }
+        this.#request({ sid: body.sid, rid: body.rid, ack: body.ack }, failures);
+        return;
+      case 'again':
+        // The same request again, with the same rid: the bridge answers it
+        // again (from its ack) without taking its frames twice.
+        if (this.#failing.size === 0) this.state('reconnecting');
+        this.#failing.add(body.rid);
+        this.later(backoff(failures, this.env.backoff, this.env.random), () => this.#request(body, failures + 1));
+        return;
+    }
+    this.#inflight.delete(body.rid);
+    if (this.#failing.delete(body.rid) && this.#failing.size === 0) this.state('online');
+    // Answers can overtake each other on the way; each starts where the
+    // bridge's previous one ended, so they are taken in rid order.
+    this.#answers.set(body.rid, res.json);
+    while (this.#answers.has(this.#nextAnswer) && !this.over) {
+      const json = this.#answers.get(this.#nextAnswer);
+      this.#answers.delete(this.#nextAnswer++);
+      this.take(json);
+    }
+    const empty = !res.json.frames?.length;
+    if (empty && this.#inflight.size === 0 && Date.now() - started < MIN_POLL_INTERVAL) {
+      // A bridge that does not hold requests: poll, do not spin.
+      this.later(MIN_POLL_INTERVAL, () => this.#pump());
+    } else {
+      this.#pump();
+    }
+  }
+}
+
+/**
+ * Server-Sent Events: frames down as events of GET /events, frames up (and
+ * acks) in POST /send, one at a time, in rid order.
+ */
+class SSETransport extends HTTPTransport {
+  #es = null;
+  #esOpen = false;
+  #esEverOpen = false;
+  #esFailures = 0;
+  #healthy = true;
+  #outbox = [];
+  #posting = false;
+  #postFailing = false;
+  #acked = 0;
+  #ackDue = false;
+  #ackTimer = null;
+  #probe = false;
+  #firstOpen;
+
+  constructor(base, env) {
+    super(base, env);
+    this.#firstOpen = {};
+    this.#firstOpen.promise = new Promise((resolve, reject) => Object.assign(this.#firstOpen, { resolve, reject }));
+    this.#firstOpen.promise.catch(() => {});
+  }
+
+  async open(login) {
+    this.#outbox.push(login);
+    this.#flushPosts();
+    const session = await this.opened;
+    try {
+      // A network that lets POSTs through but not event streams is one the
+      // next transport may serve.
+      await this.#firstOpen.promise;
+    } catch (err) {
+      // Ends the session that has no use now; abort does not cut this post.
+      const bye = { sid: this.sid, rid: this.rid++, frames: [{ kind: 'close' }] };
+      this.post('send', bye, CLOSE_WAIT, { untracked: true }).catch(() => {});
+      throw err;
+    }
+    return session;
+  }
+
+  send(frames) {
+    this.#outbox.push(...frames);
+    this.#flushPosts();
+  }
+
+  async close() {
+    if (!this.over && this.sid) {
+      this.closing = true;
+      this.send([{ kind: 'close' }]);
+      await this.closeWait();
+    }
+    this.abort();
+  }
+
+  release() {
+    super.release();
+    this.#es?.close();
+    this.#es = null;
+  }
+
+  #openEvents() {
+    const url = new URL(`${this.base}/events`);
+    url.searchParams.set('sid', this.sid);
+    // Always our own count, never EventSource's Last-Event-ID: the events
+    // stream is reopened by hand, after the backoff.
+    url.searchParams.set('last', String(this.inbox.last));
+    let es;
+    try {
+      es = new this.env.EventSource(url.href);
+    } catch (err) {
+      this.#firstOpen.reject(unreachable(String(err?.message ?? err)));
+      return;
+    }
+    this.#es = es;
+    es.onopen = () => {
+      if (es !== this.#es) return;
+      this.#esOpen = true;
+      this.#esEverOpen = true;
+      this.#esFailures = 0;
+      this.#firstOpen.resolve();
+      this.#health();
+    };
+    es.onmessage = (e) => {
+      if (es !== this.#es || this.over) return;
+      const n = Number(e.lastEventId);
+      const f = parse(e.data);
+      if (!f || !Number.isSafeInteger(n)) return;
+      for (const x of this.inbox.accept(n, [f])) this.deliver(x);
+      if (this.inbox.gap) this.#reopen(); // something went missing: from what we have
+      else this.#ackSoon();
+    };
+    es.onerror = () => {
+      if (es === this.#es && !this.over) this.#reopen();
+    };
+  }
+
+  /** Closes the events stream and opens another after the backoff. */
+  #reopen() {
+    this.#es?.close();
+    this.#esOpen = false;
+    if (!this.#esEverOpen) {
+      this.#firstOpen.reject(unreachable('the event stream failed'));
+      return;
+    }
+    this.#health();
+    // A post tells whether the session is still there (404 ends it).
+    this.#probe = true;
+    this.#ackDue = true;
+    this.#flushPosts();
+    this.later(backoff(this.#esFailures++, this.env.backoff, this.env.random), () => this.#openEvents());
+  }
+
+  #ackSoon() {
+    const unacked = this.inbox.last - this.#acked;
+    if (unacked >= ACK_EVERY) {
+      this.#ackDue = true;
+      this.#flushPosts();
+    } else if (unacked > 0 && this.#ackTimer === null) {
+      this.#ackTimer = this.later(ACK_DELAY, () => {
+        this.#ackTimer = null;
+        this.#ackDue = true;
+        this.#flushPosts();
+      });
+    }
+  }
+
+  /** Posts what waits, one request at a time, each with the next rid. */
+  async #flushPosts() {
+    if (this.#posting || this.over) return;
+    const ack = this.sid !== null && this.#ackDue && (this.#probe || this.inbox.last > this.#acked);
+    if (this.#outbox.length === 0 && !ack) return;
+    this.#posting = true;
+    this.#ackDue = this.#probe = false;
+    const body = { rid: this.rid++ };
+    if (this.sid !== null) {
+      body.sid = this.sid;
+      body.ack = this.inbox.last;
+    }
+    if (this.#outbox.length > 0) body.frames = this.#outbox.splice(0);
+    for (let failures = 0; ;) {
+      let res = null;
+      try {
+        res = await this.post('send', body, this.env.timeout);
+      } catch {
+        // no answer: repeated below
+      }
+      if (this.over) return;
+      if (!body.sid) {
+        // The login.
+        if (!this.loginAnswer(res)) return;
+        this.#openEvents();
+        this.later(this.env.timeout, () => this.#firstOpen.reject(new BridgeError('timeout', 'the event stream did not open')));
+        break;
+      }
+      const v = this.verdict(res);
+      if (v === 'ended') return;
+      if (v === 'ok') {
+        this.take(res.json);
+        break;
+      }
+      if (v === 'refused') {
+        if (!body.frames) {
+          this.lose(res.json.code, res.json.text);
+          return;
+        }
+        delete body.frames; // the rid again, without what the bridge refused
+        continue;
+      }
+      // The same post again, with the same rid: the bridge answers it again
+      // without sending its frames twice.
+      if (!this.#postFailing) {
+        this.#postFailing = true;
+        this.#health();
+      }
+      await this.sleep(backoff(failures++, this.env.backoff, this.env.random));
+      if (this.over) return;
+    }
+    if (this.over) return;
+    if (body.ack !== undefined) this.#acked = Math.max(this.#acked, body.ack);
+    if (this.#postFailing) {
+      this.#postFailing = false;
+      this.#health();
+    }
+    this.#posting = false;
+    this.#flushPosts();
+  }
+
+  /** Tells the client when the stream or the posts fail, and when both work again. */
+  #health() {
+    const healthy = this.#esOpen && !this.#postFailing;
+    if (healthy === this.#healthy) return;
+    this.#healthy = healthy;
+    this.state(healthy ? 'online' : 'reconnecting');
+  }
+}
