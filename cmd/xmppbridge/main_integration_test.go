@@ -355,3 +355,39 @@ func TestDaemonBOSHByHand(t *testing.T) {
 		t.Fatalf("run: %v", err)
 	}
 }
+
+// TestDaemonJSON: the daemon serves the demo page at / and the JSON API at
+// /json/: a JSON WebSocket logs in on the bridge's side (over upstream
+// STARTTLS), talks to the server, and hears system-shutdown at the drain.
+func TestDaemonJSON(t *testing.T) {
+	wsURL, stop := startDaemon(t, testbed.Start(t))
+	base := strings.TrimSuffix(strings.Replace(wsURL, "ws://", "http://", 1), "/xmpp-websocket")
+
+	res, err := http.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") || !strings.Contains(string(page), "app.js") {
+		t.Fatalf("GET /: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+
+	ws, _, err := (&websocket.Dialer{Subprotocols: []string{"xmppbridge-json.v1"}}).Dial(strings.Replace(base, "http://", "ws://", 1)+"/json/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	c := &wsClient{t, ws}
+	c.send(`{"kind":"login","jid":"alice@localhost","password":"secret","resource":"json","id":"l1"}`)
+	c.until(`"jid":"alice@localhost/json"`)
+	c.send(`{"kind":"iq","type":"get","id":"p1","payload":[{"name":"ping","xmlns":"urn:xmpp:ping"}]}`)
+	c.until(`"id":"p1"`)
+	if err := stop(); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	c.until(`"code":"system-shutdown"`)
+	if code := c.closeCode(); code != websocket.CloseGoingAway {
+		t.Fatalf("close code %d, want 1001", code)
+	}
+}
