@@ -55,6 +55,9 @@ func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 	}
 	s.ackLocked(cursor)
+	// What followed cursor is to be sent again: not to be forgotten to
+	// make room, as frames already sent may be.
+	s.sent = min(s.sent, cursor)
 	if s.stream != nil {
 		close(s.stream)
 	}
