@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -23,9 +24,10 @@ import (
 )
 
 // startDaemon runs the daemon as main does, with a configuration file for
-// the test Prosody, and returns its WebSocket URL and a function that sends
-// it the shutdown signal and waits for run to return.
-func startDaemon(t *testing.T, p *testbed.Prosody) (url string, stop func() error) {
+// the test Prosody (plus extra tables, such as [json]), and returns its
+// WebSocket URL and a function that sends it the shutdown signal and waits
+// for run to return.
+func startDaemon(t *testing.T, p *testbed.Prosody, extra ...string) (url string, stop func() error) {
 	t.Helper()
 	cfg := fmt.Sprintf(`
 log_level = "debug"
@@ -36,7 +38,7 @@ shutdown_timeout = "5s"
 address = %q
 security = "starttls"
 ca_file = %q
-`, p.Domain, p.C2SAddr, p.CAFile)
+`, p.Domain, p.C2SAddr, p.CAFile) + strings.Join(extra, "\n")
 	path := filepath.Join(t.TempDir(), "xmppbridge.toml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -389,5 +391,51 @@ func TestDaemonJSON(t *testing.T) {
 	c.until(`"code":"system-shutdown"`)
 	if code := c.closeCode(); code != websocket.CloseGoingAway {
 		t.Fatalf("close code %d, want 1001", code)
+	}
+}
+
+// TestDaemonPrebind: a web app's backend prebinds through /json/prebind: a
+// token the page redeems on a JSON WebSocket, and a BOSH session at
+// /http-bind that a client attaches to with the rid it was given.
+func TestDaemonPrebind(t *testing.T) {
+	const secret = "the-web-apps-own-secret"
+	wsURL, _ := startDaemon(t, testbed.Start(t), "[json]\nprebind_secret = \""+secret+"\"")
+	base := strings.TrimSuffix(strings.Replace(wsURL, "ws://", "http://", 1), "/xmpp-websocket")
+	prebind := func(body string) map[string]any {
+		t.Helper()
+		req, _ := http.NewRequest("POST", base+"/json/prebind", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+secret)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var m map[string]any
+		if err := json.NewDecoder(res.Body).Decode(&m); err != nil || res.StatusCode != 200 {
+			t.Fatalf("prebind %s: %d %v %v", body, res.StatusCode, m, err)
+		}
+		return m
+	}
+
+	m := prebind(`{"jid":"alice@localhost","password":"secret","resource":"tok"}`)
+	ws, _, err := (&websocket.Dialer{Subprotocols: []string{"xmppbridge-json.v1"}}).Dial(strings.Replace(base, "http://", "ws://", 1)+"/json/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	c := &wsClient{t, ws}
+	c.send(fmt.Sprintf(`{"kind":"login","token":%q}`, m["token"]))
+	c.until(`"jid":"alice@localhost/tok"`)
+
+	m = prebind(`{"jid":"bob@localhost","password":"secret","resource":"attach","bosh":true}`)
+	sid, _ := m["sid"].(string)
+	rid, _ := m["rid"].(float64)
+	if m["jid"] != "bob@localhost/attach" || sid == "" || rid == 0 {
+		t.Fatalf("BOSH prebind: %v", m)
+	}
+	b := &boshClient{t: t, url: base + "/http-bind", sid: sid, rid: uint64(rid) - 1}
+	got := b.until("", "<iq type='get' id='p1' to='localhost' xmlns='jabber:client'><ping xmlns='urn:xmpp:ping'/></iq>", "id='p1'")
+	if !strings.Contains(got, "type='result'") {
+		t.Fatalf("ping over the attached session: %s", got)
 	}
 }
