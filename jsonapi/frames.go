@@ -23,6 +23,7 @@ const (
 	errBadToken           = "bad-token"
 	errItemNotFound       = "item-not-found"
 	errBadRequest         = "bad-request"
+	errOutOfOrder         = "out-of-order"
 	errInternal           = "internal-server-error"
 	errRemoteFailed       = "remote-connection-failed"
 	errHostUnknown        = "host-unknown"
@@ -38,7 +39,7 @@ func errorType(code string) string {
 		return "auth"
 	case errItemNotFound, errInternal, errHostUnknown, errPolicy:
 		return "cancel"
-	case errRemoteFailed, errShutdown, errResource:
+	case errRemoteFailed, errShutdown, errResource, errOutOfOrder:
 		return "wait"
 	}
 	return "modify"

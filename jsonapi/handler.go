@@ -82,13 +82,14 @@ type Handler struct {
 	upgrader websocket.Upgrader
 	ctx      context.Context // cancelled when Shutdown begins
 	cancel   context.CancelFunc
-	wg       sync.WaitGroup // WebSocket loops, held polls, events streams
 	tokens   tokens
 
 	mu       sync.Mutex
 	sessions map[string]*session // HTTP transports, by sid
-	sockets  map[*session]struct{}
+	sockets  map[*session]*websocket.Conn
 	closing  bool
+	active   int           // requests being served: WebSockets, posts, streams
+	drained  chan struct{} // closed when active drops to 0 while closing
 }
 
 // New returns a Handler.
@@ -129,7 +130,7 @@ func New(cfg Config) *Handler {
 	if cfg.CheckOrigin == nil {
 		cfg.CheckOrigin = sameOrigin
 	}
-	h := &Handler{cfg: cfg, sessions: make(map[string]*session), sockets: make(map[*session]struct{})}
+	h := &Handler{cfg: cfg, sessions: make(map[string]*session), sockets: make(map[*session]*websocket.Conn)}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	h.upgrader = websocket.Upgrader{
 		HandshakeTimeout: cfg.WriteTimeout,
@@ -234,15 +235,28 @@ func sameOrigin(r *http.Request) bool {
 	return err == nil && strings.EqualFold(u.Host, r.Host)
 }
 
-// enter counts a request in, unless the handler is shutting down.
-func (h *Handler) enter() bool {
+// enter counts a request in, unless the handler is shutting down and the
+// request is for a new session: a request of an existing one is served
+// during the drain, so that it hears the session's end.
+func (h *Handler) enter(existing bool) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.closing {
+	if h.closing && !existing {
 		return false
 	}
-	h.wg.Add(1)
+	h.active++
 	return true
+}
+
+// leave counts a request out.
+func (h *Handler) leave() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.active--
+	if h.active == 0 && h.drained != nil {
+		close(h.drained)
+		h.drained = nil
+	}
 }
 
 func newSID() string {
@@ -294,6 +308,12 @@ func (h *Handler) Len() int {
 func (h *Handler) Shutdown(ctx context.Context) error {
 	h.mu.Lock()
 	h.closing = true
+	done := make(chan struct{})
+	if h.active == 0 {
+		close(done)
+	} else {
+		h.drained = done
+	}
 	list := make([]*session, 0, len(h.sessions)+len(h.sockets))
 	for _, s := range h.sessions {
 		list = append(list, s)
@@ -308,18 +328,20 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 			s.bs.End(&bridge.CloseError{Reason: bridge.ReasonShutdown})
 		}
 	}
-	done := make(chan struct{})
-	go func() {
-		h.wg.Wait()
-		close(done)
-	}()
 	select {
 	case <-done:
 		h.cancel()
 		return nil
 	case <-ctx.Done():
 	}
+	// Cut what is left: held requests and writers see h.ctx, readers
+	// their connection's close.
 	h.cancel()
+	h.mu.Lock()
+	for _, ws := range h.sockets {
+		_ = ws.Close()
+	}
+	h.mu.Unlock()
 	<-done
 	return ctx.Err()
 }

@@ -84,6 +84,7 @@ func (h *Handler) login(ctx context.Context, r *http.Request, f *loginFrame, s *
 		}
 		p.mu.Lock()
 		p.sid = s.sid
+		p.fillLocked() // learn of an end while it waited
 		if p.ended {
 			p.mu.Unlock()
 			return nil, &apiError{code: errBadToken, id: f.ID, text: "the prebound session has ended"}

@@ -50,11 +50,6 @@ func parsePost(b []byte) (*post, *apiError) {
 // servePost serves one long-poll request (poll) or one post of the events
 // transport (!poll): the first of a session logs in.
 func (h *Handler) servePost(w http.ResponseWriter, r *http.Request, poll bool) {
-	if !h.enter() {
-		h.reject(w, r, http.StatusServiceUnavailable, errShutdown, "the bridge is shutting down")
-		return
-	}
-	defer h.wg.Done()
 	b, e := h.readBody(r)
 	var p *post
 	if e == nil {
@@ -64,6 +59,11 @@ func (h *Handler) servePost(w http.ResponseWriter, r *http.Request, poll bool) {
 		h.reject(w, r, httpStatus(e.code), e.code, e.text)
 		return
 	}
+	if !h.enter(p.SID != "") {
+		h.reject(w, r, http.StatusServiceUnavailable, errShutdown, "the bridge is shutting down")
+		return
+	}
+	defer h.leave()
 	if p.SID == "" {
 		h.create(w, r, p, poll)
 		return
@@ -79,7 +79,22 @@ func (h *Handler) servePost(w http.ResponseWriter, r *http.Request, poll bool) {
 	repeat, err := s.admitLocked(rid, s.window, r.Context().Done())
 	if err != nil {
 		s.mu.Unlock()
-		h.reject(w, r, http.StatusBadRequest, errBadRequest, err.Error())
+		code := errBadRequest
+		if err == errRIDTurn {
+			code = errOutOfOrder
+		}
+		h.reject(w, r, http.StatusBadRequest, code, err.Error())
+		return
+	}
+	if poll && s.ended && (repeat && p.Ack != nil && *p.Ack >= s.next-1 || !repeat && s.sent >= s.next-1) {
+		// The close frame has been answered: the session is over.
+		s.mu.Unlock()
+		if !repeat {
+			s.mu.Lock()
+			s.doneLocked(rid)
+			s.mu.Unlock()
+		}
+		h.reject(w, r, http.StatusNotFound, errItemNotFound, "the session has ended")
 		return
 	}
 	if p.Ack != nil {
@@ -87,8 +102,9 @@ func (h *Handler) servePost(w http.ResponseWriter, r *http.Request, poll bool) {
 	} else if poll && !repeat {
 		s.implicitAckLocked(rid)
 	}
+	s.pauseTo = 0 // a pause lasts until the next request (XEP-0124 §10)
 	if p.Pause != nil {
-		s.pauseTo = min(time.Duration(*p.Pause)*time.Second, h.cfg.MaxPause)
+		s.pauseTo = seconds(*p.Pause, h.cfg.MaxPause)
 	}
 	s.attachLocked()
 	s.mu.Unlock()
@@ -136,6 +152,11 @@ func (h *Handler) hold(w http.ResponseWriter, r *http.Request, s *session, p *po
 	t := time.NewTimer(wait)
 	s.waitForLocked(from, answerNow, r.Context().Done(), t.C)
 	t.Stop()
+	if !repeat {
+		// Another poll may have answered while this one waited: send only
+		// what no answer has carried.
+		from = max(from, s.sent)
+	}
 	for i, c := range s.held {
 		if c == answerNow {
 			s.held = append(s.held[:i], s.held[i+1:]...)
@@ -181,7 +202,7 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request, p *post, poll b
 	}
 	s.wait = h.cfg.Wait
 	if p.Wait != nil {
-		s.wait = min(time.Duration(*p.Wait)*time.Second, s.wait)
+		s.wait = seconds(*p.Wait, s.wait)
 	}
 	s.mu.Unlock()
 	if !h.register(s) {
@@ -211,9 +232,22 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request, p *post, poll b
 		b = append(b, ',')
 	}
 	b = appendFrames(b, first, frames)
+	if !poll && len(frames) > 0 {
+		// An events stream starts after what this answer carries (the
+		// frames are in b now: ackLocked reuses the log's array).
+		s.ackLocked(frames[len(frames)-1].n)
+	}
 	s.armLocked()
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, append(b, '}'))
+}
+
+// seconds is n seconds, at most most (n is not negative).
+func seconds(n int, most time.Duration) time.Duration {
+	if int64(n) >= int64(most/time.Second) {
+		return most
+	}
+	return time.Duration(n) * time.Second
 }
 
 // appendSeconds appends "name":seconds, (with the comma).

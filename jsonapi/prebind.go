@@ -33,8 +33,8 @@ func (h *Handler) prebind(w http.ResponseWriter, r *http.Request) {
 		h.reject(w, r, http.StatusMethodNotAllowed, errBadRequest, r.Method+" is not served here")
 		return
 	}
-	auth, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || subtle.ConstantTimeCompare([]byte(auth), []byte(h.cfg.PrebindSecret)) != 1 {
+	scheme, auth, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(auth)), []byte(h.cfg.PrebindSecret)) != 1 {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="xmppbridge prebind"`)
 		h.reject(w, r, http.StatusUnauthorized, errNotAuthorized, "the prebind secret is missing or wrong")
 		return
@@ -43,11 +43,11 @@ func (h *Handler) prebind(w http.ResponseWriter, r *http.Request) {
 		h.reject(w, r, http.StatusForbidden, errEncryptionRequired, "passwords are accepted only over TLS")
 		return
 	}
-	if !h.enter() {
+	if !h.enter(false) {
 		h.reject(w, r, http.StatusServiceUnavailable, errShutdown, "the bridge is shutting down")
 		return
 	}
-	defer h.wg.Done()
+	defer h.leave()
 	b, e := h.readBody(r)
 	if e != nil {
 		h.reject(w, r, httpStatus(e.code), e.code, e.text)

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/xmppbridge/xmppbridge/bridge"
 	"github.com/xmppbridge/xmppbridge/jsonxlate"
@@ -40,13 +42,16 @@ type session struct {
 	closing *closeInfo    // a stream error seen, for the close frame
 	ended   bool          // the close frame is in log
 	end     *bridge.CloseError
-	gone    bool // forgotten: no consumer may attach again
+	gone    bool   // forgotten: no consumer may attach again
+	acked   uint64 // highest number the browser acknowledged
+
+	closingWS atomic.Bool // WebSocket: the close frame is written
 
 	// The order of what the browser sends (HTTP transports).
-	rid      uint64                   // highest rid taken; every lower one was too
-	busy     bool                     // rid is being forwarded upstream
-	turns    map[uint64]chan struct{} // early requests waiting for their turn
-	answered []ridFirst               // recent rids and the first frame of their answer
+	rid      uint64        // highest rid taken; every lower one was too
+	busy     bool          // rid+1 is being forwarded upstream
+	ridDone  chan struct{} // closed and replaced each time a rid is taken
+	answered []ridFirst    // recent rids and the first frame of their answer
 
 	window    int             // how far ahead of rid a request may be
 	wait      time.Duration   // polls: the longest one is held
@@ -55,6 +60,7 @@ type session struct {
 	consumers int             // held polls and events streams
 	stream    chan struct{}   // closed to end the current events stream
 	timer     *time.Timer     // inactivity, while no consumer is attached
+	idleAt    time.Time       // when the armed timeout is due
 	pauseTo   time.Duration
 }
 
@@ -130,31 +136,25 @@ func (s *session) itemLocked(it *bridge.Item) {
 		// of ours: say so rather than drop the stanza silently.
 		b = errorFrame(nil, errInternal, "", "a stanza from the server could not be translated: "+err.Error())
 	}
-	if s.bytes+len(b) > s.h.cfg.QueueBytes {
-		s.trimSentLocked(s.bytes + len(b) - s.h.cfg.QueueBytes)
-		if s.bytes+len(b) > s.h.cfg.QueueBytes {
-			e := &bridge.CloseError{Reason: bridge.ReasonSlowConsumer}
-			s.endLocked(e)
-			// End wakes this session's consumers, which takes s.mu: not
-			// from here.
-			go s.bs.End(e)
-			return
-		}
-	}
-	s.appendLocked(b)
+	s.boundedLocked(b)
 }
 
-// trimSentLocked forgets frames already sent, oldest first, until n bytes
-// are freed or only unsent frames are left: a resume from before them is no
-// longer possible, but nothing unsent is lost.
-func (s *session) trimSentLocked(n int) {
-	i := 0
-	for i < len(s.log) && s.log[i].n <= s.sent && n > 0 {
-		n -= len(s.log[i].data)
-		s.bytes -= len(s.log[i].data)
-		i++
+// boundedLocked adds b to the log, unless that would pass the queue bound:
+// frames stay until acknowledged, so a browser that neither reads nor
+// acknowledges ends its own session, as a slow consumer, and nobody
+// else's.
+func (s *session) boundedLocked(b []byte) {
+	if s.bytes+len(b) <= s.h.cfg.QueueBytes {
+		s.appendLocked(b)
+		return
 	}
-	s.dropLocked(i)
+	e := &bridge.CloseError{Reason: bridge.ReasonSlowConsumer}
+	s.endLocked(e)
+	// End wakes this session's consumers, which takes s.mu: not from
+	// here, but from a goroutine that ends with the call.
+	if s.bs != nil {
+		go s.bs.End(e)
+	}
 }
 
 func (s *session) dropLocked(i int) {
@@ -168,6 +168,7 @@ func (s *session) dropLocked(i int) {
 
 // ackLocked forgets every frame up to and including n.
 func (s *session) ackLocked(n uint64) {
+	s.acked = max(s.acked, min(n, s.next-1))
 	i := 0
 	for i < len(s.log) && s.log[i].n <= n {
 		s.bytes -= len(s.log[i].data)
@@ -197,7 +198,7 @@ func closeCode(e *bridge.CloseError) string {
 	return "normal"
 }
 
-// since returns the frames numbered above n, and the number of the first.
+// sinceLocked returns the frames numbered above n, and the number of the first.
 func (s *session) sinceLocked(n uint64) (first uint64, frames []frame) {
 	for i := range s.log {
 		if s.log[i].n > n {
@@ -266,6 +267,7 @@ func (s *session) armLocked() {
 		// Keep the close frame for a resend for a little while only.
 		d = min(d, 10*time.Second)
 	}
+	s.idleAt = time.Now().Add(d)
 	if s.timer == nil {
 		s.timer = time.AfterFunc(d, s.onIdle)
 	} else {
@@ -276,7 +278,9 @@ func (s *session) armLocked() {
 // onIdle ends and forgets a session nobody has looked at for too long.
 func (s *session) onIdle() {
 	s.mu.Lock()
-	if s.consumers > 0 || s.gone {
+	if s.consumers > 0 || s.gone || time.Now().Before(s.idleAt) {
+		// Used again since the timer was set: a later one is running, or
+		// will be armed when the consumer leaves.
 		s.mu.Unlock()
 		return
 	}
@@ -295,52 +299,59 @@ var (
 	errRIDTurn   = errors.New("the requests before this rid did not arrive in time")
 )
 
-// admit waits until rid is the next one to take, or reports that it was
-// taken before (repeat). On success with repeat false the caller forwards
-// the request's frames and then calls done.
+// admitLocked waits until rid is the next one to take, or reports that it
+// was taken before (repeat): a copy of a request still being forwarded
+// waits for it and is then a repeat. On success with repeat false the
+// caller forwards the request's frames and then calls doneLocked.
 func (s *session) admitLocked(rid uint64, window int, stop <-chan struct{}) (repeat bool, err error) {
-	if rid <= s.rid {
-		return true, nil
+	var t *time.Timer
+	defer func() {
+		if t != nil {
+			t.Stop()
+		}
+	}()
+	for {
+		switch {
+		case rid <= s.rid:
+			return true, nil
+		case rid > s.rid+uint64(window):
+			return false, errRIDWindow
+		case rid == s.rid+1 && !s.busy:
+			s.busy = true
+			return false, nil
+		}
+		if t == nil {
+			t = time.NewTimer(s.h.cfg.Wait)
+		}
+		if s.ridDone == nil {
+			s.ridDone = make(chan struct{})
+		}
+		done := s.ridDone
+		s.mu.Unlock()
+		timedOut := false
+		select {
+		case <-done:
+		case <-t.C:
+			timedOut = true
+		case <-stop:
+			timedOut = true
+		case <-s.h.ctx.Done():
+			timedOut = true
+		}
+		s.mu.Lock()
+		if timedOut && rid > s.rid {
+			return false, errRIDTurn
+		}
 	}
-	if rid > s.rid+uint64(window) {
-		return false, errRIDWindow
-	}
-	if rid == s.rid+1 && !s.busy {
-		s.busy = true
-		return false, nil
-	}
-	if s.turns == nil {
-		s.turns = make(map[uint64]chan struct{})
-	}
-	if _, dup := s.turns[rid]; dup {
-		return false, errRIDTurn
-	}
-	turn := make(chan struct{})
-	s.turns[rid] = turn
-	s.mu.Unlock()
-	t := time.NewTimer(s.h.cfg.Wait)
-	select {
-	case <-turn:
-	case <-t.C:
-	case <-stop:
-	}
-	t.Stop()
-	s.mu.Lock()
-	if s.turns[rid] == nil && s.rid+1 == rid && s.busy {
-		return false, nil // granted: doneLocked handed the turn over
-	}
-	delete(s.turns, rid)
-	return false, errRIDTurn
 }
 
-// doneLocked marks rid taken and hands the turn to the next, if waiting.
+// doneLocked marks rid taken and lets the requests waiting look again.
 func (s *session) doneLocked(rid uint64) {
 	s.rid = rid
 	s.busy = false
-	if turn, ok := s.turns[rid+1]; ok {
-		delete(s.turns, rid+1)
-		s.busy = true
-		close(turn)
+	if s.ridDone != nil {
+		close(s.ridDone)
+		s.ridDone = nil
 	}
 }
 
@@ -378,10 +389,22 @@ func (s *session) firstOfLocked(rid uint64) (uint64, bool) {
 // and bad frames get error frames in the log; a close ends the session.
 func (s *session) send(frames []json.RawMessage) {
 	var buf []byte
+	errs := 0
+	// report reports one bad frame and says whether to read on.
+	report := func(e apiError) bool {
+		errs++
+		if errs == maxErrors {
+			e = apiError{code: errTooLarge, id: e.id, text: "too many bad frames at once: the rest were not read"}
+		}
+		s.report(e)
+		return errs < maxErrors
+	}
 	for _, f := range frames {
 		kind, id, err := jsonxlate.Peek(f)
 		if err != nil {
-			s.report(errorFromXlate(err, id))
+			if !report(errorFromXlate(err, id)) {
+				return
+			}
 			continue
 		}
 		switch kind {
@@ -389,20 +412,19 @@ func (s *session) send(frames []json.RawMessage) {
 			s.bs.End(&bridge.CloseError{Reason: bridge.ReasonNormal})
 			return
 		case "login":
-			s.report(apiError{code: errAlreadyLoggedIn, id: id, text: "this session is logged in already"})
-			continue
-		}
-		if len(f) > s.h.cfg.MaxFrameBytes {
-			s.report(apiError{code: errTooLarge, id: id, text: "frame over the size limit"})
+			if !report(apiError{code: errAlreadyLoggedIn, id: id, text: "this session is logged in already"}) {
+				return
+			}
 			continue
 		}
 		buf, err = jsonxlate.AppendXML(buf[:0], f)
-		if err != nil {
-			s.report(errorFromXlate(err, id))
-			continue
+		if err == nil && len(buf) > s.h.cfg.MaxFrameBytes {
+			err = &jsonxlate.Error{Code: errTooLarge, Text: "stanza over the size limit"}
 		}
-		if len(buf) > s.h.cfg.MaxFrameBytes {
-			s.report(apiError{code: errTooLarge, id: id, text: "stanza over the size limit"})
+		if err != nil {
+			if !report(errorFromXlate(err, id)) {
+				return
+			}
 			continue
 		}
 		if err := s.bs.Send(buf); err != nil {
@@ -411,11 +433,29 @@ func (s *session) send(frames []json.RawMessage) {
 	}
 }
 
-// report adds an error frame for the browser.
+// maxErrors bounds the error frames one request or message can cause.
+const maxErrors = 16
+
+// maxEcho bounds what an error frame repeats of the browser's own input.
+const maxEcho = 256
+
+// report adds an error frame for the browser, within the queue bound.
 func (s *session) report(e apiError) {
 	s.mu.Lock()
 	if !s.ended {
-		s.appendLocked(errorFrame(nil, e.code, e.id, e.text))
+		s.boundedLocked(errorFrame(nil, e.code, truncate(e.id), truncate(e.text)))
 	}
 	s.mu.Unlock()
+}
+
+// truncate cuts s to maxEcho bytes, at a character boundary.
+func truncate(s string) string {
+	if len(s) <= maxEcho {
+		return s
+	}
+	i := maxEcho
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…"
 }

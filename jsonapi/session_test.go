@@ -1,9 +1,12 @@
 package jsonapi
 
 import (
+	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/xmppbridge/xmppbridge/bridge"
 )
@@ -58,18 +61,48 @@ func TestLog(t *testing.T) {
 	}
 }
 
-// TestTrimKeepsUnsent: making room forgets only frames already sent.
-func TestTrimKeepsUnsent(t *testing.T) {
-	s := testSession(Config{})
+// TestBound: frames stay until acknowledged; one that would pass the
+// bound ends the session as a slow consumer instead of dropping anything.
+func TestBound(t *testing.T) {
+	s := testSession(Config{QueueBytes: 40})
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for range 4 {
-		s.appendLocked(make([]byte, 10))
+		s.boundedLocked(make([]byte, 10))
 	}
-	s.sent = 2
-	s.trimSentLocked(100)
-	if fmt.Sprint(numbers(s.log)) != "[3 4]" || s.bytes != 20 {
-		t.Fatalf("after trim: %v, %d bytes", numbers(s.log), s.bytes)
+	s.sent = 4
+	s.boundedLocked(make([]byte, 10))
+	if !s.ended || s.end.Reason != bridge.ReasonSlowConsumer {
+		t.Fatalf("not ended: %v", numbers(s.log))
+	}
+	if got := fmt.Sprint(numbers(s.log)); got != "[1 2 3 4 5]" || string(s.log[4].data) != `{"kind":"close","code":"policy-violation"}` {
+		t.Fatalf("log %s, last %s", got, s.log[4].data)
+	}
+}
+
+// TestErrorsBounded: bad frames get error frames, at most maxErrors per
+// request, each echoing at most maxEcho bytes of the browser's input.
+func TestErrorsBounded(t *testing.T) {
+	s := testSession(Config{})
+	var frames []json.RawMessage
+	long := strings.Repeat("é", 1000)
+	for range 100 {
+		frames = append(frames, json.RawMessage(`{"kind":"telegram","id":"`+long+`"}`))
+	}
+	s.send(frames)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.log) != maxErrors {
+		t.Fatalf("%d error frames, want %d", len(s.log), maxErrors)
+	}
+	for _, f := range s.log {
+		var e struct{ Code, ID string }
+		if err := json.Unmarshal(f.data, &e); err != nil || len(e.ID) > maxEcho+len("…") || !utf8.ValidString(e.ID) {
+			t.Fatalf("frame %.80s: %v", f.data, err)
+		}
+	}
+	if !strings.Contains(string(s.log[maxErrors-1].data), `"code":"too-large"`) {
+		t.Fatalf("last frame %s", s.log[maxErrors-1].data)
 	}
 }
 
@@ -101,7 +134,8 @@ func TestEndFrame(t *testing.T) {
 }
 
 // TestAdmitOrder: requests are taken in rid order; an early one waits for
-// the one before it; a repeat is recognised; one past the window is refused.
+// the one before it; a copy of one being forwarded waits and is a repeat;
+// one past the window is refused.
 func TestAdmitOrder(t *testing.T) {
 	s := testSession(Config{Wait: 5 * time.Second})
 	s.rid = 10
@@ -111,41 +145,59 @@ func TestAdmitOrder(t *testing.T) {
 	}
 	s.mu.Unlock()
 
-	got := make(chan uint64, 2)
-	go func() {
+	type result struct {
+		rid    uint64
+		repeat bool
+	}
+	got := make(chan result, 3)
+	admit := func(rid uint64) {
 		s.mu.Lock()
-		repeat, err := s.admitLocked(12, 2, nil)
-		if err != nil || repeat {
-			t.Errorf("rid 12: %v %v", repeat, err)
+		defer s.mu.Unlock()
+		repeat, err := s.admitLocked(rid, 2, nil)
+		if err != nil {
+			t.Errorf("rid %d: %v", rid, err)
+			return
 		}
-		got <- 12
-		s.doneLocked(12)
-		s.mu.Unlock()
-	}()
-	// Wait until 12 is parked.
-	for {
-		s.mu.Lock()
-		n := len(s.turns)
-		s.mu.Unlock()
-		if n == 1 {
-			break
+		got <- result{rid, repeat}
+		if !repeat {
+			s.doneLocked(rid)
 		}
-		time.Sleep(time.Millisecond)
 	}
 	s.mu.Lock()
 	if repeat, err := s.admitLocked(11, 2, nil); err != nil || repeat {
 		t.Fatalf("rid 11: %v %v", repeat, err)
 	}
-	got <- 11
+	s.mu.Unlock()
+	// 11 is being forwarded: 12 and a copy of 11 arrive and wait.
+	go admit(12)
+	go admit(11)
+	waitParked := func() {
+		for {
+			s.mu.Lock()
+			parked := s.ridDone != nil
+			s.mu.Unlock()
+			if parked {
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	waitParked()
+	s.mu.Lock()
 	s.doneLocked(11)
 	s.mu.Unlock()
-	if a, b := <-got, <-got; a != 11 || b != 12 {
-		t.Fatalf("order %d, %d", a, b)
+	want := map[result]bool{{12, false}: true, {11, true}: true}
+	for range 2 {
+		r := <-got
+		if !want[r] {
+			t.Fatalf("unexpected %+v", r)
+		}
+		delete(want, r)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if repeat, err := s.admitLocked(12, 2, nil); !repeat || err != nil {
-		t.Fatalf("rid 12 again: %v %v", repeat, err)
+	if s.rid != 12 {
+		t.Fatalf("rid %d taken, want 12", s.rid)
 	}
 }
 
@@ -158,9 +210,6 @@ func TestAdmitGapTimesOut(t *testing.T) {
 	defer s.mu.Unlock()
 	if _, err := s.admitLocked(12, 2, nil); err != errRIDTurn {
 		t.Fatalf("rid 12 without 11: %v", err)
-	}
-	if len(s.turns) != 0 {
-		t.Fatalf("turns left: %v", s.turns)
 	}
 	if repeat, err := s.admitLocked(11, 2, nil); err != nil || repeat {
 		t.Fatalf("rid 11: %v %v", repeat, err)

@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"strconv"
 	"time"
-
-	"github.com/xmppbridge/xmppbridge/bridge"
 )
 
 // serveEvents serves a session's frames as Server-Sent Events, from the
@@ -23,14 +21,16 @@ func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) {
 	if lastID == "" {
 		lastID = q.Get("last")
 	}
-	if !h.enter() {
+	if !h.enter(true) {
 		h.reject(w, r, http.StatusServiceUnavailable, errShutdown, "the bridge is shutting down")
 		return
 	}
-	defer h.wg.Done()
+	defer h.leave()
 
 	s.mu.Lock()
-	cursor := s.sent
+	// Without an id, from what the page acknowledged: frames written to a
+	// stream that broke may never have arrived.
+	cursor := s.acked
 	if lastID != "" {
 		n, err := strconv.ParseUint(lastID, 10, 64)
 		if err != nil || n >= s.next {
@@ -38,7 +38,8 @@ func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) {
 			h.reject(w, r, http.StatusBadRequest, errBadRequest, "Last-Event-ID is not an event of this session")
 			return
 		}
-		cursor = n
+		// Frames the page acknowledged are gone; it has them.
+		cursor = max(n, s.acked)
 	}
 	if s.ended && cursor+1 >= s.next {
 		// The close frame has been read: an EventSource reconnecting after
@@ -47,17 +48,8 @@ func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) {
 		h.reject(w, r, http.StatusNotFound, errItemNotFound, "the session has ended")
 		return
 	}
-	if cursor+1 < s.next && (len(s.log) == 0 || s.log[0].n > cursor+1) {
-		// What followed cursor was dropped to keep the bound: the stream
-		// cannot resume without a gap.
-		s.mu.Unlock()
-		s.bs.End(&bridge.CloseError{Reason: bridge.ReasonPolicyViolation, Text: "the events after " + lastID + " are no longer kept"})
-		s.mu.Lock()
-	}
 	s.ackLocked(cursor)
-	// What followed cursor is to be sent again: not to be forgotten to
-	// make room, as frames already sent may be.
-	s.sent = min(s.sent, cursor)
+	s.sent = min(s.sent, cursor) // what follows goes again
 	if s.stream != nil {
 		close(s.stream)
 	}
@@ -103,6 +95,10 @@ func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		s.mu.Lock()
 		s.waitForLocked(cursor, mine, r.Context().Done(), beat.C)
+		if s.stream != mine {
+			s.mu.Unlock()
+			return // a newer stream sends from here on
+		}
 		_, frames := s.sinceLocked(cursor)
 		ended := s.ended && len(frames) > 0 && frames[len(frames)-1].n == s.next-1
 		for _, f := range frames {
@@ -113,7 +109,6 @@ func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) {
 			cursor = f.n
 		}
 		s.sent = max(s.sent, cursor)
-		replaced := s.stream != mine
 		s.mu.Unlock()
 		select {
 		case <-r.Context().Done():
@@ -123,9 +118,6 @@ func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		default:
-		}
-		if replaced {
-			return
 		}
 		if len(frames) == 0 {
 			buf = append(buf, ":\n\n"...) // heartbeat

@@ -25,17 +25,19 @@ func (h *Handler) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		h.reject(w, r, http.StatusBadRequest, errBadRequest, "the WebSocket subprotocol "+Subprotocol+" is required")
 		return
 	}
-	if !h.enter() {
+	if !h.enter(false) {
 		h.reject(w, r, http.StatusServiceUnavailable, errShutdown, "the bridge is shutting down")
 		return
 	}
-	defer h.wg.Done()
+	defer h.leave()
 	ws, err := h.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return // answered by the upgrader's Error
 	}
 	defer ws.Close()
-	ws.SetReadLimit(int64(h.cfg.MaxFrameBytes))
+	// The limit is on stanzas as XML (send checks it, with a too-large
+	// error frame); JSON escaping may make a frame longer than that.
+	ws.SetReadLimit(int64(h.cfg.MaxFrameBytes)*2 + 4096)
 
 	s := h.loginOverWebSocket(ws, r)
 	if s == nil {
@@ -46,7 +48,11 @@ func (h *Handler) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		defer close(done)
 		h.writeWebSocket(ws, s)
 	}()
-	alive := func() { _ = ws.SetReadDeadline(time.Now().Add(2 * h.cfg.PingInterval)) }
+	alive := func() {
+		if !s.closingWS.Load() { // after the close, the deadline stays
+			_ = ws.SetReadDeadline(time.Now().Add(2 * h.cfg.PingInterval))
+		}
+	}
 	alive()
 	ws.SetPongHandler(func(string) error { alive(); return nil })
 	for {
@@ -89,9 +95,17 @@ func (h *Handler) loginOverWebSocket(ws *websocket.Conn, r *http.Request) *sessi
 		}
 		if e == nil {
 			h.mu.Lock()
-			h.sockets[s] = struct{}{}
+			closing := h.closing
+			if !closing {
+				h.sockets[s] = ws
+			}
 			h.mu.Unlock()
-			return s
+			if !closing {
+				return s
+			}
+			// Shutdown began during the login: it did not see this one.
+			s.bs.End(&bridge.CloseError{Reason: bridge.ReasonShutdown})
+			e = &apiError{code: errShutdown, id: f.ID, text: "the bridge is shutting down"}
 		}
 		if h.cfg.OnReject != nil {
 			h.cfg.OnReject(r, 0, e.code, e.text)
@@ -141,6 +155,7 @@ func (h *Handler) writeWebSocket(ws *websocket.Conn, s *session) {
 
 		for i, f := range out {
 			if ended && i == len(out)-1 {
+				s.closingWS.Store(true)
 				h.closeWebSocket(ws, f.data, end.Reason.WebSocketCode())
 				return
 			}
@@ -175,6 +190,8 @@ func (h *Handler) closeWebSocket(ws *websocket.Conn, last []byte, code int) {
 	if ws.WriteMessage(websocket.TextMessage, last) == nil {
 		_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, ""), deadline)
 	}
-	// The reader sees the browser's close (or the deadline) and returns.
+	// The reader sees the browser's close, or the deadline, and returns;
+	// a browser that keeps talking instead is cut off all the same.
 	_ = ws.SetReadDeadline(time.Now().Add(time.Second))
+	time.AfterFunc(2*time.Second, func() { _ = ws.Close() })
 }
