@@ -35,6 +35,7 @@ func FuzzRoundTripXML(f *testing.F) {
 	}
 	f.Add([]byte(`<message><body>x</body><active xmlns='http://jabber.org/protocol/chatstates'/></message>`), true)
 	f.Add([]byte(`<a xmlns='u' xmlns:p='v' p:x='&#9;'><![CDATA[]]><p:b>&#13;</p:b></a>`), false)
+	f.Add([]byte(`<message>a<active xmlns='http://jabber.org/protocol/chatstates'/> <x xmlns='u'/><body xml:lang='de'>d</body><body>b</body><body>c</body>b</message>`), true)
 	f.Fuzz(func(t *testing.T, in []byte, inStream bool) {
 		ns, opt := "", xmlsplit.ParseOptions{Limits: xmlsplit.Limits{MaxBytes: len(in) + 1}}
 		if inStream {
@@ -66,6 +67,7 @@ func FuzzFromJSON(f *testing.F) {
 	f.Add([]byte(`{"kind":"message","body":"x","payload":[" ",{"name":"body","children":["a","b"]}]}`))
 	f.Add([]byte(`{"kind":"element","element":{"name":"a","xmlns":"","attrs":{"{u}b":"\u0009","xml:c":"d"}}}`))
 	f.Add([]byte(`{"kind":"message","subject":"s","subjects":[{"lang":"de","text":"s2"}],"body":"b","bodies":[{"lang":"fr"}],"thread":"t","thread_parent":"p","chat_state":"paused","receipt_request":true,"received":"r","delay":{"stamp":"s","from":"f","text":"t"},"carbon":{"direction":"sent","message":{"body":"c"},"delay":{"stamp":"x"}},"error":{"condition":"x"},"payload":["text",{"name":"x","xmlns":"urn:x"}]}`))
+	f.Add([]byte(`{"kind":"message","body":"b","bodies":[{"lang":"de"}],"chat_state":"active","carbon":{"direction":"received","message":{"receipt_request":true,"thread":"t","order":["thread","receipt_request"]}},"payload":["t",{"name":"x"}],"order":["payload[1]","chat_state","carbon","bodies[0]","payload[0]","body"]}`))
 	f.Add([]byte(`{"kind":"presence","show":"xa","status":"away","statuses":[{"lang":"de","text":"weg"}],"priority":-5,"delay":{"stamp":"s"},"error":{"type":"cancel","condition":"gone","text":"t","text_lang":"en","by":"b","code":"302","app":{"name":"a","xmlns":"urn:a"}}}`))
 	f.Add([]byte(`{"kind":"iq","attrs":{"{jabber:client}to":"x","xml:space":"d"},"roster":{"ver":"v","items":[{"jid":"a","approved":true,"groups":["g"]}]},"payload":[{"name":"l","xmlns":"http://www.w3.org/XML/1998/namespace","children":[{"name":"m","xmlns":""}]}]}`))
 	f.Fuzz(func(t *testing.T, in []byte) {

@@ -1,6 +1,7 @@
 package jsonxlate
 
 import (
+	"strconv"
 	"sync"
 
 	"github.com/xmppbridge/xmppbridge/internal/xmlsplit"
@@ -51,7 +52,8 @@ func fromSyntaxError(err error) *Error {
 // allocates nothing of its own once warm.
 type toJSON struct {
 	t   tree
-	buf []byte // scratch for decoded values
+	buf []byte  // scratch for decoded values
+	cls []uint8 // for each child of a stanza: what it is shown as (see stanza)
 
 	// The parsed form of the last ns argument, reused while it stays the
 	// same (it is the same for every element of a stream).
@@ -153,6 +155,10 @@ func (c *toJSON) root(dst []byte) []byte {
 	if string(n.ns) == nsClient {
 		switch string(n.local) {
 		case "message", "presence", "iq":
+			if cap(c.cls) < len(c.t.nodes) {
+				c.cls = make([]uint8, len(c.t.nodes), cap(c.t.nodes))
+			}
+			c.cls = c.cls[:len(c.t.nodes)]
 			return c.stanza(dst, 0)
 		}
 	}
@@ -161,9 +167,8 @@ func (c *toJSON) root(dst []byte) []byte {
 	return append(dst, '}')
 }
 
-// Friendly fields, in the order of their children in the XML that AppendXML
-// writes: a child is shown as a friendly field only while the children so
-// far follow this order.
+// Friendly fields, by rank: the order in which AppendXML writes their
+// children when the object has no "order" (fieldNames has their names).
 const (
 	_ = iota
 	mSubject
@@ -195,7 +200,8 @@ const (
 	iError
 )
 
-// repeats reports whether a field stands for a run of children.
+// repeats reports whether a field is a list (subjects, bodies, statuses),
+// with an entry for each child that fits it.
 func repeats(kind byte, rank int) bool {
 	switch kind {
 	case 'm':
@@ -259,62 +265,140 @@ func (c *toJSON) stanza(dst []byte, idx int32) []byte {
 		dst = append(dst, '}')
 	}
 
-	// The friendly children are the longest run of children, from the
-	// first, that have a friendly form and follow the fixed order.
-	payload := int32(-1)
-	rank := 0
+	// Which children are friendly fields: for each field the first child
+	// that fits it, for a list field every one. cls holds the answer for
+	// each child, so that it is worked out once; reordered says whether
+	// the document order differs from the order AppendXML writes without
+	// "order": friendly fields by rank, then payload.
+	var taken uint32 // bit r: field r has its child
+	last, inPayload, reordered := 0, false, false
 	for ch := n.first; ch >= 0; ch = t.nodes[ch].next {
+		r := 0
 		if t.nodes[ch].isText() {
 			if c.spaceText(ch) {
+				c.cls[ch] = clsSpace
 				continue
 			}
-			payload = ch
-			break
+		} else if r = c.classify(kind, ch); r != 0 && taken&(1<<r) != 0 && !repeats(kind, r) {
+			r = 0 // a second one stays generic
 		}
-		r := c.classify(kind, ch)
-		if r == 0 || r < rank || r == rank && !repeats(kind, r) {
-			payload = ch
-			break
-		}
-		rank = r
-	}
-
-	prev := 0
-	for ch := n.first; ch >= 0 && ch != payload; ch = t.nodes[ch].next {
-		if t.nodes[ch].isText() {
+		c.cls[ch] = uint8(r)
+		if r == 0 {
+			inPayload = true
 			continue
 		}
-		r := c.classify(kind, ch)
-		if r != prev && repeats(kind, prev) {
+		if inPayload || r < last {
+			reordered = true
+		}
+		taken |= 1 << r
+		last = r
+	}
+
+	for r := 1; taken>>r != 0; r++ {
+		if taken&(1<<r) == 0 {
+			continue
+		}
+		again := false
+		for ch := n.first; ch >= 0; ch = t.nodes[ch].next {
+			if int(c.cls[ch]) != r {
+				continue
+			}
+			dst = c.friendly(dst, kind, r, again, ch)
+			if !repeats(kind, r) {
+				break
+			}
+			again = true
+		}
+		if repeats(kind, r) {
 			dst = append(dst, ']')
 		}
-		dst = c.friendly(dst, kind, r, r == prev, ch)
-		prev = r
 	}
-	if repeats(kind, prev) {
+
+	if inPayload {
+		dst = append(dst, `,"payload":[`...)
+		first := true
+		for ch := n.first; ch >= 0; ch = t.nodes[ch].next {
+			if c.cls[ch] != 0 {
+				continue
+			}
+			if !first {
+				dst = append(dst, ',')
+			}
+			first = false
+			dst = c.child(dst, ch, nsClientBytes)
+		}
 		dst = append(dst, ']')
 	}
 
-	if payload >= 0 {
-		first := true
-		for ch := payload; ch >= 0; ch = t.nodes[ch].next {
-			if t.nodes[ch].isText() && c.spaceText(ch) {
-				continue
-			}
-			if first {
-				dst = append(dst, `,"payload":[`...)
-				first = false
-			} else {
-				dst = append(dst, ',')
-			}
-			dst = c.child(dst, ch, nsClientBytes)
-		}
-		if !first {
-			dst = append(dst, ']')
-		}
+	if reordered {
+		dst = c.order(dst, kind, idx)
 	}
 	return append(dst, '}')
 }
+
+// clsSpace marks white space directly inside a stanza, which has no JSON
+// form; other values of toJSON.cls are a friendly field's rank, or 0 for a
+// child in payload.
+const clsSpace = 0xff
+
+// order writes the "order" member of the stanza at idx: each child's place
+// in the JSON object, in document order.
+func (c *toJSON) order(dst []byte, kind byte, idx int32) []byte {
+	t := &c.t
+	names := fieldNames(kind)
+	var listed [16]int // entries so far of each list field
+	k := 0             // payload entries so far
+	dst = append(dst, `,"order":[`...)
+	first := true
+	for ch := t.nodes[idx].first; ch >= 0; ch = t.nodes[ch].next {
+		r := c.cls[ch]
+		if r == clsSpace {
+			continue
+		}
+		if !first {
+			dst = append(dst, ',')
+		}
+		first = false
+		dst = append(dst, '"')
+		switch {
+		case r == 0:
+			dst = append(dst, "payload["...)
+			dst = strconv.AppendInt(dst, int64(k), 10)
+			dst = append(dst, ']')
+			k++
+		case repeats(kind, int(r)):
+			dst = append(dst, names[r]...)
+			dst = append(dst, '[')
+			dst = strconv.AppendInt(dst, int64(listed[r]), 10)
+			dst = append(dst, ']')
+			listed[r]++
+		default:
+			dst = append(dst, names[r]...)
+		}
+		dst = append(dst, '"')
+	}
+	return append(dst, ']')
+}
+
+// fieldNames returns the names of the friendly fields of a kind of stanza,
+// indexed by rank.
+func fieldNames(kind byte) []string {
+	switch kind {
+	case 'm':
+		return messageFields[:]
+	case 'p':
+		return presenceFields[:]
+	}
+	return iqFields[:]
+}
+
+// The friendly fields that stand for children, by rank: the order in which
+// AppendXML writes them.
+var (
+	messageFields  = [...]string{"", "subject", "subjects", "body", "bodies", "thread", "chat_state", "receipt_request", "received", "delay", "carbon", "error"}
+	presenceFields = [...]string{"", "show", "status", "statuses", "priority", "delay", "error"}
+	iqFields       = [...]string{"", "roster", "error"}
+)
 
 var stanzaAttrKeys = [...]string{`,"id":`, `,"type":`, `,"from":`, `,"to":`, `,"lang":`}
 
@@ -398,8 +482,8 @@ func (c *toJSON) classify(kind byte, idx int32) int {
 	return 0
 }
 
-// friendly writes the field for the child at idx; again says that it
-// continues the run of the previous child.
+// friendly writes the field for the child at idx; again says that it is
+// not the first entry of its list field.
 func (c *toJSON) friendly(dst []byte, kind byte, rank int, again bool, idx int32) []byte {
 	t := &c.t
 	n := &t.nodes[idx]

@@ -203,20 +203,24 @@ func (w *xmlWriter) leaf(p *path, name, ns, lang string, hasLang bool, text stri
 
 // stanzaFields holds the members of a stanza object, -1 when absent.
 type stanzaFields struct {
-	id, typ, from, to, lang, attrs, payload                   int32
-	subject, subjects, body, bodies, thread, threadParent     int32
-	chatState, receiptRequest, received, delay, carbon, error int32
-	show, status, statuses, priority, roster                  int32
+	id, typ, from, to, lang, attrs, payload, order, threadParent int32
+	// child holds the friendly fields that stand for children, by rank
+	// (tojson.go): messageFields, presenceFields or iqFields.
+	child [len(messageFields)]int32
 }
 
 // stanza writes the message, presence or iq object at m.
 func (w *xmlWriter) stanza(m int32, kind string, p *path) *Error {
-	f := stanzaFields{-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1}
-	msg, pres, iq := kind == "message", kind == "presence", kind == "iq"
+	f := stanzaFields{id: -1, typ: -1, from: -1, to: -1, lang: -1, attrs: -1, payload: -1, order: -1, threadParent: -1}
+	for r := range f.child {
+		f.child[r] = -1
+	}
+	k := kind[0]
+	names := fieldNames(k)
 	what := "an iq"
-	if msg {
+	if kind == "message" {
 		what = "a message"
-	} else if pres {
+	} else if kind == "presence" {
 		what = "a presence"
 	}
 	err := w.members(m, p, what, func(key string, v int32) bool {
@@ -238,40 +242,16 @@ func (w *xmlWriter) stanza(m int32, kind string, p *path) *Error {
 			slot = &f.attrs
 		case "payload":
 			slot = &f.payload
-		case "error":
-			slot = &f.error
-		case "delay":
-			slot = only(!iq, &f.delay)
-		case "subject":
-			slot = only(msg, &f.subject)
-		case "subjects":
-			slot = only(msg, &f.subjects)
-		case "body":
-			slot = only(msg, &f.body)
-		case "bodies":
-			slot = only(msg, &f.bodies)
-		case "thread":
-			slot = only(msg, &f.thread)
+		case "order":
+			slot = &f.order
 		case "thread_parent":
-			slot = only(msg, &f.threadParent)
-		case "chat_state":
-			slot = only(msg, &f.chatState)
-		case "receipt_request":
-			slot = only(msg, &f.receiptRequest)
-		case "received":
-			slot = only(msg, &f.received)
-		case "carbon":
-			slot = only(msg, &f.carbon)
-		case "show":
-			slot = only(pres, &f.show)
-		case "status":
-			slot = only(pres, &f.status)
-		case "statuses":
-			slot = only(pres, &f.statuses)
-		case "priority":
-			slot = only(pres, &f.priority)
-		case "roster":
-			slot = only(iq, &f.roster)
+			if kind == "message" {
+				slot = &f.threadParent
+			}
+		default:
+			if r := rankOf(names, key); r > 0 {
+				slot = &f.child[r]
+			}
 		}
 		if slot == nil {
 			return false
@@ -288,6 +268,9 @@ func (w *xmlWriter) stanza(m int32, kind string, p *path) *Error {
 				return errAt(CodeBadValue, field(p, "kind"), `must be "message" or absent`)
 			}
 		}
+	}
+	if f.threadParent >= 0 && f.child[mThread] < 0 {
+		return errAt(CodeMissingField, field(p, "thread"), "thread_parent needs thread")
 	}
 
 	if err := w.open(p, kind, nsClient); err != nil {
@@ -314,89 +297,34 @@ func (w *xmlWriter) stanza(m int32, kind string, p *path) *Error {
 	}
 	mark := w.startEnd()
 
-	// The friendly children, in the fixed order (tojson.go's ranks).
-	if err := w.langTexts(f.subject, f.subjects, p, "subject", "subjects"); err != nil {
-		return err
-	}
-	if err := w.langTexts(f.body, f.bodies, p, "body", "bodies"); err != nil {
-		return err
-	}
-	if f.threadParent >= 0 && f.thread < 0 {
-		return errAt(CodeMissingField, field(p, "thread"), "thread_parent needs thread")
-	}
-	if f.thread >= 0 {
-		if err := w.thread(f.thread, f.threadParent, p); err != nil {
+	if f.order >= 0 {
+		if err := w.ordered(&f, k, p); err != nil {
 			return err
 		}
+		w.end(mark, kind)
+		return nil
 	}
-	if f.chatState >= 0 {
-		s, err := w.str(f.chatState, field(p, "chat_state"))
-		if err != nil {
+
+	// Without "order": the friendly children by rank, then payload.
+	for r, v := range f.child[:len(names)] {
+		if v < 0 {
+			continue
+		}
+		if !repeats(k, r) {
+			if err := w.friendly(&f, names[r], v, p); err != nil {
+				return err
+			}
+			continue
+		}
+		lp := field(p, names[r])
+		if err := w.want(v, lp, jArr); err != nil {
 			return err
 		}
-		if !isChatState([]byte(s)) {
-			return errAt(CodeBadValue, field(p, "chat_state"), "must be active, composing, paused, inactive or gone")
-		}
-		w.empty(p, s, nsChatStates)
-	}
-	if f.receiptRequest >= 0 {
-		switch w.n[f.receiptRequest].typ {
-		case jTrue:
-			w.empty(p, "request", nsReceipts)
-		case jFalse:
-		default:
-			return errAt(CodeBadValue, field(p, "receipt_request"), "must be true or false")
-		}
-	}
-	if f.received >= 0 {
-		s, err := w.str(f.received, field(p, "received"))
-		if err != nil {
-			return err
-		}
-		if err := w.open(p, "received", nsReceipts); err != nil {
-			return err
-		}
-		w.attr("id", s)
-		w.end(w.startEnd(), "received")
-	}
-	if f.show >= 0 {
-		s, err := w.str(f.show, field(p, "show"))
-		if err != nil {
-			return err
-		}
-		if !isShow([]byte(s)) {
-			return errAt(CodeBadValue, field(p, "show"), "must be away, chat, dnd or xa")
-		}
-		if err := w.leaf(p, "show", "", "", false, s); err != nil {
-			return err
-		}
-	}
-	if err := w.langTexts(f.status, f.statuses, p, "status", "statuses"); err != nil {
-		return err
-	}
-	if f.priority >= 0 {
-		if err := w.priority(f.priority, field(p, "priority")); err != nil {
-			return err
-		}
-	}
-	if f.delay >= 0 {
-		if err := w.delay(f.delay, field(p, "delay")); err != nil {
-			return err
-		}
-	}
-	if f.carbon >= 0 {
-		if err := w.carbon(f.carbon, field(p, "carbon")); err != nil {
-			return err
-		}
-	}
-	if f.roster >= 0 {
-		if err := w.roster(f.roster, field(p, "roster")); err != nil {
-			return err
-		}
-	}
-	if f.error >= 0 {
-		if err := w.stanzaError(f.error, field(p, "error")); err != nil {
-			return err
+		i := 0
+		for e := w.n[v].first; e >= 0; e, i = w.n[e].next, i+1 {
+			if err := w.langEntry(e, index(lp, i), names[r]); err != nil {
+				return err
+			}
 		}
 	}
 	if f.payload >= 0 {
@@ -408,9 +336,254 @@ func (w *xmlWriter) stanza(m int32, kind string, p *path) *Error {
 	return nil
 }
 
-func only(ok bool, slot *int32) *int32 {
-	if ok {
-		return slot
+// rankOf returns the rank of the friendly field key among names, or 0.
+func rankOf(names []string, key string) int {
+	for r := 1; r < len(names); r++ {
+		if names[r] == key {
+			return r
+		}
+	}
+	return 0
+}
+
+// listElement returns the name of the elements of a list field.
+func listElement(key string) string {
+	switch key {
+	case "subjects":
+		return "subject"
+	case "bodies":
+		return "body"
+	}
+	return "status"
+}
+
+// ordered writes the children of a stanza in the order of its "order"
+// member: the children in document order, each named by where the object
+// keeps it ("body", "bodies[0]", "payload[2]"). It must name every child
+// the object stands for exactly once, and nothing else. A child is written
+// as soon as it is named; if "order" turns out wrong, AppendXML throws away
+// what was written.
+func (w *xmlWriter) ordered(f *stanzaFields, kind byte, p *path) *Error {
+	names := fieldNames(kind)
+	op := field(p, "order")
+	if err := w.want(f.order, op, jArr); err != nil {
+		return err
+	}
+	// The entries of the list fields and of payload (rank len(names)) are
+	// in one slice: those of rank r in all[start[r]:start[r+1]]. An entry
+	// is marked named by complementing it.
+	payload := len(names)
+	arrays := func(fn func(r int, v int32)) {
+		for r, v := range f.child[:len(names)] {
+			if v >= 0 && repeats(kind, r) {
+				fn(r, v)
+			}
+		}
+		if f.payload >= 0 {
+			fn(payload, f.payload)
+		}
+	}
+	var start [len(messageFields) + 2]int
+	var err *Error
+	arrays(func(r int, v int32) {
+		if err == nil {
+			err = w.want(v, arrayPath(p, names, r), jArr)
+		}
+		for e := w.n[v].first; e >= 0; e = w.n[e].next {
+			start[r+1]++
+		}
+	})
+	if err != nil {
+		return err
+	}
+	for r := 1; r < len(start); r++ {
+		start[r] += start[r-1]
+	}
+	all := make([]int32, start[len(start)-1])
+	arrays(func(r int, v int32) {
+		j := start[r]
+		for e := w.n[v].first; e >= 0; e = w.n[e].next {
+			all[j] = e
+			j++
+		}
+	})
+
+	var named uint32 // bit r: the friendly field of rank r is named
+	k := 0
+	for c := w.n[f.order].first; c >= 0; c, k = w.n[c].next, k+1 {
+		ep := index(op, k)
+		if err := w.want(c, ep, jStr); err != nil {
+			return err
+		}
+		s := w.n[c].str
+		key, i, indexed := splitIndex(s)
+		r := rankOf(names, key)
+		if key == "payload" {
+			r = payload
+		}
+		switch {
+		case r == 0:
+			return errAt(CodeBadValue, ep, strconv.Quote(s)+" does not name a child")
+		case indexed != (r == payload || repeats(kind, r)):
+			if indexed {
+				return errAt(CodeBadValue, ep, strconv.Quote(s)+": "+key+" is not an array")
+			}
+			return errAt(CodeBadValue, ep, strconv.Quote(s)+" needs an index, as in "+key+"[0]")
+		}
+		if !indexed {
+			v := f.child[r]
+			if !w.writesChild(key, v) {
+				return errAt(CodeBadValue, ep, strconv.Quote(s)+" names no child: the field is absent")
+			}
+			if named&(1<<r) != 0 {
+				return errAt(CodeBadValue, ep, strconv.Quote(s)+" is named twice")
+			}
+			named |= 1 << r
+			if err := w.friendly(f, key, v, p); err != nil {
+				return err
+			}
+			continue
+		}
+		n := start[r+1] - start[r]
+		if i >= n {
+			return errAt(CodeBadValue, ep, strconv.Quote(s)+" names no entry: "+key+" has "+entries(n))
+		}
+		v := all[start[r]+i]
+		if v < 0 {
+			return errAt(CodeBadValue, ep, strconv.Quote(s)+" is named twice")
+		}
+		all[start[r]+i] = ^v
+		ip := index(field(p, key), i)
+		if r == payload {
+			err = w.child(v, ip, nsClient, nsClient)
+		} else {
+			err = w.langEntry(v, ip, key)
+		}
+		if err != nil {
+			return err
+		}
+	}
+
+	for r, v := range f.child[:len(names)] {
+		if !repeats(kind, r) && w.writesChild(names[r], v) && named&(1<<r) == 0 {
+			return errAt(CodeBadValue, op, "does not name "+names[r])
+		}
+	}
+	for r := 1; r < len(start)-1; r++ {
+		for j := start[r]; j < start[r+1]; j++ {
+			if all[j] >= 0 {
+				return errAt(CodeBadValue, op, "does not name "+arrayPath(nil, names, r).String()+"["+strconv.Itoa(j-start[r])+"]")
+			}
+		}
+	}
+	return nil
+}
+
+// writesChild reports whether the friendly field key, whose member is v
+// (-1 when absent), writes a child: all do when present but
+// "receipt_request": false.
+func (w *xmlWriter) writesChild(key string, v int32) bool {
+	return v >= 0 && (key != "receipt_request" || w.n[v].typ != jFalse)
+}
+
+// arrayPath is the path of the list field of rank r, or of payload for
+// rank len(names).
+func arrayPath(p *path, names []string, r int) *path {
+	if r == len(names) {
+		return field(p, "payload")
+	}
+	return field(p, names[r])
+}
+
+// entries says how many entries an array has, for errors.
+func entries(n int) string {
+	if n == 1 {
+		return "1 entry"
+	}
+	return strconv.Itoa(n) + " entries"
+}
+
+// splitIndex splits "key[i]" into key and i; indexed is false for a plain
+// key. An index is written as JSON writes a non-negative integer ("0",
+// "12", not "012" or "+1"); anything else is returned whole as the key, to
+// name nothing.
+func splitIndex(s string) (key string, i int, indexed bool) {
+	open := strings.IndexByte(s, '[')
+	if open < 0 || s[len(s)-1] != ']' {
+		return s, 0, false
+	}
+	digits := s[open+1 : len(s)-1]
+	if len(digits) == 0 || len(digits) > 9 || len(digits) > 1 && digits[0] == '0' {
+		return s, 0, false
+	}
+	for j := 0; j < len(digits); j++ {
+		if digits[j] < '0' || digits[j] > '9' {
+			return s, 0, false
+		}
+		i = i*10 + int(digits[j]-'0')
+	}
+	return s[:open], i, true
+}
+
+// friendly writes the child for the friendly field key, whose value is v.
+func (w *xmlWriter) friendly(f *stanzaFields, key string, v int32, p *path) *Error {
+	// Each path is made where it is used: one made up front would go to
+	// the heap with the carbon's, which the recursion into its message keeps.
+	switch key {
+	case "subject", "body", "status":
+		s, err := w.str(v, field(p, key))
+		if err != nil {
+			return err
+		}
+		return w.leaf(p, key, "", "", false, s)
+	case "thread":
+		return w.thread(v, f.threadParent, p)
+	case "chat_state":
+		s, err := w.str(v, field(p, key))
+		if err != nil {
+			return err
+		}
+		if !isChatState([]byte(s)) {
+			return errAt(CodeBadValue, field(p, key), "must be active, composing, paused, inactive or gone")
+		}
+		w.empty(p, s, nsChatStates)
+	case "receipt_request":
+		switch w.n[v].typ {
+		case jTrue:
+			w.empty(p, "request", nsReceipts)
+		case jFalse:
+		default:
+			return errAt(CodeBadValue, field(p, key), "must be true or false")
+		}
+	case "received":
+		s, err := w.str(v, field(p, key))
+		if err != nil {
+			return err
+		}
+		if err := w.open(p, "received", nsReceipts); err != nil {
+			return err
+		}
+		w.attr("id", s)
+		w.end(w.startEnd(), "received")
+	case "show":
+		s, err := w.str(v, field(p, key))
+		if err != nil {
+			return err
+		}
+		if !isShow([]byte(s)) {
+			return errAt(CodeBadValue, field(p, key), "must be away, chat, dnd or xa")
+		}
+		return w.leaf(p, "show", "", "", false, s)
+	case "priority":
+		return w.priority(v, field(p, key))
+	case "delay":
+		return w.delay(v, field(p, key))
+	case "carbon":
+		return w.carbon(v, field(p, key))
+	case "roster":
+		return w.roster(v, field(p, key))
+	case "error":
+		return w.stanzaError(v, field(p, key))
 	}
 	return nil
 }
@@ -422,63 +595,41 @@ func (w *xmlWriter) empty(p *path, name, ns string) {
 	w.depth--
 }
 
-// langTexts writes body/bodies, subject/subjects or status/statuses.
-func (w *xmlWriter) langTexts(plain, list int32, p *path, name, listKey string) *Error {
-	if plain >= 0 {
-		s, err := w.str(plain, field(p, name))
-		if err != nil {
-			return err
-		}
-		if err := w.leaf(p, name, "", "", false, s); err != nil {
-			return err
-		}
-	}
-	if list < 0 {
-		return nil
-	}
-	lp := field(p, listKey)
-	if err := w.want(list, lp, jArr); err != nil {
+// langEntry writes the entry at e, path ep, of subjects, bodies or statuses.
+func (w *xmlWriter) langEntry(e int32, ep *path, listKey string) *Error {
+	name := listElement(listKey)
+	if err := w.want(e, ep, jObj); err != nil {
 		return err
 	}
-	i := 0
-	for e := w.n[list].first; e >= 0; e, i = w.n[e].next, i+1 {
-		ep := index(lp, i)
-		if err := w.want(e, ep, jObj); err != nil {
-			return err
+	var lang, text int32 = -1, -1
+	err := w.members(e, ep, "a "+name, func(key string, v int32) bool {
+		switch key {
+		case "lang":
+			lang = v
+		case "text":
+			text = v
+		default:
+			return false
 		}
-		var lang, text int32 = -1, -1
-		err := w.members(e, ep, "a "+name, func(key string, v int32) bool {
-			switch key {
-			case "lang":
-				lang = v
-			case "text":
-				text = v
-			default:
-				return false
-			}
-			return true
-		})
-		if err != nil {
-			return err
-		}
-		if lang < 0 {
-			return errAt(CodeMissingField, field(ep, "lang"), "each of "+listKey+" has a lang (without one, use "+name+")")
-		}
-		l, err := w.str(lang, field(ep, "lang"))
-		if err != nil {
-			return err
-		}
-		t := ""
-		if text >= 0 {
-			if t, err = w.str(text, field(ep, "text")); err != nil {
-				return err
-			}
-		}
-		if err := w.leaf(ep, name, "", l, true, t); err != nil {
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	if lang < 0 {
+		return errAt(CodeMissingField, field(ep, "lang"), "each of "+listKey+" has a lang (without one, use "+name+")")
+	}
+	l, err := w.str(lang, field(ep, "lang"))
+	if err != nil {
+		return err
+	}
+	t := ""
+	if text >= 0 {
+		if t, err = w.str(text, field(ep, "text")); err != nil {
 			return err
 		}
 	}
-	return nil
+	return w.leaf(ep, name, "", l, true, t)
 }
 
 func (w *xmlWriter) thread(thread, parent int32, p *path) *Error {
@@ -957,23 +1108,27 @@ func (w *xmlWriter) children(v int32, p *path, parentNS, defNS string) *Error {
 	}
 	i := 0
 	for c := w.n[v].first; c >= 0; c, i = w.n[c].next, i+1 {
-		cp := index(p, i)
-		switch w.n[c].typ {
-		case jStr:
-			s, err := w.str(c, cp)
-			if err != nil {
-				return err
-			}
-			w.text(s)
-		case jObj:
-			if err := w.generic(c, cp, parentNS, defNS); err != nil {
-				return err
-			}
-		default:
-			return errAt(CodeBadValue, cp, "must be a string or an object, not "+w.n[c].typ.String())
+		if err := w.child(c, index(p, i), parentNS, defNS); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// child writes one entry of such an array.
+func (w *xmlWriter) child(c int32, p *path, parentNS, defNS string) *Error {
+	switch w.n[c].typ {
+	case jStr:
+		s, err := w.str(c, p)
+		if err != nil {
+			return err
+		}
+		w.text(s)
+		return nil
+	case jObj:
+		return w.generic(c, p, parentNS, defNS)
+	}
+	return errAt(CodeBadValue, p, "must be a string or an object, not "+w.n[c].typ.String())
 }
 
 // attrs writes the attributes of the object at v. Keys are a name in no

@@ -19,6 +19,19 @@ func TestAppendXML(t *testing.T) {
 			`<message xmlns='jabber:client' to='&lt;&amp;&apos;"&#9;&#10;&#13;>'><body>&lt;&amp;'"` + "\t\n" + `&#13;&gt;]]&gt;</body></message>`},
 		{"message fields in their order", `{"kind":"message","error":{"condition":"x"},"carbon":{"direction":"sent","message":{"body":"c"}},"delay":{"stamp":"s","from":"f","text":"t"},"received":"r","receipt_request":true,"chat_state":"paused","thread":"t","thread_parent":"p","bodies":[{"lang":"de","text":"d"},{"lang":"fr"}],"body":"b","subjects":[{"lang":"de","text":"s2"}],"subject":"s","payload":["text",{"name":"x","xmlns":"urn:x"}]}`,
 			`<message xmlns='jabber:client'><subject>s</subject><subject xml:lang='de'>s2</subject><body>b</body><body xml:lang='de'>d</body><body xml:lang='fr'/><thread parent='p'>t</thread><paused xmlns='http://jabber.org/protocol/chatstates'/><request xmlns='urn:xmpp:receipts'/><received xmlns='urn:xmpp:receipts' id='r'/><delay xmlns='urn:xmpp:delay' stamp='s' from='f'>t</delay><sent xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'><message xmlns='jabber:client'><body>c</body></message></forwarded></sent><error><x xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error>text<x xmlns='urn:x'/></message>`},
+		{"order", `{"kind":"message","payload":[{"name":"markable","xmlns":"urn:m"},"t"],"chat_state":"active","bodies":[{"lang":"de","text":"d"},{"lang":"fr","text":"f"}],"body":"b","receipt_request":true,"order":["bodies[1]","body","receipt_request","payload[1]","payload[0]","chat_state","bodies[0]"]}`,
+			`<message xmlns='jabber:client'><body xml:lang='fr'>f</body><body>b</body><request xmlns='urn:xmpp:receipts'/>t<markable xmlns='urn:m'/><active xmlns='http://jabber.org/protocol/chatstates'/><body xml:lang='de'>d</body></message>`},
+		{"order of a carbon's message", `{"kind":"message","carbon":{"direction":"sent","message":{"thread":"t","thread_parent":"p","payload":[{"name":"x"}],"order":["payload[0]","thread"]}},"payload":[{"name":"y"}],"order":["payload[0]","carbon"]}`,
+			`<message xmlns='jabber:client'><y/><sent xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'><message xmlns='jabber:client'><x/><thread parent='p'>t</thread></message></forwarded></sent></message>`},
+		{"order of a presence", `{"kind":"presence","priority":1,"show":"away","payload":[{"name":"c","xmlns":"http://jabber.org/protocol/caps"}],"order":["payload[0]","show","priority"]}`,
+			`<presence xmlns='jabber:client'><c xmlns='http://jabber.org/protocol/caps'/><show>away</show><priority>1</priority></presence>`},
+		{"order of an iq", `{"kind":"iq","error":{"condition":"x"},"roster":{},"order":["error","roster"]}`,
+			`<iq xmlns='jabber:client'><error><x xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error><query xmlns='jabber:iq:roster'/></iq>`},
+		{"order the same as without it", `{"kind":"message","body":"b","payload":[{"name":"x"}],"order":["body","payload[0]"]}`,
+			`<message xmlns='jabber:client'><body>b</body><x/></message>`},
+		{"empty order", `{"kind":"message","receipt_request":false,"bodies":[],"payload":[],"order":[]}`, `<message xmlns='jabber:client'/>`},
+		{"null order is absent", `{"kind":"message","chat_state":"gone","body":"b","order":null}`,
+			`<message xmlns='jabber:client'><body>b</body><gone xmlns='http://jabber.org/protocol/chatstates'/></message>`},
 		{"carbon with delay", `{"kind":"message","carbon":{"direction":"received","delay":{"stamp":"s"},"message":{"kind":"message","id":"i"}}}`,
 			`<message xmlns='jabber:client'><received xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'><delay xmlns='urn:xmpp:delay' stamp='s'/><message xmlns='jabber:client' id='i'/></forwarded></received></message>`},
 		{"presence fields", `{"kind":"presence","error":{"type":"cancel","condition":"gone","text":"t","text_lang":"en","by":"b","code":"302","app":{"name":"a","xmlns":"urn:a"}},"delay":{"stamp":"s"},"priority":-5,"statuses":[{"lang":"de","text":"weg"}],"status":"away","show":"xa"}`,
@@ -124,6 +137,41 @@ func TestAppendXMLErrors(t *testing.T) {
 		{"condition text", `{"kind":"iq","error":{"condition":"text"}}`, CodeBadValue, "error.condition"},
 		{"app in the stanzas namespace", `{"kind":"iq","error":{"condition":"x","app":{"name":"y","xmlns":"urn:ietf:params:xml:ns:xmpp-stanzas"}}}`, CodeBadValue, "error.app.xmlns"},
 		{"element that is a stanza", `{"kind":"element","element":{"name":"message"}}`, CodeBadValue, "element.name"},
+		{"order not an array", `{"kind":"message","body":"b","order":"body"}`, CodeBadValue, "order"},
+		{"order entry not a string", `{"kind":"message","body":"b","order":[1]}`, CodeBadValue, "order[0]"},
+		{"order names an unknown field", `{"kind":"message","body":"b","order":["body","foo"]}`, CodeBadValue, "order[1]"},
+		{"order names a field of another kind", `{"kind":"iq","roster":{},"order":["roster","body"]}`, CodeBadValue, "order[1]"},
+		{"order names thread_parent", `{"kind":"message","thread":"t","thread_parent":"p","order":["thread","thread_parent"]}`, CodeBadValue, "order[1]"},
+		{"order names kind", `{"kind":"message","order":["kind"]}`, CodeBadValue, "order[0]"},
+		{"order names an absent field", `{"kind":"message","body":"b","order":["body","subject"]}`, CodeBadValue, "order[1]"},
+		{"order names a null field", `{"kind":"message","body":null,"order":["body"]}`, CodeBadValue, "order[0]"},
+		{"order names receipt_request false", `{"kind":"message","receipt_request":false,"order":["receipt_request"]}`, CodeBadValue, "order[0]"},
+		{"false field named in order", `{"kind":"message","body":false,"order":["body"]}`, CodeBadValue, "body"},
+		{"false field not named in order", `{"kind":"message","body":false,"order":[]}`, CodeBadValue, "order"},
+		{"receipt_request of another type with order", `{"kind":"message","receipt_request":"yes","order":["receipt_request"]}`, CodeBadValue, "receipt_request"},
+		{"order lists a field twice", `{"kind":"message","body":"b","order":["body","body"]}`, CodeBadValue, "order[1]"},
+		{"order lists an entry twice", `{"kind":"message","payload":["a","b"],"order":["payload[1]","payload[0]","payload[1]"]}`, CodeBadValue, "order[2]"},
+		{"order misses a field", `{"kind":"message","body":"b","chat_state":"active","order":["body"]}`, CodeBadValue, "order"},
+		{"order misses receipt_request", `{"kind":"message","receipt_request":true,"order":[]}`, CodeBadValue, "order"},
+		{"order misses a payload entry", `{"kind":"message","payload":["a",{"name":"x"}],"order":["payload[1]"]}`, CodeBadValue, "order"},
+		{"order misses a list entry", `{"kind":"presence","statuses":[{"lang":"a"},{"lang":"b"}],"order":["statuses[1]"]}`, CodeBadValue, "order"},
+		{"list field without an index", `{"kind":"message","bodies":[{"lang":"de"}],"order":["bodies"]}`, CodeBadValue, "order[0]"},
+		{"payload without an index", `{"kind":"message","payload":["a"],"order":["payload"]}`, CodeBadValue, "order[0]"},
+		{"field with an index", `{"kind":"message","body":"b","order":["body[0]"]}`, CodeBadValue, "order[0]"},
+		{"index out of range", `{"kind":"message","payload":["a"],"order":["payload[0]","payload[1]"]}`, CodeBadValue, "order[1]"},
+		{"index of an empty list", `{"kind":"message","bodies":[],"order":["bodies[0]"]}`, CodeBadValue, "order[0]"},
+		{"index with a leading zero", `{"kind":"message","payload":["a"],"order":["payload[00]"]}`, CodeBadValue, "order[0]"},
+		{"negative index", `{"kind":"message","payload":["a"],"order":["payload[-1]"]}`, CodeBadValue, "order[0]"},
+		{"index with a sign", `{"kind":"message","payload":["a"],"order":["payload[+0]"]}`, CodeBadValue, "order[0]"},
+		{"index too large", `{"kind":"message","payload":["a"],"order":["payload[4294967296]"]}`, CodeBadValue, "order[0]"},
+		{"unclosed index", `{"kind":"message","payload":["a"],"order":["payload[0"]}`, CodeBadValue, "order[0]"},
+		{"index with space", `{"kind":"message","payload":["a"],"order":["payload[ 0]"]}`, CodeBadValue, "order[0]"},
+		{"order entry with brackets only", `{"kind":"message","payload":["a"],"order":["[","]","[]","payload[]",""]}`, CodeBadValue, "order[0]"},
+		{"list not an array with order", `{"kind":"message","bodies":{},"order":[]}`, CodeBadValue, "bodies"},
+		{"payload not an array with order", `{"kind":"message","payload":"x","order":[]}`, CodeBadValue, "payload"},
+		{"order in a carbon's message", `{"kind":"message","carbon":{"direction":"sent","message":{"body":"b","order":["body","chat_state"]}}}`, CodeBadValue, "carbon.message.order[1]"},
+		{"order on an element frame", `{"kind":"element","element":{"name":"a"},"order":[]}`, CodeBadValue, "order"},
+		{"order inside an element", `{"kind":"element","element":{"name":"a","order":[]}}`, CodeBadValue, "element.order"},
 		{"too deep", deep, CodeTooLarge, ""},
 		{"JSON too deep", deepJSON, CodeTooLarge, ""},
 	}
@@ -180,9 +228,22 @@ func TestPeek(t *testing.T) {
 }
 
 func TestErrorText(t *testing.T) {
-	_, err := AppendXML(nil, []byte(`{"kind":"message","payload":[{"name":"a","attrs":{"b c":"x"}}]}`))
-	want := `jsonxlate: bad-value at payload[0].attrs["b c"]: "b c" is not an attribute name`
-	if err == nil || err.Error() != want {
-		t.Fatalf("got %v\nwant %s", err, want)
+	tests := []struct{ json, want string }{
+		{`{"kind":"message","payload":[{"name":"a","attrs":{"b c":"x"}}]}`,
+			`jsonxlate: bad-value at payload[0].attrs["b c"]: "b c" is not an attribute name`},
+		{`{"kind":"message","body":"b","payload":["a","b"],"order":["payload[1]","body"]}`,
+			`jsonxlate: bad-value at order: does not name payload[0]`},
+		{`{"kind":"message","body":"b","order":["bodies"]}`,
+			`jsonxlate: bad-value at order[0]: "bodies" needs an index, as in bodies[0]`},
+		{`{"kind":"message","body":"b","order":["body[0]"]}`,
+			`jsonxlate: bad-value at order[0]: "body[0]": body is not an array`},
+		{`{"kind":"message","payload":["a"],"order":["payload[3]"]}`,
+			`jsonxlate: bad-value at order[0]: "payload[3]" names no entry: payload has 1 entry`},
+	}
+	for _, tt := range tests {
+		_, err := AppendXML(nil, []byte(tt.json))
+		if err == nil || err.Error() != tt.want {
+			t.Errorf("%s:\n got %v\nwant %s", tt.json, err, tt.want)
+		}
 	}
 }
