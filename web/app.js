@@ -3,7 +3,7 @@
 //
 // URL parameters: ?transport=websocket|sse|poll (or a comma-separated list)
 // chooses the transports, ?url= the API's base (default "json", beside the
-// page), ?jid= fills in the address.
+// page; only on the page's own origin), ?jid= fills in the address.
 
 import { Client, newID } from './xmppbridge.js';
 
@@ -25,6 +25,32 @@ const LOGIN_ERRORS = {
 const PAUSED_AFTER = 5000;
 
 const params = new URLSearchParams(location.search);
+
+/**
+ * The API's base URL from the page's ?url= (null: absent), resolved against
+ * the page: only on the page's own origin, since the password typed here
+ * goes there and a link must not be able to send it to another server.
+ * Anything else is ignored for the default, "json" beside the page.
+ * @param {string|null} param
+ * @param {string} page the page's URL
+ * @returns {string}
+ */
+export function apiURL(param, page) {
+  const fallback = new URL('json', page).href;
+  if (param === null || param === undefined) return fallback;
+  let url = null;
+  try {
+    url = new URL(param, page);
+  } catch {
+    // not a URL: ignored
+  }
+  const origin = new URL(page).origin;
+  if (url && /^https?:$/.test(url.protocol) && url.origin === origin && !url.username && !url.password) return url.href;
+  console.warn(`?url=${param} ignored: the API must be on this page's origin (${origin})`);
+  return fallback;
+}
+
+const API_URL = apiURL(params.get('url'), location.href);
 
 /**
  * @typedef {object} Contact
@@ -87,7 +113,7 @@ async function login(event) {
   $('#login-button').disabled = true;
   $('#login-button').textContent = 'Signing in…';
 
-  const client = new Client({ url: params.get('url') ?? 'json', transports: chosenTransports() });
+  const client = new Client({ url: API_URL, transports: chosenTransports() });
   state.client = client;
   state.me = bare(jid);
   state.loggingOut = false;

@@ -48,6 +48,12 @@ const ACK_EVERY = 32;
 const ACK_DELAY = 5000;
 /** An empty long-poll answer faster than this is not followed at once. */
 const MIN_POLL_INTERVAL = 1000;
+/**
+ * The largest close post sent with `keepalive` (bytes of JSON). Browsers
+ * refuse keepalive bodies past 64 KiB in all, counting every keepalive
+ * request of the page still in flight; a bigger close goes without.
+ */
+const KEEPALIVE_MAX = 8 * 1024;
 
 /**
  * @typedef {{kind: string, [field: string]: any}} Frame
@@ -138,23 +144,44 @@ export function transportOrder(allowed, preferred) {
   return [preferred, ...allowed.filter((t) => t !== preferred)];
 }
 
+/** How far past a gap an {@link Inbox} keeps frames by default. */
+const AHEAD_MAX = 1000;
+
 /**
  * The numbering of frames down on the HTTP transports: the bridge numbers
  * them from 1, resends what the page has not acknowledged, and the page
  * takes each number once and in order.
+ *
+ * Frames can come out of order: the bridge may answer two held polls the
+ * other way round, so the answer taken first skips numbers that the next
+ * one carries. Frames past such a gap are kept, by number, and released
+ * when the gap fills. At most `max` numbers past `last` are kept; frames
+ * further on are dropped, to come again: the page's ack stays at `last`,
+ * below the gap, and the bridge keeps and resends everything after it.
  */
 export class Inbox {
   /** The highest number taken: every frame up to it was delivered, once. */
   last = 0;
-  /** Whether the last accept saw a frame beyond a gap (and dropped it). */
+  /** Whether the last accept saw a frame past a gap (and kept or dropped it). */
   gap = false;
+  /** @type {Map<number, Frame>} frames past a gap, by number */
+  #ahead = new Map();
+
+  /** @param {number} [max] how many numbers past `last` are kept */
+  constructor(max = AHEAD_MAX) {
+    this.max = max;
+  }
+
+  /** How many frames past a gap are kept. */
+  get held() {
+    return this.#ahead.size;
+  }
 
   /**
-   * Takes frames numbered from `first` and returns the ones not seen
-   * before, in order. Frames beyond a gap are dropped and `gap` is set:
-   * the caller asks again from `last` (an events stream is reopened with
-   * it), and the page's ack stays below the gap.
-   * @param {number|undefined} first the number of frames[0]
+   * Takes frames numbered from `first` and returns, in order, those that
+   * are now next: from these and from the ones kept before. Numbers taken
+   * before are dropped; frames past a gap are kept (and `gap` is set).
+   * @param {number|undefined} first the number of frames[0] (absent: `last + 1`)
    * @param {Frame[]|undefined} frames
    * @returns {Frame[]}
    */
@@ -168,10 +195,15 @@ export class Inbox {
       if (n <= this.last) continue;
       if (n > this.last + 1) {
         this.gap = true;
-        break;
+        if (n - this.last <= this.max && !this.#ahead.has(n)) this.#ahead.set(n, frames[i]);
+        continue;
       }
-      this.last = n;
       out.push(frames[i]);
+      this.last = n;
+      while (this.#ahead.has(this.last + 1)) {
+        out.push(this.#ahead.get(this.last + 1));
+        this.#ahead.delete(++this.last);
+      }
     }
     return out;
   }
@@ -519,6 +551,16 @@ function parse(text) {
   }
 }
 
+/**
+ * Whether a post goes with `keepalive`, which lets it outlive the page: only
+ * the one that ends the session (its last frame is the close), and only
+ * when it is small (KEEPALIVE_MAX).
+ */
+function keepaliveFor(body, json) {
+  if (body?.frames?.at(-1)?.kind !== 'close') return false;
+  return json.length <= KEEPALIVE_MAX && new TextEncoder().encode(json).length <= KEEPALIVE_MAX;
+}
+
 /** A first request id: random, with room to grow below 2^52. */
 function firstRid(random) {
   return Math.floor(random() * 2 ** 40) + 1;
@@ -631,6 +673,13 @@ class Transport {
     return id;
   }
 
+  /** Cancels what later(ms, fn) returned id for (null: nothing). */
+  cancel(id) {
+    if (id === null || id === undefined) return;
+    clearTimeout(id);
+    this.#timers.delete(id);
+  }
+
   /** A promise of a pause of ms; never settles once aborted. */
   sleep(ms) {
     return new Promise((resolve) => this.later(ms, resolve));
@@ -723,7 +772,6 @@ class WebSocketTransport extends Transport {
 class HTTPTransport extends Transport {
   sid = null;
   rid;
-  closing = false;
   #controllers = new Set();
 
   constructor(base, env) {
@@ -733,21 +781,22 @@ class HTTPTransport extends Transport {
 
   /**
    * POSTs body as JSON. Resolves with the status and the JSON answer (null
-   * when it is not JSON); rejects when no answer came (network, timeout).
+   * when it is not JSON); rejects when no answer came (network, timeout,
+   * aborted). `controller` lets the caller abort this one request;
+   * `untracked`, that aborting the transport does not.
    */
-  async post(path, body, timeout, { untracked = false } = {}) {
-    const ctl = new AbortController();
+  async post(path, body, timeout, { untracked = false, controller: ctl = new AbortController() } = {}) {
     if (!untracked) this.#controllers.add(ctl);
     const timer = setTimeout(() => ctl.abort(), timeout);
     try {
+      const text = JSON.stringify(body);
       const res = await this.env.fetch(`${this.base}/${path}`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify(body),
+        body: text,
         signal: ctl.signal,
         cache: 'no-store',
-        // Lets the close of a page that is going away still reach the bridge.
-        keepalive: this.closing || untracked,
+        keepalive: keepaliveFor(body, text),
       });
       let json = null;
       try {
@@ -782,14 +831,18 @@ class HTTPTransport extends Transport {
   /**
    * What the answer to a request of the session means (res null: none
    * came): 'ok', taken; 'again', lost or not the bridge's, so the same
-   * request goes again with the same rid; 'refused', refused before its
-   * rid was taken (the error frame is delivered), so the rid goes again
-   * without the frames; 'ended', the session is over.
+   * request goes again with the same rid; 'reorder', not taken because
+   * the requests before it did not reach the bridge in time
+   * (`out-of-order`), so those go again and then this one, unchanged;
+   * 'refused', refused before its rid was taken (the error frame is
+   * delivered), so the rid goes again without the frames; 'ended', the
+   * session is over.
    */
   verdict(res) {
     const json = res?.json;
     if (res?.status === 200 && json && typeof json === 'object' && json.kind === undefined) return 'ok';
     if (json?.kind !== 'error' || res.status >= 500) return 'again';
+    if (json.code === 'out-of-order') return 'reorder';
     if (json.code === 'item-not-found' || json.code === 'bad-request') {
       this.lose(json.code, json.text);
       return 'ended';
@@ -810,13 +863,22 @@ class HTTPTransport extends Transport {
 }
 
 /**
+ * @typedef {object} PollRequest
+ * One long-poll request until its answer is taken.
+ * @property {{sid: string, rid: number, ack: number, frames?: Frame[]}} body
+ * @property {number} failures how often it went again after a failure
+ * @property {AbortController|null} ctl of the post in flight
+ * @property {any} timer of the wait before it goes again
+ */
+
+/**
  * Long-polling: every request is POST /poll; one is kept open at all times
  * and frames up go in a new one, with the next rid.
  */
 class PollTransport extends HTTPTransport {
   #wait;
   #requests = 2;
-  /** @type {Map<number, object>} requests without an answer yet, by rid */
+  /** @type {Map<number, PollRequest>} requests without an answer yet, by rid */
   #inflight = new Map();
   #failing = new Set();
   #outbox = [];
@@ -853,7 +915,6 @@ class PollTransport extends HTTPTransport {
 
   async close() {
     if (!this.over && this.sid) {
-      this.closing = true;
       this.send([{ kind: 'close' }]);
       await this.closeWait();
     }
@@ -867,43 +928,55 @@ class PollTransport extends HTTPTransport {
       if (this.#inflight.size > 0 && this.#outbox.length === 0) return;
       const body = { sid: this.sid, rid: this.rid++, ack: this.inbox.last };
       if (this.#outbox.length > 0) body.frames = this.#outbox.splice(0);
-      this.#request(body, 0);
+      this.#request({ body, failures: 0, ctl: null, timer: null });
     }
   }
 
-  async #request(body, failures) {
-    this.#inflight.set(body.rid, body);
+  /** Posts req, or posts it again: the newest post of a request is the one whose answer counts. */
+  async #request(req) {
+    const { rid } = req.body;
+    this.#inflight.set(rid, req);
+    this.cancel(req.timer);
+    req.timer = null;
+    const ctl = new AbortController();
+    req.ctl = ctl;
     const started = Date.now();
     let res = null;
     try {
-      res = await this.post('poll', body, (this.#wait + 10) * 1000);
+      res = await this.post('poll', req.body, (this.#wait + 10) * 1000, { controller: ctl });
     } catch {
       // no answer: repeated below
     }
-    if (this.over) return;
+    if (this.over || req.ctl !== ctl) return; // over, or posted again meanwhile
+    req.ctl = null;
     switch (this.verdict(res)) {
       case 'ended':
         return;
       case 'refused':
-        if (!body.frames) {
+        if (!req.body.frames) {
           this.lose(res.json.code, res.json.text);
           return;
         }
-        this.#request({ sid: body.sid, rid: body.rid, ack: body.ack }, failures);
+        req.body = { sid: req.body.sid, rid, ack: req.body.ack };
+        this.#request(req);
+        return;
+      case 'reorder':
+        this.#reorder(req);
         return;
       case 'again':
         // The same request again, with the same rid: the bridge answers it
         // again (from its ack) without taking its frames twice.
         if (this.#failing.size === 0) this.state('reconnecting');
-        this.#failing.add(body.rid);
-        this.later(backoff(failures, this.env.backoff, this.env.random), () => this.#request(body, failures + 1));
+        this.#failing.add(rid);
+        req.timer = this.later(backoff(req.failures++, this.env.backoff, this.env.random), () => this.#request(req));
         return;
     }
-    this.#inflight.delete(body.rid);
-    if (this.#failing.delete(body.rid) && this.#failing.size === 0) this.state('online');
-    // Answers can overtake each other on the way; each starts where the
-    // bridge's previous one ended, so they are taken in rid order.
-    this.#answers.set(body.rid, res.json);
+    this.#inflight.delete(rid);
+    if (this.#failing.delete(rid) && this.#failing.size === 0) this.state('online');
+    // Answers can overtake each other on the way: they are taken in rid
+    // order, and the inbox puts frames that still come out of order (the
+    // bridge may answer held requests the other way round) back in order.
+    this.#answers.set(rid, res.json);
     while (this.#answers.has(this.#nextAnswer) && !this.over) {
       const json = this.#answers.get(this.#nextAnswer);
       this.#answers.delete(this.#nextAnswer++);
@@ -916,6 +989,24 @@ class PollTransport extends HTTPTransport {
     } else {
       this.#pump();
     }
+  }
+
+  /**
+   * The bridge did not take req: the requests before it did not reach it in
+   * time. Those still without an answer go again at once, in rid order (a
+   * post still in flight is cut off: if the bridge took it after all, the
+   * new post is a repeat, answered from its ack), and req goes after them,
+   * unchanged, after a backoff.
+   */
+  #reorder(req) {
+    const earlier = [...this.#inflight.values()]
+      .filter((o) => o.body.rid < req.body.rid)
+      .sort((a, b) => a.body.rid - b.body.rid);
+    for (const o of earlier) {
+      o.ctl?.abort();
+      this.#request(o);
+    }
+    req.timer = this.later(backoff(req.failures++, this.env.backoff, this.env.random), () => this.#request(req));
   }
 }
 
@@ -969,7 +1060,6 @@ class SSETransport extends HTTPTransport {
 
   async close() {
     if (!this.over && this.sid) {
-      this.closing = true;
       this.send([{ kind: 'close' }]);
       await this.closeWait();
     }
@@ -1090,8 +1180,10 @@ class SSETransport extends HTTPTransport {
         delete body.frames; // the rid again, without what the bridge refused
         continue;
       }
-      // The same post again, with the same rid: the bridge answers it again
-      // without sending its frames twice.
+      // No answer ('again'), or not taken for want of an earlier post
+      // ('reorder': posts go one at a time, so there is none to send
+      // first): the same post again, with the same rid; the bridge answers
+      // a repeat without sending its frames twice.
       if (!this.#postFailing) {
         this.#postFailing = true;
         this.#health();

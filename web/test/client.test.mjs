@@ -55,7 +55,11 @@ test('Inbox takes each number once and in order', () => {
     { name: 'in order', steps: [[1, ['a']], [2, ['b', 'c']]], want: ['a', 'b', 'c'], last: 3 },
     { name: 'resent after a lost answer', steps: [[1, ['a', 'b']], [1, ['a', 'b', 'c']]], want: ['a', 'b', 'c'], last: 3 },
     { name: 'duplicates dropped', steps: [[1, ['a']], [1, ['a']], [2, ['b']], [2, ['b']]], want: ['a', 'b'], last: 2 },
-    { name: 'beyond a gap dropped', steps: [[1, ['a']], [3, ['c']], [2, ['b', 'c']]], want: ['a', 'b', 'c'], last: 3 },
+    { name: 'past a gap kept, released when it fills', steps: [[1, ['a']], [3, ['c']], [2, ['b']]], want: ['a', 'b', 'c'], last: 3 },
+    { name: 'kept and sent again', steps: [[1, ['a']], [3, ['c']], [2, ['b', 'c']]], want: ['a', 'b', 'c'], last: 3 },
+    { name: 'answers the other way round', steps: [[1, ['a']], [5, ['e', 'f']], [2, ['b', 'c', 'd']], [7, ['g']]], want: ['a', 'b', 'c', 'd', 'e', 'f', 'g'], last: 7 },
+    { name: 'several gaps', steps: [[6, ['f']], [4, ['d']], [2, ['b']], [1, ['a']], [3, ['c']], [5, ['e']]], want: ['a', 'b', 'c', 'd', 'e', 'f'], last: 6 },
+    { name: 'still missing', steps: [[1, ['a']], [3, ['c', 'd']]], want: ['a'], last: 1 },
     { name: 'empty answers', steps: [[undefined, []], [undefined, undefined], [1, ['a']]], want: ['a'], last: 1 },
     { name: 'first missing means next', steps: [[1, ['a']], [undefined, ['b']]], want: ['a', 'b'], last: 2 },
   ];
@@ -67,10 +71,36 @@ test('Inbox takes each number once and in order', () => {
   }
   const inbox = new Inbox();
   inbox.accept(1, ['a']);
+  assert.equal(inbox.gap, false);
   inbox.accept(5, ['e']);
   assert.equal(inbox.gap, true, 'gap reported');
-  inbox.accept(2, ['b']);
-  assert.equal(inbox.gap, false, 'gap cleared');
+  assert.equal(inbox.held, 1);
+  assert.deepEqual(inbox.accept(2, ['b']), ['b']);
+  assert.equal(inbox.gap, false, 'nothing past a gap in that one');
+  assert.equal(inbox.held, 1, '3 and 4 still missing');
+  assert.deepEqual(inbox.accept(4, ['d']), []);
+  assert.equal(inbox.gap, true);
+  assert.deepEqual(inbox.accept(3, ['c']), ['c', 'd', 'e']);
+  assert.equal(inbox.gap, false);
+  assert.equal(inbox.held, 0);
+});
+
+test('Inbox keeps a bounded number of frames past a gap', () => {
+  const inbox = new Inbox(4);
+  assert.deepEqual(inbox.accept(1, ['a']), ['a']);
+  // 2 is missing; 3 to 5 are kept (at most 4 numbers past last), 6 to 9 dropped.
+  assert.deepEqual(inbox.accept(3, ['c', 'd', 'e', 'f', 'g', 'h', 'i']), []);
+  assert.equal(inbox.held, 3);
+  assert.equal(inbox.last, 1, 'the ack stays below the gap');
+  assert.deepEqual(inbox.accept(2, ['b']), ['b', 'c', 'd', 'e']);
+  assert.equal(inbox.held, 0, 'the dropped ones are still missing');
+  assert.deepEqual(inbox.accept(3, ['c', 'd', 'e', 'f', 'g', 'h', 'i']), ['f', 'g', 'h', 'i'], 'sent again from the ack');
+  assert.equal(inbox.last, 9);
+  // Never more than the bound, however far the frames go.
+  const big = new Inbox(4);
+  for (let n = 2; n < 100; n++) big.accept(n, [n]);
+  assert.equal(big.held, 3);
+  assert.deepEqual(big.accept(1, [1]), [1, 2, 3, 4]);
 });
 
 test('backoff grows, is capped and jittered in its upper half', () => {
@@ -555,6 +585,217 @@ test('long-poll: a request refused before its rid was taken goes again without i
   await c.close();
 });
 
+/**
+ * A long-poll bridge that a test plays by hand: every request waits in
+ * `reqs` until the test answers it (answer), fails it (fail: no answer
+ * came) or leaves it hanging; a hanging one notices when it is aborted.
+ */
+function handPlayed() {
+  const reqs = [];
+  const fetch = (url, init) => new Promise((resolve, reject) => {
+    const r = {
+      url,
+      body: JSON.parse(init.body),
+      keepalive: init.keepalive,
+      aborted: false,
+      answer: (status, json) => resolve(response(status, json)),
+      fail: () => reject(new TypeError('fetch failed')),
+    };
+    init.signal?.addEventListener('abort', () => {
+      r.aborted = true;
+      reject(new DOMException('aborted', 'AbortError'));
+    });
+    reqs.push(r);
+  });
+  return { fetch, reqs };
+}
+
+/** Logs in on a hand-played long-poll bridge: its first frames are 1 (the session) and `more`. */
+async function handLogin(hp, c, more = []) {
+  const connecting = c.connect({ jid: 'alice@example.com', password: 'secret' });
+  await until(() => hp.reqs.length === 1, 'the login');
+  hp.reqs[0].answer(200, { sid: 's', wait: 1, hold: 1, requests: 2, inactivity: 60, first: 1, frames: [{ kind: 'session', jid: 'alice@example.com/web' }, ...more] });
+  await connecting;
+  await until(() => hp.reqs.length === 2, 'the held poll');
+  return hp.reqs[1];
+}
+
+const msg = (body) => ({ kind: 'message', from: 'bob@example.com', body });
+
+test('long-poll: held polls answered the other way round lose nothing', async () => {
+  // rid n is held; rid n+1 carries a frame up, and the bridge answers it
+  // first, with frames 5 and 6; n is answered later, with frame 7. The
+  // page takes answers in rid order, so it sees 7 before 5 and 6.
+  const hp = handPlayed();
+  const c = newClient({ url: BASE, transports: ['poll'], fetch: hp.fetch, storage: null, backoff: FAST });
+  const rec = record(c);
+  const n = await handLogin(hp, c, [msg('2'), msg('3'), msg('4')]);
+  assert.equal(n.body.ack, 4);
+  c.send({ kind: 'message', to: 'bob@example.com', body: 'up' });
+  await until(() => hp.reqs.length === 3, 'rid n+1');
+  const n1 = hp.reqs[2];
+  assert.equal(n1.body.rid, n.body.rid + 1);
+  n1.answer(200, { first: 5, frames: [msg('5'), msg('6')] });
+  await new Promise((r) => setTimeout(r, 5));
+  n.answer(200, { first: 7, frames: [msg('7')] });
+  await until(() => rec.messages.length === 6, `six messages (got ${rec.messages.map((m) => m.body)})`);
+  assert.deepEqual(rec.messages.map((m) => m.body), ['2', '3', '4', '5', '6', '7']);
+  await until(() => hp.reqs.length === 4, 'the next poll');
+  assert.equal(hp.reqs[3].body.ack, 7, 'everything taken');
+  assert.equal(c.status, 'online');
+});
+
+test('long-poll: a gap that stays keeps the ack below it until a repeat fills it', async () => {
+  const hp = handPlayed();
+  const c = newClient({ url: BASE, transports: ['poll'], fetch: hp.fetch, storage: null, backoff: FAST });
+  const rec = record(c);
+  const n = await handLogin(hp, c);
+  n.answer(200, { first: 3, frames: [msg('3'), msg('4')] }); // 2 never comes
+  await until(() => hp.reqs.length === 3, 'the next poll');
+  const next = hp.reqs[2];
+  assert.equal(next.body.ack, 1, 'the ack stays below the gap');
+  assert.deepEqual(rec.messages, [], 'nothing past the gap is delivered yet');
+  // Its answer is lost: the same rid goes again, with the same ack, and the
+  // bridge answers a repeat with everything after it.
+  next.fail();
+  await until(() => hp.reqs.length === 4, 'the repeat');
+  const repeat = hp.reqs[3];
+  assert.deepEqual(repeat.body, next.body);
+  repeat.answer(200, { first: 2, frames: [msg('2'), msg('3'), msg('4'), msg('5')] });
+  await until(() => rec.messages.length === 4, 'the messages');
+  assert.deepEqual(rec.messages.map((m) => m.body), ['2', '3', '4', '5'], 'each once, in order');
+  await until(() => hp.reqs.length === 5, 'the poll after');
+  assert.equal(hp.reqs[4].body.ack, 5);
+});
+
+test('long-poll: out-of-order sends the earlier requests again, then the same rid with its frames', async () => {
+  const hp = handPlayed();
+  const c = newClient({ url: BASE, transports: ['poll'], fetch: hp.fetch, storage: null, backoff: FAST });
+  const rec = record(c);
+  const n = await handLogin(hp, c); // rid n never reaches the bridge: it hangs
+  c.send({ kind: 'message', to: 'bob@example.com', body: 'up' });
+  await until(() => hp.reqs.length === 3, 'rid n+1');
+  const n1 = hp.reqs[2];
+  assert.deepEqual(n1.body.frames, [{ kind: 'message', to: 'bob@example.com', body: 'up' }]);
+  n1.answer(400, { kind: 'error', type: 'wait', code: 'out-of-order', text: 'the requests before this rid did not arrive in time' });
+  await until(() => hp.reqs.length === 5, 'both again');
+  assert.ok(n.aborted, 'the hanging request is given up');
+  assert.deepEqual(hp.reqs[3].body, n.body, 'rid n again first');
+  assert.deepEqual(hp.reqs[4].body, n1.body, 'then rid n+1, unchanged');
+  hp.reqs[4].answer(200, { first: 2, frames: [msg('echo up')] });
+  hp.reqs[3].answer(200, { frames: [] });
+  await until(() => rec.messages.length === 1, 'the echo');
+  assert.deepEqual(rec.errors, [], 'out-of-order is the transport\'s business');
+  assert.deepEqual(rec.status.map((st) => st.status), ['connecting', 'online'], 'the session went on');
+  assert.equal(c.status, 'online');
+});
+
+test('long-poll: out-of-order against a bridge that took the earlier request after all', async () => {
+  // The bridge refuses the frame-carrying rid once, though it holds the one
+  // before: the client sends that again too, and the bridge answers it as a
+  // repeat. Every frame is taken once.
+  let refused = false;
+  const refuse = (b) => {
+    if (refused || b.frames?.[0]?.body !== 'x') return null;
+    refused = true;
+    return { status: 400, frame: { kind: 'error', type: 'wait', code: 'out-of-order' } };
+  };
+  const bridge = new FakeBridge({ echo: true, refuse });
+  const c = newClient({ url: BASE, transports: ['poll'], fetch: bridge.fetch, storage: null, backoff: FAST });
+  const rec = record(c);
+  await c.connect({ jid: 'alice@example.com', password: 'secret' });
+  c.send({ kind: 'message', body: 'x' });
+  c.send({ kind: 'message', body: 'y' });
+  await until(() => rec.messages.length === 2, 'the echoes');
+  assert.ok(refused);
+  assert.deepEqual(bridge.up.map((f) => f.body), ['x', 'y']);
+  assert.deepEqual(rec.messages.map((m) => m.body), ['echo x', 'echo y']);
+  assert.deepEqual(rec.errors, []);
+  checkRids(bridge);
+  assert.equal(c.status, 'online');
+});
+
+test('long-poll: bad-request still ends the session', async () => {
+  const hp = handPlayed();
+  const c = newClient({ url: BASE, transports: ['poll'], fetch: hp.fetch, storage: null, backoff: FAST });
+  const rec = record(c);
+  await handLogin(hp, c);
+  c.send({ kind: 'presence' });
+  await until(() => hp.reqs.length === 3, 'rid n+1');
+  hp.reqs[2].answer(400, { kind: 'error', type: 'modify', code: 'bad-request', text: 'rid outside the window' });
+  await until(() => c.status === 'reconnecting', 'the session lost');
+  assert.equal(rec.status.at(-1).reason, 'bad-request');
+  await until(() => hp.reqs.some((r, i) => i > 2 && r.body.frames?.[0]?.kind === 'login'), 'a new login');
+});
+
+test('SSE: out-of-order sends the same post again, with its frames', async () => {
+  let refused = 0;
+  const outOfOrder = { status: 400, frame: { kind: 'error', type: 'wait', code: 'out-of-order' } };
+  const bridge = new FakeBridge({ refuse: (b) => (b.frames?.[0]?.body === 'x' && refused++ < 2 ? outOfOrder : null) });
+  const c = newClient({ url: BASE, transports: ['sse'], fetch: bridge.fetch, EventSource: fakeEventSource(bridge), storage: null, backoff: FAST });
+  const rec = record(c);
+  await c.connect({ jid: 'alice@example.com', password: 'secret' });
+  c.send({ kind: 'message', body: 'x' });
+  c.send({ kind: 'message', body: 'y' });
+  await until(() => bridge.up.length === 2, 'both taken');
+  assert.equal(refused, 3);
+  assert.deepEqual(bridge.up.map((f) => f.body), ['x', 'y']);
+  const xs = bridge.requests.filter((b) => b.frames?.[0]?.body === 'x');
+  assert.equal(xs.length, 3);
+  assert.ok(xs.every((b) => b.rid === xs[0].rid), 'the same rid each time');
+  assert.deepEqual(rec.errors, []);
+  checkRids(bridge);
+  await until(() => c.status === 'online', 'online');
+});
+
+/** Wraps a fetch to record each post's body and keepalive flag. */
+function keepaliveLog(fetch) {
+  const log = [];
+  return {
+    log,
+    fetch: (url, init) => {
+      const body = JSON.parse(init.body);
+      log.push({ path: new URL(url).pathname, frames: body.frames ?? [], keepalive: init.keepalive, bytes: init.body.length });
+      return fetch(url, init);
+    },
+  };
+}
+
+test('keepalive only for a small final close post', async () => {
+  for (const transport of ['poll', 'sse']) {
+    // A small close: keepalive; nothing else.
+    const bridge = new FakeBridge();
+    const k = keepaliveLog(bridge.fetch);
+    const c = newClient({ url: BASE, transports: [transport], fetch: k.fetch, EventSource: fakeEventSource(bridge), storage: null, backoff: FAST });
+    await c.connect({ jid: 'alice@example.com', password: 'secret' });
+    c.send({ kind: 'message', body: 'x'.repeat(100000) });
+    c.send({ kind: 'presence', type: 'unavailable' });
+    await until(() => bridge.up.length === 2, 'both taken');
+    await c.close();
+    assert.ok(bridge.closed, transport);
+    const closes = k.log.filter((p) => p.frames.at(-1)?.kind === 'close');
+    assert.ok(closes.length >= 1 && closes.every((p) => p.keepalive === true && p.bytes < 1000), `${transport}: the close`);
+    assert.ok(k.log.filter((p) => !closes.includes(p)).every((p) => p.keepalive === false), `${transport}: the others`);
+  }
+
+  // A close that goes with a big frame goes without keepalive (browsers
+  // refuse keepalive bodies past 64 KiB).
+  const bridge = new FakeBridge({ hold: 200 });
+  const k = keepaliveLog(bridge.fetch);
+  const c = newClient({ url: BASE, transports: ['poll'], fetch: k.fetch, storage: null, backoff: FAST });
+  await c.connect({ jid: 'alice@example.com', password: 'secret' });
+  await until(() => k.log.length === 2, 'the held poll');
+  c.send({ kind: 'presence' }); // the second request: both are out now
+  c.send({ kind: 'message', body: 'x'.repeat(100000) }); // waits, and the close with it
+  await c.close();
+  assert.ok(bridge.closed);
+  const last = k.log.find((p) => p.frames.at(-1)?.kind === 'close');
+  assert.equal(last.frames.length, 2, 'the big frame and the close in one post');
+  assert.ok(last.bytes > 64 * 1024);
+  assert.equal(last.keepalive, false);
+  assert.ok(k.log.every((p) => p.keepalive === false));
+});
+
 test('SSE: a post refused before its rid was taken goes again without its frames', async () => {
   const tooLarge = { status: 413, frame: { kind: 'error', type: 'modify', code: 'too-large' } };
   const bridge = new FakeBridge({ refuse: (b) => (b.frames?.some((f) => f.body === 'huge') ? tooLarge : null) });
@@ -650,6 +891,25 @@ test('SSE: login by post, events resumed from the page\'s count, posts in rid or
   await c.close();
   assert.ok(bridge.closed);
   assert.equal(c.status, 'offline');
+});
+
+test('SSE: an events stream that skips a frame is opened again from the page\'s count', async () => {
+  const bridge = new FakeBridge();
+  const c = newClient({ url: BASE, transports: ['sse'], fetch: bridge.fetch, EventSource: fakeEventSource(bridge), storage: null, backoff: FAST });
+  const rec = record(c);
+  await c.connect({ jid: 'alice@example.com', password: 'secret' });
+  await until(() => bridge.es !== null, 'the stream');
+  bridge.push(msg('2'));
+  await until(() => rec.messages.length === 1, 'the first event');
+  bridge.down.push(msg('3')); // never sent on this stream
+  bridge.push(msg('4'));
+  await until(() => rec.messages.length === 3, 'the missing one and the one after');
+  assert.deepEqual(rec.messages.map((m) => m.body), ['2', '3', '4'], 'each once, in order');
+  assert.equal(bridge.esURLs.length, 2, 'the stream was opened again');
+  assert.equal(new URL(bridge.esURLs[1]).searchParams.get('last'), '2', 'from the last event before the gap');
+  bridge.push(msg('5'));
+  await until(() => rec.messages.length === 4, 'the stream goes on');
+  await until(() => c.status === 'online', 'online');
 });
 
 test('SSE: a blocked event stream falls back to long-poll and closes the SSE session', async () => {
