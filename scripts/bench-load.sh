@@ -1,19 +1,26 @@
 #!/usr/bin/env bash
-# Load: the bridge's WebSocket endpoint against Prosody's own, on one machine.
-# Starts a private Prosody, writes N users into its storage, runs the bridge
-# in front of it (plaintext over loopback, as on the server's own box) and has
-# xmppbridge-bench load log N sessions in, half through the bridge and half
-# straight to Prosody's mod_websocket, interleaved; holds them; then sends
-# RATE messages per second between pairs for DURATION. Prints markdown tables;
-# the JSON results go to $JSON if set; BOSH=1 adds a third path, straight to
-# Prosody's mod_bosh; PPROF=ADDR serves the bridge's pprof. Cleans up after
-# itself.
+# Load: the bridge's WebSocket and BOSH endpoints against Prosody's own, on
+# one machine. Starts a private Prosody, writes N users into its storage,
+# runs the bridge in front of it (plaintext over loopback, as on the server's
+# own box) and has xmppbridge-bench load log N sessions in, dealt out in turn
+# over the paths bridge-ws, prosody-ws, bridge-bosh and prosody-bosh; holds
+# them; then sends RATE messages per second between pairs for DURATION, over
+# every path at once, or with EACH=1 one path at a time at RATE each (so the
+# bridge's CPU time per message is its own for each path). Prints markdown
+# tables. Cleans up after itself.
 #   scripts/bench-load.sh [N [RATE [DURATION]]]     defaults: 1000 500 30s
+# Environment:
+#   PATHS  the paths to run, default "bridge-ws prosody-ws bridge-bosh prosody-bosh"
+#   EACH=1 one path at a time
+#   PIN=1  Prosody on CPU 0, the bridge and the load tool on CPU 1
+#   JSON=FILE   the results as JSON;  PPROF=ADDR  the bridge's pprof
+#   BRIDGE_BIN  a daemon binary to run instead of building ./cmd/xmppbridge
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n="${1:-1000}"
 rate="${2:-500}"
 duration="${3:-30s}"
+paths="${PATHS:-bridge-ws prosody-ws bridge-bosh prosody-bosh}"
 dir=$(mktemp -d)
 bridge=
 cleanup() {
@@ -30,7 +37,16 @@ mkdir -p "$dir/prosody"
 # disk out of the measurement.
 export TESTBED_LOG_LEVEL="${TESTBED_LOG_LEVEL:-warn}"
 eval "$(scripts/testbed.sh start "$dir/prosody")"
-go build -o "$dir/xmppbridge" ./cmd/xmppbridge
+pin_tool=()
+if [ "${PIN:-}" = 1 ]; then
+	taskset -a -pc 0 "$PID" >/dev/null
+	pin_tool=(taskset -c 1)
+fi
+if [ -n "${BRIDGE_BIN:-}" ]; then
+	cp "$BRIDGE_BIN" "$dir/xmppbridge"
+else
+	go build -o "$dir/xmppbridge" ./cmd/xmppbridge
+fi
 go build -o "$dir/bench" ./cmd/xmppbridge-bench
 # prosodyctl register takes tens of milliseconds a user; the bench tool
 # writes the accounts in Prosody's internal_hashed format directly, and
@@ -47,10 +63,18 @@ address = "$C2S_ADDR"
 security = "plaintext"
 TOML
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$dir/xmppbridge" -config "$dir/bridge.toml" -listen "127.0.0.1:$port" ${PPROF:+-pprof "$PPROF"} &
+"${pin_tool[@]}" "$dir/xmppbridge" -config "$dir/bridge.toml" -listen "127.0.0.1:$port" ${PPROF:+-pprof "$PPROF"} &
 bridge=$!
 for _ in $(seq 50); do (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
-"$dir/bench" load \
-	-bridge-ws "ws://127.0.0.1:$port/xmpp-websocket" -bridge-pid "$bridge" \
-	-prosody-ws "$WS_URL" ${BOSH:+-prosody-bosh "$BOSH_URL"} -testbed "$dir/prosody" \
-	-n "$n" -rate "$rate" -duration "$duration" ${JSON:+-json "$JSON"}
+flags=()
+for p in $paths; do
+	case "$p" in
+	bridge-ws) flags+=(-bridge-ws "ws://127.0.0.1:$port/xmpp-websocket") ;;
+	prosody-ws) flags+=(-prosody-ws "$WS_URL") ;;
+	bridge-bosh) flags+=(-bridge-bosh "http://127.0.0.1:$port/http-bind") ;;
+	prosody-bosh) flags+=(-prosody-bosh "$BOSH_URL") ;;
+	*) echo "bench-load: unknown path $p" >&2; exit 2 ;;
+	esac
+done
+"${pin_tool[@]}" "$dir/bench" load "${flags[@]}" -bridge-pid "$bridge" -testbed "$dir/prosody" \
+	-n "$n" -rate "$rate" -duration "$duration" ${EACH:+-each} ${JSON:+-json "$JSON"}

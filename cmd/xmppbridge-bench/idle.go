@@ -9,50 +9,139 @@ import (
 	"net"
 	"os"
 	"runtime"
-	"strings"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/gorilla/websocket"
 )
 
-func idle(args []string) error {
-	fs := flag.NewFlagSet("idle", flag.ExitOnError)
-	url := fs.String("url", "ws://127.0.0.1:5280/xmpp-websocket", "the bridge's WebSocket URL")
-	pid := fs.Int("pid", 0, "the bridge's process id (for /proc)")
-	n := fs.Int("n", 2000, "sessions to open (at most 9000: the bridge holds two sockets each)")
-	domain := fs.String("domain", "localhost", "XMPP domain to open streams to")
-	sources := fs.Int("sources", 8, "local source addresses 127.0.0.2… to spread connections over")
-	settle := fs.Duration("settle", 3*time.Second, "wait before the last memory reading")
-	timeout := fs.Duration("timeout", 5*time.Minute, "bound on the whole run")
-	fs.Parse(args)
-	if *pid == 0 {
-		return errors.New("-pid is required")
-	}
-	if *n < 1 || *n > 9000 {
-		return errors.New("-n must be 1…9000")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
-	defer cancel()
+// idleConfig is the idle subcommand's flags.
+type idleConfig struct {
+	name, kind, url  string
+	pid, serverPID   int
+	n                int
+	domain           string
+	login            bool
+	prefix, password string
+	sources          int
+	concurrency      int
+	settle           time.Duration
+	timeout          time.Duration
+	format           string
+}
 
-	before, err := rss(*pid)
-	if err != nil {
-		return err
+// idleResult is what one idle run measured.
+type idleResult struct {
+	Name           string  `json:"name"`
+	Kind           string  `json:"kind"`
+	Login          bool    `json:"login"`
+	Sessions       int     `json:"sessions"`
+	SetupSeconds   float64 `json:"setup_s"`
+	PID            int     `json:"pid"`
+	RSSBeforeKiB   int64   `json:"rss_before_kib"`
+	RSSAfterKiB    int64   `json:"rss_after_kib"`
+	KiBPerSession  float64 `json:"kib_per_session"`
+	ServerPID      int     `json:"server_pid,omitempty"`
+	ServerBefore   int64   `json:"server_rss_before_kib,omitempty"`
+	ServerAfter    int64   `json:"server_rss_after_kib,omitempty"`
+	ServerPerSess  float64 `json:"server_kib_per_session,omitempty"`
+	OpenRequests   int     `json:"bosh_requests_open,omitempty"` // at the last reading, over every session
+	ClientConns    int     `json:"bosh_client_conns,omitempty"`  // the load tool's connections then
+	SettledSeconds float64 `json:"settle_s"`
+	Go             string  `json:"go"`
+}
+
+func idle(args []string) error {
+	var c idleConfig
+	fs := flag.NewFlagSet("idle", flag.ExitOnError)
+	fs.StringVar(&c.name, "name", "", "name of this run in the output (default: KIND)")
+	fs.StringVar(&c.kind, "kind", "ws", "ws (RFC 7395) or bosh (XEP-0124/0206, one request held per session)")
+	fs.StringVar(&c.url, "url", "ws://127.0.0.1:5280/xmpp-websocket", "the endpoint's URL")
+	fs.IntVar(&c.pid, "pid", 0, "process id of the server whose memory is measured (the bridge, or Prosody for its own endpoints)")
+	fs.IntVar(&c.serverPID, "server-pid", 0, "another process to measure, e.g. the Prosody behind the bridge (0: none)")
+	fs.IntVar(&c.n, "n", 2000, "sessions to open (at most 9000: the bridge holds two sockets each)")
+	fs.StringVar(&c.domain, "domain", "localhost", "XMPP domain to open streams to")
+	fs.BoolVar(&c.login, "login", false, "log every session in (SASL PLAIN, bind, presence; see the users subcommand) instead of only opening a stream")
+	fs.StringVar(&c.prefix, "prefix", "load", "with -login: user names are PREFIX0…PREFIX{n-1}")
+	fs.StringVar(&c.password, "password", "secret", "with -login: password of every user")
+	fs.IntVar(&c.sources, "sources", 8, "local source addresses 127.0.0.2… to spread connections over")
+	fs.IntVar(&c.concurrency, "concurrency", 64, "sessions being set up at once")
+	fs.DurationVar(&c.settle, "settle", 3*time.Second, "wait before the last memory reading")
+	fs.DurationVar(&c.timeout, "timeout", 5*time.Minute, "bound on the whole run")
+	fs.StringVar(&c.format, "format", "json", "output: json (one line), row (one markdown table row), or header (only the header of those rows, and no run)")
+	fs.Parse(args)
+	if c.format == "header" {
+		fmt.Println(idleHeader)
+		return nil
 	}
-	conns := make([]*websocket.Conn, *n)
+	var problems []error
+	if c.pid == 0 {
+		problems = append(problems, errors.New("-pid is required"))
+	}
+	if c.n < 1 || c.n > 9000 {
+		problems = append(problems, errors.New("-n must be 1…9000"))
+	}
+	if c.kind != "ws" && c.kind != "bosh" {
+		problems = append(problems, fmt.Errorf("-kind %q: want ws or bosh", c.kind))
+	}
+	if c.sources < 1 || c.sources > 250 || c.concurrency < 1 {
+		problems = append(problems, errors.New("-sources must be 1…250 and -concurrency positive"))
+	}
+	if c.format != "json" && c.format != "row" {
+		problems = append(problems, fmt.Errorf("-format %q: want json or row", c.format))
+	}
+	if err := errors.Join(problems...); err != nil {
+		return fmt.Errorf("idle: %w", err)
+	}
+	if c.name == "" {
+		c.name = c.kind
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+	defer cancel()
+	r, err := runIdle(ctx, c)
+	if err != nil {
+		return fmt.Errorf("idle: %w", err)
+	}
+	if c.format == "row" {
+		fmt.Println(idleRow(r))
+		return nil
+	}
+	out, _ := json.Marshal(r)
+	fmt.Println(string(out))
+	return nil
+}
+
+func runIdle(ctx context.Context, c idleConfig) (*idleResult, error) {
+	p, err := newPath(c.name, c.kind, c.url)
+	if err != nil {
+		return nil, err
+	}
+	r := &idleResult{Name: c.name, Kind: c.kind, Login: c.login, Sessions: c.n, PID: c.pid, ServerPID: c.serverPID, Go: runtime.Version()}
+	if r.RSSBeforeKiB, err = rss(c.pid); err != nil {
+		return nil, err
+	}
+	if c.serverPID != 0 {
+		if r.ServerBefore, err = rss(c.serverPID); err != nil {
+			return nil, err
+		}
+	}
+	streams := make([]Stream, c.n)
+	defer closeStreams(streams)
 	var opened atomic.Int64
 	var wg sync.WaitGroup
 	errc := make(chan error, 1)
-	sem := make(chan struct{}, 64) // connections in progress at once
+	sem := make(chan struct{}, c.concurrency)
 	start := time.Now()
-	for i := range *n {
+	for i := range c.n {
+		if ctx.Err() != nil {
+			break
+		}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			c, err := openStream(ctx, *url, *domain, net.IPv4(127, 0, 0, byte(2+i%*sources)))
+			st, err := openIdle(ctx, p, c, i)
 			if err != nil {
 				select {
 				case errc <- fmt.Errorf("session %d: %w", i, err):
@@ -60,74 +149,122 @@ func idle(args []string) error {
 				}
 				return
 			}
-			conns[i] = c
+			streams[i] = st
 			if k := opened.Add(1); k%500 == 0 {
-				fmt.Fprintf(os.Stderr, "\ropened %d/%d", k, *n)
+				fmt.Fprintf(os.Stderr, "\r%s: opened %d/%d", c.name, k, c.n)
 			}
 		}()
 	}
 	wg.Wait()
-	fmt.Fprintf(os.Stderr, "\ropened %d/%d in %v\n", opened.Load(), *n, time.Since(start).Round(time.Millisecond))
-	defer func() {
-		for _, c := range conns {
-			if c != nil {
-				c.Close()
-			}
-		}
-	}()
+	r.SetupSeconds = time.Since(start).Seconds()
+	fmt.Fprintf(os.Stderr, "\r%s: opened %d/%d in %v\n", c.name, opened.Load(), c.n, time.Since(start).Round(time.Millisecond))
 	select {
 	case err := <-errc:
-		return err
+		return nil, err
 	default:
 	}
-	time.Sleep(*settle)
-	after, err := rss(*pid)
-	if err != nil {
-		return err
-	}
-	res := map[string]any{
-		"sessions":              *n,
-		"bridge_rss_before_kib": before,
-		"bridge_rss_after_kib":  after,
-		"kib_per_session":       float64(after-before) / float64(*n),
-		"go":                    runtime.Version(),
-	}
-	out, _ := json.Marshal(res)
-	fmt.Println(string(out))
-	return nil
-}
-
-// openStream connects from the given source address, opens an XMPP stream
-// and reads the bridge's <open/> and the relayed features.
-func openStream(ctx context.Context, url, domain string, src net.IP) (*websocket.Conn, error) {
-	d := websocket.Dialer{
-		Subprotocols:     []string{"xmpp"},
-		HandshakeTimeout: 20 * time.Second,
-		NetDialContext:   (&net.Dialer{LocalAddr: &net.TCPAddr{IP: src}}).DialContext,
-		ReadBufferSize:   512,
-		WriteBufferSize:  512,
-	}
-	c, _, err := d.DialContext(ctx, url, nil)
-	if err != nil {
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	c.SetWriteDeadline(time.Now().Add(20 * time.Second))
-	if err := c.WriteMessage(websocket.TextMessage, []byte(`<open xmlns="urn:ietf:params:xml:ns:xmpp-framing" to="`+domain+`" version="1.0"/>`)); err != nil {
-		c.Close()
+	// A BOSH session may still have had its second connection open when
+	// its setup ended; from here on each holds the one its waiting request
+	// uses.
+	time.Sleep(time.Second)
+	trimIdle(streams)
+	t0 := time.Now()
+	time.Sleep(c.settle)
+	r.SettledSeconds = time.Since(t0).Seconds()
+	if r.RSSAfterKiB, err = rss(c.pid); err != nil {
 		return nil, err
 	}
-	c.SetReadDeadline(time.Now().Add(20 * time.Second))
-	for _, want := range []string{"<open ", "<stream:features"} {
-		_, b, err := c.ReadMessage()
-		if err != nil {
-			c.Close()
+	r.KiBPerSession = float64(r.RSSAfterKiB-r.RSSBeforeKiB) / float64(c.n)
+	if c.serverPID != 0 {
+		if r.ServerAfter, err = rss(c.serverPID); err != nil {
 			return nil, err
 		}
-		if !strings.HasPrefix(string(b), want) {
-			c.Close()
-			return nil, fmt.Errorf("got %.80s, want %s…", b, want)
+		r.ServerPerSess = float64(r.ServerAfter-r.ServerBefore) / float64(c.n)
+	}
+	for _, st := range streams {
+		if b, ok := st.(*boshStream); ok {
+			r.OpenRequests += b.openRequests()
+			r.ClientConns += b.po.conns()
 		}
 	}
-	c.SetReadDeadline(time.Time{})
-	return c, nil
+	return r, nil
+}
+
+// openIdle sets up session i: a stream, or with -login a logged-in user.
+func openIdle(ctx context.Context, p Path, c idleConfig, i int) (Stream, error) {
+	ctx, cancel := context.WithTimeout(ctx, ioTimeout)
+	defer cancel()
+	st, err := p.Dial(ctx, net.IPv4(127, 0, 0, byte(2+i%c.sources)))
+	if err != nil {
+		return nil, err
+	}
+	if c.login {
+		_, err = login(ctx, st, c.domain, c.prefix+strconv.Itoa(i), c.password)
+	} else {
+		_, err = st.Open(ctx, c.domain)
+	}
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if b, ok := st.(*boshStream); ok {
+		// Once the last stanza's request has come back, the session's
+		// second connection is idle: close it now rather than at the end,
+		// so thousands of sessions never hold two each at once.
+		for k := 0; k < 100 && b.openRequests() > 1; k++ {
+			time.Sleep(20 * time.Millisecond)
+		}
+		b.closeIdle()
+	}
+	return st, nil
+}
+
+func trimIdle(streams []Stream) {
+	for _, st := range streams {
+		if b, ok := st.(*boshStream); ok {
+			b.closeIdle()
+		}
+	}
+}
+
+// closeStreams closes every stream, 64 at a time.
+func closeStreams(streams []Stream) {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 64)
+	for _, st := range streams {
+		if st == nil {
+			continue
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			st.Close()
+		}()
+	}
+	wg.Wait()
+}
+
+// idleHeader is the markdown header of the rows idleRow writes.
+const idleHeader = "| run | sessions | setup | measured RSS before → after | per session | other RSS before → after | per session | BOSH requests held / connections |\n" +
+	"|-----|---------:|------:|----------------------------:|------------:|-------------------------:|------------:|---------------------------------:|"
+
+// idleRow is one markdown table row for r.
+func idleRow(r *idleResult) string {
+	mib := func(k int64) string { return fmt.Sprintf("%.1f MiB", float64(k)/1024) }
+	other, otherPer := "–", "–"
+	if r.ServerPID != 0 {
+		other = mib(r.ServerBefore) + " → " + mib(r.ServerAfter)
+		otherPer = fmt.Sprintf("%.1f KiB", r.ServerPerSess)
+	}
+	held := "–"
+	if r.Kind == "bosh" {
+		held = fmt.Sprintf("%d / %d", r.OpenRequests, r.ClientConns)
+	}
+	return fmt.Sprintf("| %s | %d | %.1f s | %s → %s | %.1f KiB | %s | %s | %s |",
+		r.Name, r.Sessions, r.SetupSeconds, mib(r.RSSBeforeKiB), mib(r.RSSAfterKiB), r.KiBPerSession, other, otherPer, held)
 }

@@ -20,23 +20,26 @@ import (
 
 // loadConfig is the load subcommand's flags.
 type loadConfig struct {
-	bridgeWS, prosodyWS string
-	prosodyBOSH         string
-	bridgePID           int
-	prosodyPID          int
-	testbed             string
-	n                   int
-	rate                float64
-	duration            time.Duration
-	hold                time.Duration
-	drain               time.Duration
-	domain              string
-	prefix, password    string
-	sources             int
-	concurrency         int
-	senders             int
-	timeout             time.Duration
-	jsonFile            string
+	bridgeWS, prosodyWS     string
+	bridgeBOSH, prosodyBOSH string
+	bridgePID               int
+	prosodyPID              int
+	testbed                 string
+	n                       int
+	rate                    float64
+	duration                time.Duration
+	hold                    time.Duration
+	drain                   time.Duration
+	domain                  string
+	prefix, password        string
+	sources                 int
+	concurrency             int
+	senders                 int
+	timeout                 time.Duration
+	jsonFile                string
+	each                    bool // the message phase one path at a time
+	rampOn                  bool // search each path's saturation rate
+	ramp                    rampConfig
 }
 
 func load(args []string) error {
@@ -44,13 +47,26 @@ func load(args []string) error {
 	fs := flag.NewFlagSet("load", flag.ExitOnError)
 	fs.StringVar(&c.bridgeWS, "bridge-ws", "", "the bridge's WebSocket URL (path bridge-ws); empty: not run")
 	fs.StringVar(&c.prosodyWS, "prosody-ws", "", "Prosody's own WebSocket URL (path prosody-ws); empty: not run")
+	fs.StringVar(&c.bridgeBOSH, "bridge-bosh", "", "the bridge's BOSH URL (path bridge-bosh); empty: not run")
 	fs.StringVar(&c.prosodyBOSH, "prosody-bosh", "", "Prosody's own BOSH URL (path prosody-bosh); empty: not run")
 	fs.IntVar(&c.bridgePID, "bridge-pid", 0, "the bridge's process id, for /proc (0: not measured)")
 	fs.IntVar(&c.prosodyPID, "prosody-pid", 0, "Prosody's process id, for /proc (0: from -testbed's pid file)")
 	fs.StringVar(&c.testbed, "testbed", "", "directory of the testbed Prosody (scripts/testbed.sh start DIR), for its pid")
 	fs.IntVar(&c.n, "n", 1000, "sessions in all, shared out over the paths in turn")
-	fs.Float64Var(&c.rate, "rate", 500, "messages per second in all, over every path")
-	fs.DurationVar(&c.duration, "duration", 30*time.Second, "length of the message phase")
+	fs.Float64Var(&c.rate, "rate", 500, "messages per second in all, over every path (with -each: on each path)")
+	fs.DurationVar(&c.duration, "duration", 30*time.Second, "length of the message phase (with -each: of each path's)")
+	fs.BoolVar(&c.each, "each", false, "run the message phase once per path, one path at a time, each at -rate, so that CPU time is attributed per path")
+	fs.BoolVar(&c.rampOn, "ramp", false, "instead of one message phase, find each path's saturation rate, one path at a time (see the -ramp-* flags)")
+	fs.Float64Var(&c.ramp.start, "ramp-start", 1000, "-ramp: first step's rate, messages per second")
+	fs.Float64Var(&c.ramp.factor, "ramp-factor", 1.5, "-ramp: each step's rate over the one before while they pass")
+	fs.Float64Var(&c.ramp.max, "ramp-max", 40000, "-ramp: highest rate tried")
+	fs.IntVar(&c.ramp.refine, "ramp-refine", 2, "-ramp: bisection steps between the last rate that passed and the first that failed")
+	fs.DurationVar(&c.ramp.step, "ramp-step", 5*time.Second, "-ramp: length of each step's message phase")
+	fs.DurationVar(&c.ramp.bound, "ramp-p99", time.Second, "-ramp: a step whose p99 latency is above this fails")
+	fs.DurationVar(&c.ramp.pause, "ramp-pause", time.Second, "-ramp: pause between steps")
+	fs.IntVar(&c.ramp.retry, "ramp-retry", 1, "-ramp: times a failed step is run again before it counts")
+	fs.Float64Var(&c.ramp.others, "ramp-others", 25, "-ramp: a failed step during which other processes kept more than this percentage of a core busy is disturbed: run again once they are quiet, not counted")
+	fs.IntVar(&c.ramp.disturbed, "ramp-disturbed", 3, "-ramp: times a disturbed step is run again")
 	fs.DurationVar(&c.hold, "hold", 5*time.Second, "time sessions are held idle before the messages")
 	fs.DurationVar(&c.drain, "drain", 10*time.Second, "bound on the wait for messages still under way after the phase")
 	fs.StringVar(&c.domain, "domain", "localhost", "XMPP domain")
@@ -63,30 +79,27 @@ func load(args []string) error {
 	fs.StringVar(&c.jsonFile, "json", "", "write the results as JSON to this file")
 	fs.Parse(args)
 
-	var specs []pathSpec
-	if c.bridgeWS != "" {
-		specs = append(specs, pathSpec{name: "bridge-ws", kind: "ws", url: c.bridgeWS, viaBridge: true})
-	}
-	if c.prosodyWS != "" {
-		specs = append(specs, pathSpec{name: "prosody-ws", kind: "ws", url: c.prosodyWS})
-	}
-	if c.prosodyBOSH != "" {
-		specs = append(specs, pathSpec{name: "prosody-bosh", kind: "bosh", url: c.prosodyBOSH})
-	}
+	specs := pathSpecs(c)
 	var problems []error
 	if len(specs) == 0 {
-		problems = append(problems, errors.New("give at least one of -bridge-ws, -prosody-ws, -prosody-bosh"))
+		problems = append(problems, errors.New("give at least one of -bridge-ws, -prosody-ws, -bridge-bosh, -prosody-bosh"))
 	}
 	var lim syscall.Rlimit
 	syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim)
-	if c.n < 2*len(specs) || uint64(c.n)+64 > lim.Cur {
-		problems = append(problems, fmt.Errorf("-n must be %d…%d (one file descriptor each, under the open-file limit)", 2*len(specs), int64(lim.Cur)-64))
+	if fds := loadFDs(c.n, specs) + 64; c.n < 2*len(specs) || uint64(fds) > lim.Cur {
+		problems = append(problems, fmt.Errorf("-n %d: needs at least %d sessions, and %d file descriptors (one a WebSocket session, two a BOSH session, and headroom) under the open-file limit of %d", c.n, 2*len(specs), fds, lim.Cur))
 	}
 	if c.rate <= 0 || c.duration <= 0 {
 		problems = append(problems, errors.New("-rate and -duration must be positive"))
 	}
 	if c.sources < 1 || c.sources > 250 || c.concurrency < 1 || c.senders < 1 {
 		problems = append(problems, errors.New("-sources must be 1…250, -concurrency and -senders positive"))
+	}
+	if c.each && c.rampOn {
+		problems = append(problems, errors.New("-each and -ramp exclude each other"))
+	}
+	if c.rampOn && (c.ramp.start <= 0 || c.ramp.factor <= 1 || c.ramp.max < c.ramp.start || c.ramp.refine < 0 || c.ramp.retry < 0 || c.ramp.disturbed < 0 || c.ramp.step <= 0 || c.ramp.bound <= 0) {
+		problems = append(problems, errors.New("-ramp needs -ramp-start > 0, -ramp-factor > 1, -ramp-max ≥ -ramp-start, -ramp-refine, -ramp-retry and -ramp-disturbed ≥ 0, -ramp-step and -ramp-p99 positive"))
 	}
 	if c.prosodyPID == 0 && c.testbed != "" {
 		b, err := os.ReadFile(c.testbed + "/testbed.pid")
@@ -128,6 +141,37 @@ func load(args []string) error {
 type pathSpec struct {
 	name, kind, url string
 	viaBridge       bool
+}
+
+// loadFDs is the file descriptors n sessions dealt out over specs hold in
+// the load tool: a WebSocket session one, a BOSH session two while it sends
+// beside its held request.
+func loadFDs(n int, specs []pathSpec) int {
+	fds := 0
+	for i := range n {
+		fds++
+		if specs[i%len(specs)].kind == "bosh" {
+			fds++
+		}
+	}
+	return fds
+}
+
+// pathSpecs lists the paths the flags ask for, in the order their sessions
+// are dealt out.
+func pathSpecs(c loadConfig) []pathSpec {
+	var specs []pathSpec
+	for _, p := range []pathSpec{
+		{name: "bridge-ws", kind: "ws", url: c.bridgeWS, viaBridge: true},
+		{name: "prosody-ws", kind: "ws", url: c.prosodyWS},
+		{name: "bridge-bosh", kind: "bosh", url: c.bridgeBOSH, viaBridge: true},
+		{name: "prosody-bosh", kind: "bosh", url: c.prosodyBOSH},
+	} {
+		if p.url != "" {
+			specs = append(specs, p)
+		}
+	}
+	return specs
 }
 
 // session is one logged-in user on one path.
@@ -228,18 +272,36 @@ func runLoad(ctx context.Context, c loadConfig, specs []pathSpec, paths []Path) 
 		return nil, fmt.Errorf("prosody: %w", err)
 	}
 
-	start := time.Now()
-	stopProgress = progress(rn, "messages", func() string {
-		el := time.Since(start).Seconds()
-		return fmt.Sprintf("%.0fs sent %d received %d (%.0f/s)", el, rn.sent.Load(), rn.received.Load(), float64(rn.sent.Load())/el)
-	})
-	rn.messages(ctx, sess, start.Add(c.duration))
-	phase := time.Since(start)
-	drainEnd := time.Now().Add(c.drain)
-	for rn.received.Load() < rn.sent.Load() && time.Now().Before(drainEnd) && ctx.Err() == nil {
-		time.Sleep(10 * time.Millisecond)
+	byPath := make([][]*session, len(paths))
+	for _, s := range sess {
+		byPath[s.path] = append(byPath[s.path], s)
 	}
-	stopProgress()
+	start := time.Now()
+	var phases []*stepResult
+	var ramps []*rampResult
+	switch {
+	case c.rampOn:
+		for i, p := range paths {
+			rn.quiesce(ctx)
+			ramps = append(ramps, rn.runRamp(ctx, p.Name(), byPath[i]))
+		}
+	case c.each:
+		for i, p := range paths {
+			rn.quiesce(ctx)
+			st := rn.step(ctx, byPath[i], c.rate, c.duration)
+			fmt.Fprintf(os.Stderr, "each     %-12s %6.0f/s: %s\n", p.Name(), c.rate, st.verdict())
+			phases = append(phases, st)
+		}
+	default:
+		stopProgress = progress(rn, "messages", func() string {
+			el := time.Since(start).Seconds()
+			return fmt.Sprintf("%.0fs sent %d received %d (%.0f/s)", el, rn.sent.Load(), rn.received.Load(), float64(rn.sent.Load())/el)
+		})
+		rn.messages(ctx, sess, c.rate, start.Add(c.duration))
+		rn.drainAll(ctx)
+		stopProgress()
+	}
+	phase := time.Since(start)
 	if bridge.After, err = sample(bridge.PID); err != nil {
 		return nil, fmt.Errorf("bridge: %w", err)
 	}
@@ -251,14 +313,29 @@ func runLoad(ctx context.Context, c loadConfig, specs []pathSpec, paths []Path) 
 		Started:   rn.base.UTC(),
 		Machine:   machine(),
 		Sessions:  c.n,
+		Mode:      "mixed",
 		Rate:      c.rate,
 		Achieved:  float64(rn.sent.Load()) / phase.Seconds(),
 		Duration:  c.duration.String(),
 		GoVersion: runtime.Version(),
 	}
+	if c.each || c.rampOn {
+		r.Mode = "each"
+		r.Achieved = 0
+		if c.rampOn {
+			r.Mode, r.Rate, r.Duration = "ramp", 0, c.ramp.step.String()
+		}
+	}
 	for i, p := range paths {
 		pr := tally(sess, i)
 		pr.Path = p.Name()
+		pr.ViaBridge = specs[i].viaBridge
+		if phases != nil {
+			pr.Phase = phases[i]
+		}
+		if ramps != nil {
+			pr.Ramp = ramps[i]
+		}
 		r.Paths = append(r.Paths, pr)
 		prosody.Sessions += pr.Established
 		prosody.Messages += pr.Sent
@@ -342,14 +419,14 @@ func (rn *run) read(s *session) {
 	}
 }
 
-// messages runs the message phase until end: cfg.senders goroutines, each
+// messages runs a message phase until end: cfg.senders goroutines, each
 // serving its share of the sessions in turn at rate/senders. A goroutine
 // that falls behind sends at once until it has caught up, so the rate holds
 // on average. Each session is served by one goroutine only, which keeps its
 // messages in order and its stream with one writer.
-func (rn *run) messages(ctx context.Context, sess []*session, end time.Time) {
+func (rn *run) messages(ctx context.Context, sess []*session, rate float64, end time.Time) {
 	w := min(rn.cfg.senders, len(sess))
-	interval := time.Duration(float64(time.Second) * float64(w) / rn.cfg.rate)
+	interval := time.Duration(float64(time.Second) * float64(w) / rate)
 	var wg sync.WaitGroup
 	for k := range w {
 		var mine []*session
@@ -391,6 +468,132 @@ func (rn *run) messages(ctx context.Context, sess []*session, end time.Time) {
 		}()
 	}
 	wg.Wait()
+}
+
+// drainAll waits, at most cfg.drain, for every message sent to arrive.
+func (rn *run) drainAll(ctx context.Context) {
+	end := time.Now().Add(rn.cfg.drain)
+	for rn.received.Load() < rn.sent.Load() && time.Now().Before(end) && ctx.Err() == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// quiesce waits, at most half a minute, until every message sent so far
+// has arrived, so that a path's phase does not carry what the path before
+// it left under way.
+func (rn *run) quiesce(ctx context.Context) {
+	end := time.Now().Add(30 * time.Second)
+	for rn.received.Load() < rn.sent.Load() && time.Now().Before(end) && ctx.Err() == nil {
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// step runs one message phase on sess alone (one path's sessions) at rate
+// for d, waits at most cfg.drain for what is still under way, and measures
+// the phase: its messages, their latency, and the CPU time the bridge and
+// Prosody spent from its start to the end of the drain.
+func (rn *run) step(ctx context.Context, sess []*session, rate float64, d time.Duration) *stepResult {
+	type mark struct {
+		seq, received, reordered int64
+		lat                      int
+		done                     bool
+	}
+	marks := make([]mark, len(sess))
+	for i, s := range sess {
+		s.mu.Lock()
+		marks[i] = mark{seq: s.seq, received: s.received, reordered: s.reordered, lat: len(s.lat), done: isDone(s)}
+		s.mu.Unlock()
+	}
+	// counts adds up what happened since the marks.
+	counts := func() (sent, received, reordered int64) {
+		for i, s := range sess {
+			s.mu.Lock()
+			received += s.received - marks[i].received
+			reordered += s.reordered - marks[i].reordered
+			s.mu.Unlock()
+			sent += s.seq - marks[i].seq // the senders have stopped
+		}
+		return
+	}
+	b0, _ := sample(rn.cfg.bridgePID)
+	p0, _ := sample(rn.cfg.prosodyPID)
+	t0, _ := sample(os.Getpid())
+	m0, _ := machineBusy()
+	start := time.Now()
+	rn.messages(ctx, sess, rate, start.Add(d))
+	length := time.Since(start)
+	sent, delivered, _ := counts()
+	end := time.Now().Add(rn.cfg.drain)
+	for ctx.Err() == nil && time.Now().Before(end) {
+		if _, received, _ := counts(); received >= sent {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	b1, _ := sample(rn.cfg.bridgePID)
+	p1, _ := sample(rn.cfg.prosodyPID)
+	t1, _ := sample(os.Getpid())
+	m1, _ := machineBusy()
+	sent, received, reordered := counts()
+
+	m := stepMeasure{offered: rate, sent: sent, delivered: delivered, received: received, reordered: reordered, length: length}
+	var lat []time.Duration
+	for i, s := range sess {
+		s.mu.Lock()
+		lat = append(lat, s.lat[marks[i].lat:]...)
+		s.mu.Unlock()
+		if s.stream != nil && !marks[i].done && isDone(s) {
+			m.dead++
+		}
+	}
+	st := &stepResult{
+		Rate:      rate,
+		SentRate:  float64(sent) / length.Seconds(),
+		Delivered: float64(delivered) / length.Seconds(),
+		Messages:  sent,
+		Lost:      max(sent-received, 0),
+		Reordered: reordered,
+		Dead:      m.dead,
+		Latency:   summarise(lat),
+		measure:   m,
+	}
+	m.p99 = time.Duration(st.Latency.P99 * float64(time.Millisecond))
+	st.measure = m
+	cpu := func(a, b procSample) (percent, usPerMsg float64) {
+		dt := float64(b.CPUNs - a.CPUNs)
+		percent = dt / float64(elapsed) * 100
+		if sent > 0 {
+			usPerMsg = dt / 1e3 / float64(sent)
+		}
+		return
+	}
+	if rn.cfg.bridgePID != 0 {
+		st.BridgeCPUPercent, st.BridgeUsPerMsg = cpu(b0, b1)
+	}
+	if rn.cfg.prosodyPID != 0 {
+		st.ProsodyCPUPercent, st.ProsodyUsPerMsg = cpu(p0, p1)
+	}
+	st.ToolCPUPercent, _ = cpu(t0, t1)
+	// The rest of the machine: what its CPUs did besides the three
+	// processes under test. On a shared machine this is why a step
+	// can fail with no process of ours at full load.
+	ours := (b1.CPUNs - b0.CPUNs) + (p1.CPUNs - p0.CPUNs) + (t1.CPUNs - t0.CPUNs)
+	if m0 > 0 && m1 > 0 {
+		st.OtherCPUPercent = max(float64(m1-m0-ours), 0) / float64(elapsed) * 100
+	}
+	st.Pass, st.Why = judgeStep(m, rn.cfg.ramp.bound)
+	return st
+}
+
+// isDone reports whether s's reader has stopped.
+func isDone(s *session) bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // tally adds up one path's sessions.
@@ -493,14 +696,19 @@ func progress(rn *run, phase string, line func() string) (stop func()) {
 
 // machine describes the machine for the results.
 func machine() string {
-	model := "unknown CPU"
+	model, cpus := "unknown CPU", 0
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, l := range strings.Split(string(b), "\n") {
-			if v, ok := strings.CutPrefix(l, "model name"); ok {
+			if v, ok := strings.CutPrefix(l, "model name"); ok && cpus == 0 {
 				model = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
-				break
+			}
+			if strings.HasPrefix(l, "processor") {
+				cpus++
 			}
 		}
+	}
+	if cpus == 0 {
+		cpus = runtime.NumCPU()
 	}
 	var u syscall.Utsname
 	syscall.Uname(&u)
@@ -511,5 +719,9 @@ func machine() string {
 		}
 		rel = append(rel, byte(c))
 	}
-	return fmt.Sprintf("%d × %s, Linux %s", runtime.NumCPU(), model, rel)
+	pinned := ""
+	if n := runtime.NumCPU(); n < cpus {
+		pinned = fmt.Sprintf(" (the load tool on %d of them)", n)
+	}
+	return fmt.Sprintf("%d × %s%s, Linux %s", cpus, model, pinned, rel)
 }

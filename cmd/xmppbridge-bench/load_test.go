@@ -87,34 +87,93 @@ func TestLoadAgainstFakeServer(t *testing.T) {
 	srv := httptest.NewServer(&fakeServer{conns: map[string]*fakeConn{}})
 	defer srv.Close()
 	url := "ws" + strings.TrimPrefix(srv.URL, "http")
-	c := loadConfig{
+	base := loadConfig{
 		n: 12, rate: 400, duration: 300 * time.Millisecond, hold: 10 * time.Millisecond, drain: 2 * time.Second,
 		domain: "localhost", prefix: "u", password: "secret", sources: 2, concurrency: 4, senders: 2,
+		ramp: rampConfig{start: 100, factor: 2, max: 400, refine: 1, step: 200 * time.Millisecond, bound: time.Second},
 	}
-	specs := []pathSpec{{name: "a", kind: "ws", url: url}, {name: "b", kind: "ws", url: url}}
-	var paths []Path
-	for _, s := range specs {
-		p, err := newPath(s.name, s.kind, s.url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		paths = append(paths, p)
+	tests := []struct {
+		name   string
+		change func(*loadConfig)
+	}{
+		{"mixed", func(*loadConfig) {}},
+		{"each", func(c *loadConfig) { c.each = true }},
+		{"ramp", func(c *loadConfig) { c.rampOn = true }},
 	}
-	r, err := runLoad(context.Background(), c, specs, paths)
-	if err != nil {
-		t.Fatal(err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := base
+			tt.change(&c)
+			specs := []pathSpec{{name: "a", kind: "ws", url: url}, {name: "b", kind: "ws", url: url}}
+			var paths []Path
+			for _, s := range specs {
+				p, err := newPath(s.name, s.kind, s.url)
+				if err != nil {
+					t.Fatal(err)
+				}
+				paths = append(paths, p)
+			}
+			r, err := runLoad(context.Background(), c, specs, paths)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sent int64
+			for _, p := range r.Paths {
+				if p.Established != 6 || p.Held != 6 {
+					t.Errorf("%s: established %d, held %d, want 6, 6 (%s)", p.Path, p.Established, p.Held, p.FirstError)
+				}
+				if p.Lost != 0 || p.Reordered != 0 || p.Received != p.Sent || p.Latency.N != int(p.Sent) {
+					t.Errorf("%s: sent %d received %d lost %d reordered %d latencies %d", p.Path, p.Sent, p.Received, p.Lost, p.Reordered, p.Latency.N)
+				}
+				sent += p.Sent
+				switch {
+				case c.each && (p.Phase == nil || p.Phase.Messages == 0 || p.Phase.Lost != 0):
+					t.Errorf("%s: phase %+v, want messages and none lost", p.Path, p.Phase)
+				case c.rampOn && (p.Ramp == nil || len(p.Ramp.Steps) == 0):
+					t.Errorf("%s: no ramp steps", p.Path)
+				case c.rampOn:
+					// The fake server keeps up with these rates; only a
+					// stall of the test machine could fail a step.
+					var stepSent int64
+					for _, st := range p.Ramp.Steps {
+						stepSent += st.Messages
+					}
+					if stepSent != p.Sent {
+						t.Errorf("%s: steps sent %d, the path %d", p.Path, stepSent, p.Sent)
+					}
+				}
+			}
+			if sent == 0 {
+				t.Error("no messages sent")
+			}
+			var b strings.Builder
+			writeTable(&b, r)
+			if !strings.Contains(b.String(), "| a |") {
+				t.Errorf("table without path a:\n%s", b.String())
+			}
+		})
 	}
-	var sent int64
-	for _, p := range r.Paths {
-		if p.Established != 6 || p.Held != 6 {
-			t.Errorf("%s: established %d, held %d, want 6, 6 (%s)", p.Path, p.Established, p.Held, p.FirstError)
-		}
-		if p.Lost != 0 || p.Reordered != 0 || p.Received != p.Sent || p.Latency.N != int(p.Sent) {
-			t.Errorf("%s: sent %d received %d lost %d reordered %d latencies %d", p.Path, p.Sent, p.Received, p.Lost, p.Reordered, p.Latency.N)
-		}
-		sent += p.Sent
+}
+
+func TestLoadFDs(t *testing.T) {
+	ws := pathSpec{kind: "ws"}
+	bosh := pathSpec{kind: "bosh"}
+	tests := []struct {
+		name  string
+		n     int
+		specs []pathSpec
+		want  int
+	}{
+		{"websocket only", 10, []pathSpec{ws, ws}, 10},
+		{"bosh only", 10, []pathSpec{bosh}, 20},
+		{"four paths", 2000, []pathSpec{ws, ws, bosh, bosh}, 3000},
+		{"uneven deal", 5, []pathSpec{bosh, ws}, 8},
 	}
-	if sent == 0 {
-		t.Error("no messages sent")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := loadFDs(tt.n, tt.specs); got != tt.want {
+				t.Errorf("loadFDs(%d) = %d, want %d", tt.n, got, tt.want)
+			}
+		})
 	}
 }

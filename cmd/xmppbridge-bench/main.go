@@ -1,25 +1,32 @@
 // Command xmppbridge-bench measures xmppbridge from outside, as a load tool.
 //
-//	xmppbridge-bench idle -url ws://127.0.0.1:5280/xmpp-websocket -pid PID -n 2000
+//	xmppbridge-bench idle -kind ws -url ws://127.0.0.1:5280/xmpp-websocket -pid PID -n 2000
+//	xmppbridge-bench idle -kind bosh -url http://127.0.0.1:5280/http-bind -pid PID -n 2000 -login
 //	xmppbridge-bench users -testbed DIR -n 1000
-//	xmppbridge-bench load -bridge-ws URL -bridge-pid PID -prosody-ws URL -testbed DIR -n 1000 -rate 500 -duration 30s
+//	xmppbridge-bench load -bridge-ws URL -bridge-bosh URL -bridge-pid PID -prosody-ws URL -prosody-bosh URL -testbed DIR -n 1000 -rate 500 -duration 30s
+//	xmppbridge-bench load -each ...   or   xmppbridge-bench load -ramp ...
 //
-// idle opens n WebSocket connections to the bridge, opens an XMPP stream on
-// each (so the bridge holds an upstream stream per connection too), holds
-// them, and reports the bridge process's resident memory per idle bridged
-// session: the growth of its RSS, read from /proc, divided by n.
+// idle opens n sessions to one endpoint — WebSocket, or BOSH with one
+// request held per session as browsers keep it — each with an open XMPP
+// stream (or, with -login, a logged-in user), holds them, and reports the
+// resident memory per idle session of the process given by -pid: the
+// growth of its RSS, read from /proc, divided by n. Pointed at the bridge
+// it measures the bridge; pointed at Prosody's own endpoint, Prosody.
 //
 // users writes n accounts load0…load{n-1} (password "secret") straight into
 // the data directory of a testbed Prosody, in its internal_hashed format, so
 // that thousands of users are registered in a second rather than minutes.
 //
 // load logs in n users over several paths at once — through the bridge's
-// WebSocket endpoint, straight to Prosody's own, and straight to Prosody's
-// BOSH endpoint — interleaved, so every path sees the same machine; holds
-// them idle; then sends chat messages between pairs of sessions at a target
-// rate and measures, per path, session setup time, delivery latency, lost
-// and reordered messages, and from /proc the memory and CPU time of the
-// bridge and of Prosody. See load.go.
+// WebSocket and BOSH endpoints, and straight to Prosody's own — interleaved,
+// so every path sees the same machine; holds them idle; then sends chat
+// messages between pairs of sessions and measures, per path, session setup
+// time, delivery latency, lost and reordered messages, and from /proc the
+// memory and CPU time of the bridge and of Prosody. The messages go over
+// every path at once at a target rate (the default), over one path at a
+// time at that rate (-each: the CPU time of each phase is that path's), or
+// one path at a time in steps of rising rate until the path no longer keeps
+// up (-ramp: its saturation rate). See load.go and ramp.go.
 //
 // Every subcommand is bounded in count and time and stops by itself. Source
 // addresses are spread over 127.0.0.x to stay clear of ephemeral port
@@ -32,9 +39,9 @@ import (
 )
 
 const usage = `usage:
-  xmppbridge-bench idle -url URL -pid PID [-n N] [-domain D] [-sources K] [-settle DURATION]
+  xmppbridge-bench idle [-kind ws|bosh] -url URL -pid PID [-server-pid PID] [-n N] [-login] [-settle DURATION] ...
   xmppbridge-bench users -testbed DIR [-n N] [-prefix P] [-password PW]
-  xmppbridge-bench load [-bridge-ws URL] [-prosody-ws URL] [-prosody-bosh URL] [-n N] [-rate R] [-duration D] ...
+  xmppbridge-bench load [-bridge-ws URL] [-prosody-ws URL] [-bridge-bosh URL] [-prosody-bosh URL] [-n N] [-rate R] [-duration D] [-each | -ramp ...] ...
 run a subcommand with -h for its flags`
 
 func main() {

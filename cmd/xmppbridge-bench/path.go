@@ -7,8 +7,8 @@ import (
 )
 
 // A Path is one way for a client session to reach the XMPP server: the
-// bridge's WebSocket endpoint, Prosody's own, and later BOSH on either. The
-// load test runs several at once, interleaved, and reports each apart.
+// bridge's WebSocket or BOSH endpoint, or Prosody's own. The load test runs
+// several at once, interleaved, and reports each apart.
 type Path interface {
 	// Name names the path in the results, e.g. "bridge-ws".
 	Name() string

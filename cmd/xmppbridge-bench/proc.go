@@ -72,3 +72,34 @@ func sample(pid int) (procSample, error) {
 	}
 	return procSample{RSSKiB: r, CPUNs: c}, nil
 }
+
+// machineBusy is the CPU time all CPUs together have spent other than
+// idle or waiting for I/O, from the first line of /proc/stat, in
+// nanoseconds. Less the CPU time of the processes under test it tells how
+// busy the rest of the machine was.
+func machineBusy() (int64, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	return parseBusy(line)
+}
+
+// parseBusy reads the "cpu" line of /proc/stat: user nice system idle
+// iowait irq softirq steal …; guest time is already in user.
+func parseBusy(line string) (int64, error) {
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, errors.New("bad /proc/stat: " + line)
+	}
+	var busy int64
+	for _, i := range []int{1, 2, 3, 6, 7, 8} {
+		v, err := strconv.ParseInt(f[i], 10, 64)
+		if err != nil {
+			return 0, err
+		}
+		busy += v
+	}
+	return busy * (1e9 / clockTicks), nil
+}

@@ -52,6 +52,79 @@ type pathResult struct {
 	Reordered   int64     `json:"messages_reordered"`
 	Latency     durations `json:"latency"` // send → receive, same process
 	FirstError  string    `json:"first_error,omitempty"`
+	ViaBridge   bool      `json:"via_bridge"`
+
+	Phase *stepResult `json:"phase,omitempty"` // -each: this path's own message phase
+	Ramp  *rampResult `json:"ramp,omitempty"`  // -ramp: this path's saturation search
+}
+
+// stepResult is one message phase on one path alone: a -each phase or a
+// -ramp step.
+type stepResult struct {
+	Rate              float64   `json:"offered_per_s"`
+	SentRate          float64   `json:"sent_per_s"`
+	Delivered         float64   `json:"delivered_per_s"` // received by the end of the send phase ÷ its length
+	Messages          int64     `json:"messages_sent"`
+	Lost              int64     `json:"messages_lost"` // not received by the end of the drain
+	Reordered         int64     `json:"messages_reordered"`
+	Dead              int       `json:"sessions_ended"`
+	Latency           durations `json:"latency"`
+	BridgeCPUPercent  float64   `json:"bridge_cpu_percent"` // of one core, from the start to the end of the drain
+	BridgeUsPerMsg    float64   `json:"bridge_cpu_us_per_message"`
+	ProsodyCPUPercent float64   `json:"prosody_cpu_percent"`
+	ProsodyUsPerMsg   float64   `json:"prosody_cpu_us_per_message"`
+	ToolCPUPercent    float64   `json:"load_tool_cpu_percent"` // this process's own
+	OtherCPUPercent   float64   `json:"other_cpu_percent"`     // every other process on the machine, of one core
+	Pass              bool      `json:"pass"`
+	Why               string    `json:"why,omitempty"`
+	Retry             bool      `json:"retry,omitempty"`     // the same rate again after a failure
+	Disturbed         bool      `json:"disturbed,omitempty"` // failed while other processes were busy: run again
+
+	measure stepMeasure
+}
+
+// verdict is a one-line account of a step, for progress output.
+func (st *stepResult) verdict() string {
+	v := "pass"
+	if !st.Pass {
+		v = "FAIL (" + st.Why + ")"
+	}
+	return fmt.Sprintf("sent %.0f/s delivered %.0f/s p50 %s ms p99 %s ms lost %d, CPU: bridge %.0f %% Prosody %.0f %% load tool %.0f %% others %.0f %%: %s",
+		st.SentRate, st.Delivered, fms(st.Latency.P50), fms(st.Latency.P99), st.Lost, st.BridgeCPUPercent, st.ProsodyCPUPercent, st.ToolCPUPercent, st.OtherCPUPercent, v)
+}
+
+// rampResult is one path's saturation search.
+type rampResult struct {
+	Saturation float64       `json:"saturation_per_s"` // highest rate that passed; 0: none did
+	AtMax      bool          `json:"at_ramp_max"`      // every step passed up to -ramp-max
+	CutShort   bool          `json:"cut_short"`        // -timeout ended the search
+	Steps      []*stepResult `json:"steps"`
+}
+
+// best is the step that passed at the saturation rate, or nil.
+func (rr *rampResult) best() *stepResult {
+	for _, st := range rr.Steps {
+		if st.Pass && st.Rate == rr.Saturation {
+			return st
+		}
+	}
+	return nil
+}
+
+// firstFail is the step at the lowest rate that failed for good (its
+// retries too), or nil.
+func (rr *rampResult) firstFail() *stepResult {
+	var f *stepResult
+	passed := map[float64]bool{}
+	for _, st := range rr.Steps {
+		passed[st.Rate] = passed[st.Rate] || st.Pass
+	}
+	for _, st := range rr.Steps {
+		if !passed[st.Rate] && (f == nil || st.Rate < f.Rate) {
+			f = st
+		}
+	}
+	return f
 }
 
 // procResult is what /proc says about one server process over the run.
@@ -92,6 +165,7 @@ type results struct {
 	Started   time.Time     `json:"started"`
 	Machine   string        `json:"machine"`
 	Sessions  int           `json:"sessions"`
+	Mode      string        `json:"mode"` // mixed, each or ramp
 	Rate      float64       `json:"target_rate_per_s"`
 	Achieved  float64       `json:"achieved_rate_per_s"`
 	Duration  string        `json:"message_phase"`
@@ -103,7 +177,14 @@ type results struct {
 
 // writeTable writes the results as markdown tables.
 func writeTable(w io.Writer, r *results) {
-	fmt.Fprintf(w, "%d sessions, %.0f msg/s target (%.0f achieved) for %s\n\n", r.Sessions, r.Rate, r.Achieved, r.Duration)
+	switch r.Mode {
+	case "each":
+		fmt.Fprintf(w, "%d sessions; one path at a time, %.0f msg/s for %s each\n\n", r.Sessions, r.Rate, r.Duration)
+	case "ramp":
+		fmt.Fprintf(w, "%d sessions; saturation search one path at a time, steps of %s\n\n", r.Sessions, r.Duration)
+	default:
+		fmt.Fprintf(w, "%d sessions, %.0f msg/s target (%.0f achieved) over every path at once for %s\n\n", r.Sessions, r.Rate, r.Achieved, r.Duration)
+	}
 	fmt.Fprintln(w, "| path | established / held | setup p50 / p99 | latency p50 | p99 | p99.9 | max | sent | lost | reordered |")
 	fmt.Fprintln(w, "|------|-------------------:|----------------:|------------:|----:|------:|----:|-----:|-----:|----------:|")
 	for _, p := range r.Paths {
@@ -111,6 +192,17 @@ func writeTable(w io.Writer, r *results) {
 			p.Path, p.Established, p.Held, p.Sessions, fms(p.Setup.P50), fms(p.Setup.P99),
 			fms(p.Latency.P50), fms(p.Latency.P99), fms(p.Latency.P999), fms(p.Latency.Max),
 			p.Sent, p.Lost, p.Reordered)
+	}
+	for _, p := range r.Paths {
+		if p.FirstError != "" {
+			fmt.Fprintf(w, "\n%s: first error: %s\n", p.Path, p.FirstError)
+		}
+	}
+	switch r.Mode {
+	case "each":
+		writeEachTable(w, r)
+	case "ramp":
+		writeRampTables(w, r)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| process | RSS before → held | per session | CPU while idle | CPU in message phase | per message |")
@@ -122,9 +214,15 @@ func writeTable(w io.Writer, r *results) {
 		if pr.p == nil || pr.p.PID == 0 {
 			continue
 		}
-		fmt.Fprintf(w, "| %s (%d sessions, %d messages) | %.1f → %.1f MiB | %.1f KiB | %.1f %% | %.0f ms | %.1f µs |\n",
+		phaseCPU, perMsg := fmt.Sprintf("%.0f ms", pr.p.CPUMessagePhaseMs), fmt.Sprintf("%.1f µs", pr.p.CPUPerMessageUs)
+		if r.Mode != "mixed" {
+			// Over phases of paths it does not carry too: see the
+			// per-path tables above.
+			phaseCPU, perMsg = "–", "–"
+		}
+		fmt.Fprintf(w, "| %s (%d sessions, %d messages) | %.1f → %.1f MiB | %.1f KiB | %.1f %% | %s | %s |\n",
 			pr.name, pr.p.Sessions, pr.p.Messages, float64(pr.p.Before.RSSKiB)/1024, float64(pr.p.Held.RSSKiB)/1024,
-			pr.p.KiBPerSession, pr.p.CPUIdlePercent, pr.p.CPUMessagePhaseMs, pr.p.CPUPerMessageUs)
+			pr.p.KiBPerSession, pr.p.CPUIdlePercent, phaseCPU, perMsg)
 	}
 }
 
@@ -137,5 +235,91 @@ func fms(ms float64) string {
 		return fmt.Sprintf("%.1f", ms)
 	default:
 		return strings.TrimSuffix(fmt.Sprintf("%.0f", ms), ".")
+	}
+}
+
+// writeEachTable writes the CPU time of the bridge and Prosody in each
+// path's own message phase.
+func writeEachTable(w io.Writer, r *results) {
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| path | sent msg/s | bridge CPU | per message | per relayed stanza | Prosody CPU | per message | load tool CPU | other CPU |")
+	fmt.Fprintln(w, "|------|-----------:|-----------:|------------:|-------------------:|------------:|------------:|--------------:|----------:|")
+	for _, p := range r.Paths {
+		st := p.Phase
+		if st == nil {
+			continue
+		}
+		// A message crosses the bridge twice: in from the sender's
+		// browser and out to the receiver's.
+		stanza := "–"
+		if p.ViaBridge {
+			stanza = fmt.Sprintf("%.1f µs", st.BridgeUsPerMsg/2)
+		}
+		fmt.Fprintf(w, "| %s | %.0f | %.1f %% | %.1f µs | %s | %.1f %% | %.1f µs | %.0f %% | %.0f %% |\n",
+			p.Path, st.SentRate, st.BridgeCPUPercent, st.BridgeUsPerMsg, stanza, st.ProsodyCPUPercent, st.ProsodyUsPerMsg, st.ToolCPUPercent, st.OtherCPUPercent)
+	}
+}
+
+// writeRampTables writes every step of every path's saturation search,
+// then the saturation rates side by side with the bridge's offload ratios.
+func writeRampTables(w io.Writer, r *results) {
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| path | offered msg/s | sent | delivered | p50 | p99 | lost | bridge CPU | Prosody CPU | load tool CPU | other CPU | bridge µs/msg | Prosody µs/msg | verdict |")
+	fmt.Fprintln(w, "|------|-------------:|-----:|----------:|----:|----:|-----:|-----------:|------------:|--------------:|----------:|--------------:|---------------:|---------|")
+	for _, p := range r.Paths {
+		if p.Ramp == nil {
+			continue
+		}
+		for _, st := range p.Ramp.Steps {
+			v := "pass"
+			if !st.Pass {
+				v = "fail: " + st.Why
+			}
+			if st.Disturbed {
+				v += ", disturbed"
+			}
+			if st.Retry {
+				v += " (again)"
+			}
+			fmt.Fprintf(w, "| %s | %.0f | %.0f | %.0f | %s ms | %s ms | %d | %.0f %% | %.0f %% | %.0f %% | %.0f %% | %.1f | %.1f | %s |\n",
+				p.Path, st.Rate, st.SentRate, st.Delivered, fms(st.Latency.P50), fms(st.Latency.P99), st.Lost,
+				st.BridgeCPUPercent, st.ProsodyCPUPercent, st.ToolCPUPercent, st.OtherCPUPercent, st.BridgeUsPerMsg, st.ProsodyUsPerMsg, v)
+		}
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| path | saturation msg/s | p99 there | bridge CPU there | Prosody CPU there | first failed step |")
+	fmt.Fprintln(w, "|------|-----------------:|----------:|-----------------:|------------------:|-------------------|")
+	sat := map[string]float64{}
+	for _, p := range r.Paths {
+		if p.Ramp == nil {
+			continue
+		}
+		rate := fmt.Sprintf("%.0f", p.Ramp.Saturation)
+		if p.Ramp.AtMax {
+			rate = "≥ " + rate
+		}
+		if p.Ramp.CutShort {
+			rate += " (search cut short by -timeout)"
+		}
+		p99, bcpu, pcpu := "–", "–", "–"
+		if b := p.Ramp.best(); b != nil {
+			p99 = fms(b.Latency.P99) + " ms"
+			bcpu = fmt.Sprintf("%.0f %%", b.BridgeCPUPercent)
+			pcpu = fmt.Sprintf("%.0f %%", b.ProsodyCPUPercent)
+		}
+		fail := "none"
+		if f := p.Ramp.firstFail(); f != nil {
+			fail = fmt.Sprintf("%.0f/s: %s", f.Rate, f.Why)
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", p.Path, rate, p99, bcpu, pcpu, fail)
+		sat[p.Path] = p.Ramp.Saturation
+	}
+	fmt.Fprintln(w)
+	for _, pair := range [][2]string{{"bridge-ws", "prosody-ws"}, {"bridge-bosh", "prosody-bosh"}} {
+		b, okb := sat[pair[0]]
+		d, okd := sat[pair[1]]
+		if okb && okd && d > 0 {
+			fmt.Fprintf(w, "%s / %s at saturation: %.2f×\n", pair[0], pair[1], b/d)
+		}
 	}
 }
