@@ -121,6 +121,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mu.Lock()
 	if h.closing {
 		h.mu.Unlock()
+		// Shutdown began during the upgrade and did not see this one: it
+		// hears system-shutdown all the same, from this goroutine, the
+		// only one that knows of it.
+		c.writeEnd(&bridge.CloseError{Reason: bridge.ReasonShutdown})
 		_ = ws.Close()
 		return
 	}
