@@ -285,6 +285,7 @@ func runLoad(ctx context.Context, c loadConfig, specs []pathSpec, paths []Path) 
 			rn.quiesce(ctx)
 			ramps = append(ramps, rn.runRamp(ctx, p.Name(), byPath[i]))
 		}
+		rn.quiesce(ctx)
 	case c.each:
 		for i, p := range paths {
 			rn.quiesce(ctx)
@@ -292,6 +293,8 @@ func runLoad(ctx context.Context, c loadConfig, specs []pathSpec, paths []Path) 
 			fmt.Fprintf(os.Stderr, "each     %-12s %6.0f/s: %s\n", p.Name(), c.rate, st.verdict())
 			phases = append(phases, st)
 		}
+		// The per-path tallies below count what has not arrived as lost.
+		rn.quiesce(ctx)
 	default:
 		stopProgress = progress(rn, "messages", func() string {
 			el := time.Since(start).Seconds()
