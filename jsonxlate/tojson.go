@@ -118,7 +118,7 @@ func (c *toJSON) setNS(ns string) error {
 			return badNS(ns)
 		}
 		value := b[j+1 : end : end]
-		if _, err := xmlsplit.Unescape(nil, value); err != nil || badChar(string(value)) >= 0 {
+		if _, err := xmlsplit.Unescape(nil, value); err != nil || xmlsplit.InvalidChar(string(value)) >= 0 {
 			return badNS(ns)
 		}
 		uri := nsValue(value)
@@ -130,7 +130,7 @@ func (c *toJSON) setNS(ns string) error {
 			c.outer = append(c.outer, binding{uri: uri})
 		case string(name) == "xmlns:xml" && string(uri) == nsXML:
 			// bound anyway
-		case len(name) > 6 && string(name[:6]) == "xmlns:" && isNCName(string(name[6:])) && string(name[6:]) != "xml" && string(name[6:]) != "xmlns":
+		case len(name) > 6 && string(name[:6]) == "xmlns:" && xmlsplit.IsNCName(string(name[6:])) && string(name[6:]) != "xml" && string(name[6:]) != "xmlns":
 			if len(uri) == 0 || string(uri) == nsXML || string(uri) == nsXMLNS {
 				return badNS(ns)
 			}

@@ -4,6 +4,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/xmppbridge/xmppbridge/internal/xmlsplit"
 )
 
 // maxDepth is the deepest nesting AppendXML writes: xmlsplit's default, so
@@ -61,7 +63,7 @@ func (p *path) String() string {
 		switch {
 		case q.idx >= 0:
 			segs = append(segs, "["+strconv.Itoa(q.idx)+"]")
-		case isNCName(q.key) && !strings.Contains(q.key, "."):
+		case xmlsplit.IsNCName(q.key) && !strings.Contains(q.key, "."):
 			segs = append(segs, "."+q.key)
 		default:
 			segs = append(segs, "["+strconv.Quote(q.key)+"]")
@@ -122,7 +124,7 @@ func (w *xmlWriter) str(v int32, p *path) (string, *Error) {
 	if nd.bad {
 		return "", errAt(CodeBadValue, p, "not valid Unicode (invalid UTF-8 or a lone surrogate)")
 	}
-	if i := badChar(nd.str); i >= 0 {
+	if i := xmlsplit.InvalidChar(nd.str); i >= 0 {
 		r := []rune(nd.str[i:])[0]
 		return "", errAt(CodeBadValue, p, "character "+strconv.QuoteRuneToASCII(r)+" is not allowed in XML")
 	}
@@ -134,7 +136,7 @@ func (w *xmlWriter) name(v int32, p *path) (string, *Error) {
 	if err != nil {
 		return "", err
 	}
-	if !isNCName(s) {
+	if !xmlsplit.IsNCName(s) {
 		return "", errAt(CodeBadValue, p, strconv.Quote(s)+" is not an XML name without a colon")
 	}
 	return s, nil
@@ -160,7 +162,7 @@ func (w *xmlWriter) attr(name, value string) {
 	w.b = append(w.b, ' ')
 	w.b = append(w.b, name...)
 	w.b = append(w.b, '=', '\'')
-	w.b = appendEscaped(w.b, value, &attrEsc)
+	w.b = xmlsplit.AppendEscape(w.b, value)
 	w.b = append(w.b, '\'')
 }
 
@@ -184,7 +186,7 @@ func (w *xmlWriter) end(mark int, name string) {
 }
 
 func (w *xmlWriter) text(s string) {
-	w.b = appendEscaped(w.b, s, &textEsc)
+	w.b = xmlsplit.AppendText(w.b, s)
 }
 
 // leaf writes <name [xmlns] [xml:lang]>text</name>.
@@ -1170,7 +1172,7 @@ func (w *xmlWriter) attrs(v int32, p *path, stanza bool) *Error {
 				return errAt(CodeBadValue, ap, "an attribute in the xml namespace is written xml:name")
 			case ns == nsXMLNS:
 				return errAt(CodeBadValue, ap, "namespace declarations are not attributes here")
-			case badChar(ns) >= 0:
+			case xmlsplit.InvalidChar(ns) >= 0:
 				return errAt(CodeBadValue, ap, "the namespace has a character XML does not allow")
 			}
 		case strings.HasPrefix(key, "xml:"):
@@ -1178,7 +1180,7 @@ func (w *xmlWriter) attrs(v int32, p *path, stanza bool) *Error {
 		default:
 			local = key
 		}
-		if !isNCName(local) {
+		if !xmlsplit.IsNCName(local) {
 			return errAt(CodeBadValue, ap, strconv.Quote(key)+" is not an attribute name")
 		}
 		if ns == "" && local == "xmlns" {
