@@ -1,16 +1,28 @@
 #!/usr/bin/env bash
-# Load: the bridge's WebSocket and BOSH endpoints against Prosody's own, on
-# one machine. Starts a private Prosody, writes N users into its storage,
-# runs the bridge in front of it (plaintext over loopback, as on the server's
-# own box) and has xmppbridge-bench load log N sessions in, dealt out in turn
-# over the paths bridge-ws, prosody-ws, bridge-bosh and prosody-bosh; holds
-# them; then sends RATE messages per second between pairs for DURATION, over
-# every path at once, or with EACH=1 one path at a time at RATE each (so the
-# bridge's CPU time per message is its own for each path). Prints markdown
-# tables. Cleans up after itself.
+# Load: the bridge's WebSocket, BOSH and JSON API endpoints against
+# Prosody's own, on one machine. Starts a private Prosody, writes N users
+# into its storage, runs the bridge in front of it (plaintext over loopback,
+# as on the server's own box) and has xmppbridge-bench load log N sessions
+# in, dealt out in turn over the paths bridge-ws, prosody-ws, bridge-bosh,
+# prosody-bosh and bridge-json; holds them; then sends RATE messages per
+# second between pairs for DURATION, over every path at once, or with EACH=1
+# one path at a time at RATE each (so the bridge's CPU time per message is
+# its own for each path; the sessions are then set up one path at a time
+# too, so that its CPU time per session set up is each path's own). Prints
+# markdown tables, among them the bridge's CPU time per bridged session set
+# up. Cleans up after itself.
+#
+# bridge-json is the bridge's JSON API over WebSocket (GET /json/ws,
+# subprotocol xmppbridge-json.v1, docs/json-api.md): a session logs in with
+# a login frame and the bridge does SASL and bind upstream itself (the
+# password is accepted because the load tool connects from loopback), then
+# sends initial presence and chat messages as JSON frames carrying the same
+# sequence number and send time as the XML paths. Its bridge CPU per
+# session set up therefore includes the SASL client's work (SCRAM), which
+# on bridge-ws and bridge-bosh the browser does.
 #   scripts/bench-load.sh [N [RATE [DURATION]]]     defaults: 1000 500 30s
 # Environment:
-#   PATHS  the paths to run, default "bridge-ws prosody-ws bridge-bosh prosody-bosh"
+#   PATHS  the paths to run, default "bridge-ws prosody-ws bridge-bosh prosody-bosh bridge-json"
 #   EACH=1 one path at a time
 #   PIN=1  Prosody on CPU 0, the bridge and the load tool on CPU 1
 #   JSON=FILE   the results as JSON;  PPROF=ADDR  the bridge's pprof
@@ -20,7 +32,7 @@ cd "$(dirname "$0")/.."
 n="${1:-1000}"
 rate="${2:-500}"
 duration="${3:-30s}"
-paths="${PATHS:-bridge-ws prosody-ws bridge-bosh prosody-bosh}"
+paths="${PATHS:-bridge-ws prosody-ws bridge-bosh prosody-bosh bridge-json}"
 dir=$(mktemp -d)
 bridge=
 cleanup() {
@@ -58,6 +70,9 @@ log_level = "warn"
 allow_any_domain = false
 [limits]
 max_sessions = $((n + 100))
+[json]
+# Served by default; the path is the one -bridge-json points at below.
+path = "/json"
 [domain."$DOMAIN"]
 address = "$C2S_ADDR"
 security = "plaintext"
@@ -73,6 +88,7 @@ for p in $paths; do
 	prosody-ws) flags+=(-prosody-ws "$WS_URL") ;;
 	bridge-bosh) flags+=(-bridge-bosh "http://127.0.0.1:$port/http-bind") ;;
 	prosody-bosh) flags+=(-prosody-bosh "$BOSH_URL") ;;
+	bridge-json) flags+=(-bridge-json "ws://127.0.0.1:$port/json/ws") ;;
 	*) echo "bench-load: unknown path $p" >&2; exit 2 ;;
 	esac
 done

@@ -55,13 +55,13 @@ func idle(args []string) error {
 	var c idleConfig
 	fs := flag.NewFlagSet("idle", flag.ExitOnError)
 	fs.StringVar(&c.name, "name", "", "name of this run in the output (default: KIND)")
-	fs.StringVar(&c.kind, "kind", "ws", "ws (RFC 7395) or bosh (XEP-0124/0206, one request held per session)")
+	fs.StringVar(&c.kind, "kind", "ws", "ws (RFC 7395), bosh (XEP-0124/0206, one request held per session) or json (the bridge's JSON API over WebSocket, e.g. ws://HOST:PORT/json/ws; needs -login)")
 	fs.StringVar(&c.url, "url", "ws://127.0.0.1:5280/xmpp-websocket", "the endpoint's URL")
 	fs.IntVar(&c.pid, "pid", 0, "process id of the server whose memory is measured (the bridge, or Prosody for its own endpoints)")
 	fs.IntVar(&c.serverPID, "server-pid", 0, "another process to measure, e.g. the Prosody behind the bridge (0: none)")
 	fs.IntVar(&c.n, "n", 2000, "sessions to open (at most 9000: the bridge holds two sockets each)")
 	fs.StringVar(&c.domain, "domain", "localhost", "XMPP domain to open streams to")
-	fs.BoolVar(&c.login, "login", false, "log every session in (SASL PLAIN, bind, presence; see the users subcommand) instead of only opening a stream")
+	fs.BoolVar(&c.login, "login", false, "log every session in (SASL PLAIN, bind, presence, or with -kind json a login frame and presence; see the users subcommand) instead of only opening a stream")
 	fs.StringVar(&c.prefix, "prefix", "load", "with -login: user names are PREFIX0…PREFIX{n-1}")
 	fs.StringVar(&c.password, "password", "secret", "with -login: password of every user")
 	fs.IntVar(&c.sources, "sources", 8, "local source addresses 127.0.0.2… to spread connections over")
@@ -81,8 +81,12 @@ func idle(args []string) error {
 	if c.n < 1 || c.n > 9000 {
 		problems = append(problems, errors.New("-n must be 1…9000"))
 	}
-	if c.kind != "ws" && c.kind != "bosh" {
-		problems = append(problems, fmt.Errorf("-kind %q: want ws or bosh", c.kind))
+	switch {
+	case c.kind != "ws" && c.kind != "bosh" && c.kind != "json":
+		problems = append(problems, fmt.Errorf("-kind %q: want ws, bosh or json", c.kind))
+	case c.kind == "json" && !c.login:
+		// A JSON session has no stream to open before its login.
+		problems = append(problems, errors.New("-kind json needs -login"))
 	}
 	if c.sources < 1 || c.sources > 250 || c.concurrency < 1 {
 		problems = append(problems, errors.New("-sources must be 1…250 and -concurrency positive"))

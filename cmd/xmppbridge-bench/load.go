@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -22,6 +21,7 @@ import (
 type loadConfig struct {
 	bridgeWS, prosodyWS     string
 	bridgeBOSH, prosodyBOSH string
+	bridgeJSON              string
 	bridgePID               int
 	prosodyPID              int
 	testbed                 string
@@ -49,13 +49,14 @@ func load(args []string) error {
 	fs.StringVar(&c.prosodyWS, "prosody-ws", "", "Prosody's own WebSocket URL (path prosody-ws); empty: not run")
 	fs.StringVar(&c.bridgeBOSH, "bridge-bosh", "", "the bridge's BOSH URL (path bridge-bosh); empty: not run")
 	fs.StringVar(&c.prosodyBOSH, "prosody-bosh", "", "Prosody's own BOSH URL (path prosody-bosh); empty: not run")
+	fs.StringVar(&c.bridgeJSON, "bridge-json", "", "the bridge's JSON API WebSocket URL, e.g. ws://HOST:PORT/json/ws (path bridge-json; the bridge logs in upstream itself); empty: not run")
 	fs.IntVar(&c.bridgePID, "bridge-pid", 0, "the bridge's process id, for /proc (0: not measured)")
 	fs.IntVar(&c.prosodyPID, "prosody-pid", 0, "Prosody's process id, for /proc (0: from -testbed's pid file)")
 	fs.StringVar(&c.testbed, "testbed", "", "directory of the testbed Prosody (scripts/testbed.sh start DIR), for its pid")
 	fs.IntVar(&c.n, "n", 1000, "sessions in all, shared out over the paths in turn")
 	fs.Float64Var(&c.rate, "rate", 500, "messages per second in all, over every path (with -each: on each path)")
 	fs.DurationVar(&c.duration, "duration", 30*time.Second, "length of the message phase (with -each: of each path's)")
-	fs.BoolVar(&c.each, "each", false, "run the message phase once per path, one path at a time, each at -rate, so that CPU time is attributed per path")
+	fs.BoolVar(&c.each, "each", false, "set the paths' sessions up one path at a time, and run the message phase once per path, one path at a time, each at -rate, so that CPU time is attributed per path")
 	fs.BoolVar(&c.rampOn, "ramp", false, "instead of one message phase, find each path's saturation rate, one path at a time (see the -ramp-* flags)")
 	fs.Float64Var(&c.ramp.start, "ramp-start", 1000, "-ramp: first step's rate, messages per second")
 	fs.Float64Var(&c.ramp.factor, "ramp-factor", 1.5, "-ramp: each step's rate over the one before while they pass")
@@ -82,7 +83,7 @@ func load(args []string) error {
 	specs := pathSpecs(c)
 	var problems []error
 	if len(specs) == 0 {
-		problems = append(problems, errors.New("give at least one of -bridge-ws, -prosody-ws, -bridge-bosh, -prosody-bosh"))
+		problems = append(problems, errors.New("give at least one of -bridge-ws, -prosody-ws, -bridge-bosh, -prosody-bosh, -bridge-json"))
 	}
 	var lim syscall.Rlimit
 	syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim)
@@ -144,8 +145,8 @@ type pathSpec struct {
 }
 
 // loadFDs is the file descriptors n sessions dealt out over specs hold in
-// the load tool: a WebSocket session one, a BOSH session two while it sends
-// beside its held request.
+// the load tool: a WebSocket session (JSON API included) one, a BOSH
+// session two while it sends beside its held request.
 func loadFDs(n int, specs []pathSpec) int {
 	fds := 0
 	for i := range n {
@@ -166,6 +167,7 @@ func pathSpecs(c loadConfig) []pathSpec {
 		{name: "prosody-ws", kind: "ws", url: c.prosodyWS},
 		{name: "bridge-bosh", kind: "bosh", url: c.bridgeBOSH, viaBridge: true},
 		{name: "prosody-bosh", kind: "bosh", url: c.prosodyBOSH},
+		{name: "bridge-json", kind: "json", url: c.bridgeJSON, viaBridge: true},
 	} {
 		if p.url != "" {
 			specs = append(specs, p)
@@ -178,7 +180,9 @@ func pathSpecs(c loadConfig) []pathSpec {
 type session struct {
 	path    int
 	user    string
+	src     net.IP // the local address it connects from
 	stream  Stream
+	sp      spelling // how stream spells the load test's stanzas
 	jid     string
 	partner *session // whom this session sends to; nil: it only listens
 	setup   time.Duration
@@ -222,7 +226,7 @@ func runLoad(ctx context.Context, c loadConfig, specs []pathSpec, paths []Path) 
 	// loaded over the same stretch of time on the same machine.
 	sess := make([]*session, c.n)
 	for i := range sess {
-		sess[i] = &session{path: i % len(paths), user: c.prefix + strconv.Itoa(i), next: 1, done: make(chan struct{})}
+		sess[i] = &session{path: i % len(paths), user: c.prefix + strconv.Itoa(i), src: net.IPv4(127, 0, 0, byte(2+i%c.sources)), next: 1, done: make(chan struct{})}
 	}
 	// Partners are neighbours on the same path, each sending to the other.
 	for p := range paths {
@@ -237,23 +241,22 @@ func runLoad(ctx context.Context, c loadConfig, specs []pathSpec, paths []Path) 
 		}
 	}
 
-	stopProgress := progress(rn, "setup", func() string {
-		return fmt.Sprintf("bound %d, failed %d, of %d", rn.bound.Load(), rn.failed.Load(), c.n)
-	})
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, c.concurrency)
-	for i, s := range sess {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			rn.setup(ctx, paths[s.path], s, net.IPv4(127, 0, 0, byte(2+i%c.sources)))
-		}()
+	byPath := make([][]*session, len(paths))
+	for _, s := range sess {
+		byPath[s.path] = append(byPath[s.path], s)
 	}
-	wg.Wait()
-	stopProgress()
 	defer closeAll(sess)
+	var setups []*setupCPU
+	if c.each {
+		// One path at a time, so that what the bridge and Prosody spend
+		// on each path's logins is that path's alone.
+		for i := range paths {
+			setups = append(setups, rn.setupPath(ctx, paths, i, byPath[i]))
+		}
+	} else {
+		rn.setupAll(ctx, "setup", paths, sess)
+		time.Sleep(setupSettle) // before Bound, as setupPath does
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -272,10 +275,6 @@ func runLoad(ctx context.Context, c loadConfig, specs []pathSpec, paths []Path) 
 		return nil, fmt.Errorf("prosody: %w", err)
 	}
 
-	byPath := make([][]*session, len(paths))
-	for _, s := range sess {
-		byPath[s.path] = append(byPath[s.path], s)
-	}
 	start := time.Now()
 	var phases []*stepResult
 	var ramps []*rampResult
@@ -296,7 +295,7 @@ func runLoad(ctx context.Context, c loadConfig, specs []pathSpec, paths []Path) 
 		// The per-path tallies below count what has not arrived as lost.
 		rn.quiesce(ctx)
 	default:
-		stopProgress = progress(rn, "messages", func() string {
+		stopProgress := progress(rn, "messages", func() string {
 			el := time.Since(start).Seconds()
 			return fmt.Sprintf("%.0fs sent %d received %d (%.0f/s)", el, rn.sent.Load(), rn.received.Load(), float64(rn.sent.Load())/el)
 		})
@@ -339,6 +338,10 @@ func runLoad(ctx context.Context, c loadConfig, specs []pathSpec, paths []Path) 
 		if ramps != nil {
 			pr.Ramp = ramps[i]
 		}
+		if setups != nil {
+			pr.SetupCPU = setups[i]
+			setups[i].derive(pr.Established)
+		}
 		r.Paths = append(r.Paths, pr)
 		prosody.Sessions += pr.Established
 		prosody.Messages += pr.Sent
@@ -358,12 +361,52 @@ func runLoad(ctx context.Context, c loadConfig, specs []pathSpec, paths []Path) 
 	return r, nil
 }
 
+// setupSettle is how long the bridge and Prosody are given, once the last
+// login has returned, to finish what it set off (initial presence sent and
+// echoed back, a garbage collection) before their CPU time is read.
+const setupSettle = 200 * time.Millisecond
+
+// setupAll sets up sess, cfg.concurrency at a time, with a progress line.
+func (rn *run) setupAll(ctx context.Context, label string, paths []Path, sess []*session) {
+	stopProgress := progress(rn, label, func() string {
+		return fmt.Sprintf("bound %d, failed %d, of %d", rn.bound.Load(), rn.failed.Load(), rn.cfg.n)
+	})
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, rn.cfg.concurrency)
+	for _, s := range sess {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			rn.setup(ctx, paths[s.path], s)
+		}()
+	}
+	wg.Wait()
+	stopProgress()
+}
+
+// setupPath sets up the sessions of path i, sess, with no other path's
+// being set up meanwhile, and measures the CPU time the bridge and Prosody
+// spent from the first login to setupSettle after the last.
+func (rn *run) setupPath(ctx context.Context, paths []Path, i int, sess []*session) *setupCPU {
+	b0, _ := sample(rn.cfg.bridgePID)
+	p0, _ := sample(rn.cfg.prosodyPID)
+	start := time.Now()
+	rn.setupAll(ctx, "setup "+paths[i].Name(), paths, sess)
+	wall := time.Since(start)
+	time.Sleep(setupSettle)
+	b1, _ := sample(rn.cfg.bridgePID)
+	p1, _ := sample(rn.cfg.prosodyPID)
+	return &setupCPU{Seconds: wall.Seconds(), bridgeNs: b1.CPUNs - b0.CPUNs, prosodyNs: p1.CPUNs - p0.CPUNs}
+}
+
 // setup connects and logs in one session and starts its reader.
-func (rn *run) setup(ctx context.Context, p Path, s *session, src net.IP) {
+func (rn *run) setup(ctx context.Context, p Path, s *session) {
 	t0 := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, ioTimeout)
 	defer cancel()
-	st, err := p.Dial(ctx, src)
+	st, err := p.Dial(ctx, s.src)
 	if err != nil {
 		s.err = fmt.Errorf("dial: %w", err)
 		rn.failed.Add(1)
@@ -379,7 +422,7 @@ func (rn *run) setup(ctx context.Context, p Path, s *session, src net.IP) {
 		return
 	}
 	s.setup = time.Since(t0)
-	s.stream, s.jid = st, jid
+	s.stream, s.sp, s.jid = st, spellingOf(st), jid
 	rn.bound.Add(1)
 	go rn.read(s)
 }
@@ -395,15 +438,12 @@ func (rn *run) read(s *session) {
 			s.mu.Unlock()
 			return
 		}
-		if !bytes.HasPrefix(el, []byte("<message")) {
-			if bytes.HasPrefix(el, []byte("<close")) || bytes.Contains(el[:min(len(el), 20)], []byte("error")) {
-				s.mu.Lock()
-				s.err = fmt.Errorf("server: %.200s", el)
-				s.mu.Unlock()
-			}
-			continue
+		k, p, ok := s.sp.inspect(el)
+		if k == elemEnd {
+			s.mu.Lock()
+			s.err = fmt.Errorf("server: %.200s", el)
+			s.mu.Unlock()
 		}
-		p, ok := parseProbe(el)
 		if !ok {
 			continue
 		}
@@ -460,7 +500,7 @@ func (rn *run) messages(ctx context.Context, sess []*session, rate float64, end 
 					continue
 				}
 				s.seq++
-				buf = appendMessage(buf[:0], s.partner.jid, probe{seq: s.seq, sent: time.Since(rn.base)})
+				buf = s.sp.appendMessage(buf[:0], s.partner.jid, probe{seq: s.seq, sent: time.Since(rn.base)})
 				if err := s.stream.Send(buf); err != nil {
 					s.seq--
 					s.dead = true

@@ -2,31 +2,37 @@
 //
 //	xmppbridge-bench idle -kind ws -url ws://127.0.0.1:5280/xmpp-websocket -pid PID -n 2000
 //	xmppbridge-bench idle -kind bosh -url http://127.0.0.1:5280/http-bind -pid PID -n 2000 -login
+//	xmppbridge-bench idle -kind json -url ws://127.0.0.1:8080/json/ws -pid PID -n 2000 -login
 //	xmppbridge-bench users -testbed DIR -n 1000
-//	xmppbridge-bench load -bridge-ws URL -bridge-bosh URL -bridge-pid PID -prosody-ws URL -prosody-bosh URL -testbed DIR -n 1000 -rate 500 -duration 30s
+//	xmppbridge-bench load -bridge-ws URL -bridge-bosh URL -bridge-json URL -bridge-pid PID -prosody-ws URL -prosody-bosh URL -testbed DIR -n 1000 -rate 500 -duration 30s
 //	xmppbridge-bench load -each ...   or   xmppbridge-bench load -ramp ...
 //
-// idle opens n sessions to one endpoint — WebSocket, or BOSH with one
-// request held per session as browsers keep it — each with an open XMPP
-// stream (or, with -login, a logged-in user), holds them, and reports the
-// resident memory per idle session of the process given by -pid: the
-// growth of its RSS, read from /proc, divided by n. Pointed at the bridge
-// it measures the bridge; pointed at Prosody's own endpoint, Prosody.
+// idle opens n sessions to one endpoint — WebSocket, BOSH with one request
+// held per session as browsers keep it, or the bridge's JSON API — each
+// with an open XMPP stream (or, with -login, a logged-in user; a JSON
+// session is always one), holds them, and reports the resident memory per
+// idle session of the process given by -pid: the growth of its RSS, read
+// from /proc, divided by n. Pointed at the bridge it measures the bridge;
+// pointed at Prosody's own endpoint, Prosody.
 //
 // users writes n accounts load0…load{n-1} (password "secret") straight into
 // the data directory of a testbed Prosody, in its internal_hashed format, so
 // that thousands of users are registered in a second rather than minutes.
 //
 // load logs in n users over several paths at once — through the bridge's
-// WebSocket and BOSH endpoints, and straight to Prosody's own — interleaved,
-// so every path sees the same machine; holds them idle; then sends chat
-// messages between pairs of sessions and measures, per path, session setup
-// time, delivery latency, lost and reordered messages, and from /proc the
-// memory and CPU time of the bridge and of Prosody. The messages go over
-// every path at once at a target rate (the default), over one path at a
-// time at that rate (-each: the CPU time of each phase is that path's), or
-// one path at a time in steps of rising rate until the path no longer keeps
-// up (-ramp: its saturation rate). See load.go and ramp.go.
+// WebSocket, BOSH and JSON API endpoints (on the JSON API the bridge logs in
+// upstream itself, from a login frame), and straight to Prosody's own —
+// interleaved, so every path sees the same machine; holds them idle; then
+// sends chat messages between pairs of sessions and measures, per path,
+// session setup time, delivery latency, lost and reordered messages, and
+// from /proc the memory and CPU time of the bridge and of Prosody, among
+// them the bridge's CPU time per bridged session set up. The messages go
+// over every path at once at a target rate (the default), over one path at
+// a time at that rate (-each: the CPU time of each phase is that path's;
+// the sessions are set up one path at a time too, so the CPU time of each
+// path's setup is its own), or one path at a time in steps of rising rate
+// until the path no longer keeps up (-ramp: its saturation rate). See
+// load.go and ramp.go.
 //
 // Every subcommand is bounded in count and time and stops by itself. Source
 // addresses are spread over 127.0.0.x to stay clear of ephemeral port
@@ -39,9 +45,9 @@ import (
 )
 
 const usage = `usage:
-  xmppbridge-bench idle [-kind ws|bosh] -url URL -pid PID [-server-pid PID] [-n N] [-login] [-settle DURATION] ...
+  xmppbridge-bench idle [-kind ws|bosh|json] -url URL -pid PID [-server-pid PID] [-n N] [-login] [-settle DURATION] ...
   xmppbridge-bench users -testbed DIR [-n N] [-prefix P] [-password PW]
-  xmppbridge-bench load [-bridge-ws URL] [-prosody-ws URL] [-bridge-bosh URL] [-prosody-bosh URL] [-n N] [-rate R] [-duration D] [-each | -ramp ...] ...
+  xmppbridge-bench load [-bridge-ws URL] [-prosody-ws URL] [-bridge-bosh URL] [-prosody-bosh URL] [-bridge-json URL] [-n N] [-rate R] [-duration D] [-each | -ramp ...] ...
 run a subcommand with -h for its flags`
 
 func main() {

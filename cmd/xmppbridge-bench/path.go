@@ -7,7 +7,7 @@ import (
 )
 
 // A Path is one way for a client session to reach the XMPP server: the
-// bridge's WebSocket or BOSH endpoint, or Prosody's own. The load test runs
+// bridge's WebSocket, BOSH or JSON endpoint, or Prosody's own. The load test runs
 // several at once, interleaved, and reports each apart.
 type Path interface {
 	// Name names the path in the results, e.g. "bridge-ws".
@@ -18,7 +18,8 @@ type Path interface {
 }
 
 // A Stream carries top-level XMPP elements in both directions, however the
-// transport frames them. It has one reader and one writer at a time: Recv
+// transport frames them, or on the JSON API their JSON frames (see
+// spellingOf and serverLogin). It has one reader and one writer at a time: Recv
 // may run concurrently with Send, but not with itself, and likewise Send.
 type Stream interface {
 	// Open opens the XMPP stream to domain, or restarts it after SASL, and
@@ -41,7 +42,9 @@ func newPath(name, kind, url string) (Path, error) {
 		return &wsPath{name: name, url: url}, nil
 	case "bosh":
 		return &boshPath{name: name, url: url}, nil
+	case "json":
+		return &jsonPath{name: name, url: url}, nil
 	default:
-		return nil, fmt.Errorf("path %s: unknown kind %q (want ws or bosh)", name, kind)
+		return nil, fmt.Errorf("path %s: unknown kind %q (want ws, bosh or json)", name, kind)
 	}
 }

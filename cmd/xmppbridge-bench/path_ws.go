@@ -23,18 +23,32 @@ func (p *wsPath) Name() string { return p.name }
 const ioTimeout = 30 * time.Second
 
 func (p *wsPath) Dial(ctx context.Context, src net.IP) (Stream, error) {
+	c, err := dialWebSocket(ctx, p.url, "xmpp", src)
+	if err != nil {
+		return nil, err
+	}
+	return &wsStream{c: c, buf: make([]byte, 0, 1024)}, nil
+}
+
+// dialWebSocket connects from src and insists on the subprotocol: a server
+// that does not take it would not understand a single message.
+func dialWebSocket(ctx context.Context, url, subprotocol string, src net.IP) (*websocket.Conn, error) {
 	d := websocket.Dialer{
-		Subprotocols:     []string{"xmpp"},
+		Subprotocols:     []string{subprotocol},
 		HandshakeTimeout: ioTimeout,
 		NetDialContext:   (&net.Dialer{LocalAddr: &net.TCPAddr{IP: src}}).DialContext,
 		ReadBufferSize:   1024,
 		WriteBufferSize:  1024,
 	}
-	c, _, err := d.DialContext(ctx, p.url, nil)
+	c, _, err := d.DialContext(ctx, url, nil)
 	if err != nil {
 		return nil, err
 	}
-	return &wsStream{c: c, buf: make([]byte, 0, 1024)}, nil
+	if c.Subprotocol() != subprotocol {
+		c.Close()
+		return nil, fmt.Errorf("%s: the server did not agree to the subprotocol %s", url, subprotocol)
+	}
+	return c, nil
 }
 
 type wsStream struct {

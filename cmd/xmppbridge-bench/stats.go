@@ -54,8 +54,36 @@ type pathResult struct {
 	FirstError  string    `json:"first_error,omitempty"`
 	ViaBridge   bool      `json:"via_bridge"`
 
-	Phase *stepResult `json:"phase,omitempty"` // -each: this path's own message phase
-	Ramp  *rampResult `json:"ramp,omitempty"`  // -ramp: this path's saturation search
+	SetupCPU *setupCPU   `json:"setup_cpu,omitempty"` // -each: this path's sessions set up alone
+	Phase    *stepResult `json:"phase,omitempty"`     // -each: this path's own message phase
+	Ramp     *rampResult `json:"ramp,omitempty"`      // -ramp: this path's saturation search
+}
+
+// setupCPU is the CPU time the bridge and Prosody spent while one path's
+// sessions were set up with no other path's (-each), from the first
+// connection until setupSettle after the last login, per session
+// established.
+//
+// On bridge-ws and bridge-bosh the browser does SASL and the bridge relays
+// it. On bridge-json the bridge logs in upstream itself: its figure
+// includes the SASL client's work (SCRAM: PBKDF2 over the server's
+// iteration count), the login and session frames, and translating initial
+// presence and its echo between JSON and XML. Prosody's login work is in
+// Prosody's figure on every path. On a path that does not cross the bridge,
+// the bridge's figure is its background over the same time: the noise floor.
+type setupCPU struct {
+	Seconds             float64 `json:"wall_s"` // first connection to last login
+	BridgeUsPerSession  float64 `json:"bridge_cpu_us_per_session"`
+	ProsodyUsPerSession float64 `json:"prosody_cpu_us_per_session"`
+
+	bridgeNs, prosodyNs int64
+}
+
+func (sc *setupCPU) derive(established int) {
+	if established > 0 {
+		sc.BridgeUsPerSession = float64(sc.bridgeNs) / 1e3 / float64(established)
+		sc.ProsodyUsPerSession = float64(sc.prosodyNs) / 1e3 / float64(established)
+	}
 }
 
 // stepResult is one message phase on one path alone: a -each phase or a
@@ -137,6 +165,7 @@ type procResult struct {
 	Sessions          int        `json:"sessions"` // sessions it held
 	Messages          int64      `json:"messages"` // messages it relayed in the message phase
 	KiBPerSession     float64    `json:"kib_per_session"`
+	CPUPerSetupUs     float64    `json:"cpu_us_per_session_setup"` // Before to Bound, per session: see derive
 	CPUPerMessageUs   float64    `json:"cpu_us_per_message"`
 	CPUMessagePhaseMs float64    `json:"cpu_ms_message_phase"`
 	CPUIdlePercent    float64    `json:"cpu_idle_percent"` // of one core, while the sessions are held idle
@@ -151,6 +180,12 @@ func (p *procResult) derive(hold time.Duration) {
 	}
 	if p.Sessions > 0 {
 		p.KiBPerSession = float64(p.Held.RSSKiB-p.Before.RSSKiB) / float64(p.Sessions)
+		// For the bridge, Sessions are those on bridge paths only: direct
+		// paths set up alongside them do not touch its process, so in a
+		// mixed run too this is the bridge's work per bridged session.
+		// Bridge-json sessions bring the bridge's own SASL client work
+		// into it (see setupCPU).
+		p.CPUPerSetupUs = float64(p.Bound.CPUNs-p.Before.CPUNs) / 1e3 / float64(p.Sessions)
 	}
 	d := p.After.CPUNs - p.Held.CPUNs
 	p.CPUMessagePhaseMs = float64(d) / 1e6
@@ -200,13 +235,14 @@ func writeTable(w io.Writer, r *results) {
 	}
 	switch r.Mode {
 	case "each":
+		writeSetupTable(w, r)
 		writeEachTable(w, r)
 	case "ramp":
 		writeRampTables(w, r)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| process | RSS before → held | per session | CPU while idle | CPU in message phase | per message |")
-	fmt.Fprintln(w, "|---------|------------------:|------------:|---------------:|---------------------:|------------:|")
+	fmt.Fprintln(w, "| process | RSS before → held | per session | CPU per session set up | CPU while idle | CPU in message phase | per message |")
+	fmt.Fprintln(w, "|---------|------------------:|------------:|-----------------------:|---------------:|---------------------:|------------:|")
 	for _, pr := range []struct {
 		name string
 		p    *procResult
@@ -220,9 +256,9 @@ func writeTable(w io.Writer, r *results) {
 			// per-path tables above.
 			phaseCPU, perMsg = "–", "–"
 		}
-		fmt.Fprintf(w, "| %s (%d sessions, %d messages) | %.1f → %.1f MiB | %.1f KiB | %.1f %% | %s | %s |\n",
+		fmt.Fprintf(w, "| %s (%d sessions, %d messages) | %.1f → %.1f MiB | %.1f KiB | %.0f µs | %.1f %% | %s | %s |\n",
 			pr.name, pr.p.Sessions, pr.p.Messages, float64(pr.p.Before.RSSKiB)/1024, float64(pr.p.Held.RSSKiB)/1024,
-			pr.p.KiBPerSession, pr.p.CPUIdlePercent, phaseCPU, perMsg)
+			pr.p.KiBPerSession, pr.p.CPUPerSetupUs, pr.p.CPUIdlePercent, phaseCPU, perMsg)
 	}
 }
 
@@ -235,6 +271,38 @@ func fms(ms float64) string {
 		return fmt.Sprintf("%.1f", ms)
 	default:
 		return strings.TrimSuffix(fmt.Sprintf("%.0f", ms), ".")
+	}
+}
+
+// writeSetupTable writes the CPU time of the bridge and Prosody while each
+// path's sessions were set up alone.
+func writeSetupTable(w io.Writer, r *results) {
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| path | setup time | sessions/s | bridge CPU per session set up | Prosody CPU per session set up |")
+	fmt.Fprintln(w, "|------|-----------:|-----------:|------------------------------:|-------------------------------:|")
+	direct, json := false, false
+	for _, p := range r.Paths {
+		sc := p.SetupCPU
+		if sc == nil {
+			continue
+		}
+		rate := 0.0
+		if sc.Seconds > 0 {
+			rate = float64(p.Established) / sc.Seconds
+		}
+		bridge := fmt.Sprintf("%.0f µs", sc.BridgeUsPerSession)
+		if !p.ViaBridge {
+			bridge = "(" + bridge + ")"
+			direct = true
+		}
+		json = json || p.Path == "bridge-json"
+		fmt.Fprintf(w, "| %s | %.2f s | %.0f | %s | %.0f µs |\n", p.Path, sc.Seconds, rate, bridge, sc.ProsodyUsPerSession)
+	}
+	if direct {
+		fmt.Fprintln(w, "\n(In parentheses: the bridge's background while a path that does not cross it was set up.)")
+	}
+	if json {
+		fmt.Fprintln(w, "\nbridge-json: the bridge logs in upstream itself, so its figure includes the SASL client's work (SCRAM) that the browser does on the other bridge paths.")
 	}
 }
 
@@ -315,7 +383,7 @@ func writeRampTables(w io.Writer, r *results) {
 		sat[p.Path] = p.Ramp.Saturation
 	}
 	fmt.Fprintln(w)
-	for _, pair := range [][2]string{{"bridge-ws", "prosody-ws"}, {"bridge-bosh", "prosody-bosh"}} {
+	for _, pair := range [][2]string{{"bridge-ws", "prosody-ws"}, {"bridge-bosh", "prosody-bosh"}, {"bridge-json", "prosody-ws"}} {
 		b, okb := sat[pair[0]]
 		d, okd := sat[pair[1]]
 		if okb && okd && d > 0 {

@@ -8,10 +8,39 @@ import (
 	"time"
 )
 
-// login opens a stream, authenticates with SASL PLAIN (the test Prosody
-// allows it without TLS), binds a resource and sends initial presence. It
-// returns the bound full JID. There is no stream management.
+// login logs a user in and sends initial presence; it returns the bound
+// full JID. On an XMPP stream it opens the stream, authenticates with SASL
+// PLAIN (the test Prosody allows it without TLS) and binds a resource; on a
+// stream whose server logs in for the client (serverLogin: the bridge's
+// JSON API) it hands over the credentials instead. There is no stream
+// management.
 func login(ctx context.Context, s Stream, domain, user, password string) (jid string, err error) {
+	if sl, ok := s.(serverLogin); ok {
+		jid, err = sl.Login(ctx, domain, user, password)
+		if err != nil {
+			return "", fmt.Errorf("login: %w", err)
+		}
+	} else if jid, err = saslLogin(ctx, s, domain, user, password); err != nil {
+		return "", err
+	}
+	if err := s.Send(spellingOf(s).appendPresence(nil)); err != nil {
+		return "", err
+	}
+	return jid, nil
+}
+
+// A serverLogin is a Stream whose server logs in upstream for the client
+// (the bridge's JSON API): no XMPP stream is opened on it and no SASL done
+// over it.
+type serverLogin interface {
+	// Login logs user@domain in with password and returns the bound
+	// full JID.
+	Login(ctx context.Context, domain, user, password string) (jid string, err error)
+}
+
+// saslLogin opens an XMPP stream, authenticates with SASL PLAIN and binds a
+// resource.
+func saslLogin(ctx context.Context, s Stream, domain, user, password string) (jid string, err error) {
 	feat, err := s.Open(ctx, domain)
 	if err != nil {
 		return "", fmt.Errorf("open: %w", err)
@@ -44,10 +73,61 @@ func login(ctx context.Context, s Stream, domain, user, password string) (jid st
 	if !ok || !bytes.Contains(el[:min(len(el), 80)], []byte("result")) {
 		return "", fmt.Errorf("bind: %.200s", el)
 	}
-	if err := s.Send([]byte(`<presence xmlns="jabber:client"/>`)); err != nil {
-		return "", err
-	}
 	return jid, nil
+}
+
+// A spelling writes and reads the few elements the load test itself sends
+// and checks, in the form its stream carries: XMPP XML, or the bridge's
+// JSON frames. Both carry the same probe in the message body, so latency,
+// loss and order are measured alike on every path.
+type spelling interface {
+	// appendPresence appends initial presence.
+	appendPresence(b []byte) []byte
+	// appendMessage appends a chat message to full JID to carrying p.
+	appendMessage(b []byte, to string, p probe) []byte
+	// inspect says what a received element is and, for a message that
+	// carries a probe, the probe.
+	inspect(el []byte) (k elemKind, p probe, ok bool)
+}
+
+// elemKind is what the load test's reader makes of a received element.
+type elemKind int
+
+const (
+	elemOther   elemKind = iota // presence, iq, anything else: ignored
+	elemMessage                 // a message, with or without a probe
+	elemEnd                     // the server closing the stream or reporting an error
+)
+
+// spellingOf is the spelling of s: a Stream that carries something other
+// than XML says so with a spelling method.
+func spellingOf(s Stream) spelling {
+	if sp, ok := s.(interface{ spelling() spelling }); ok {
+		return sp.spelling()
+	}
+	return xmlSpelling{}
+}
+
+// xmlSpelling is XMPP XML, for every path but the JSON API.
+type xmlSpelling struct{}
+
+func (xmlSpelling) appendPresence(b []byte) []byte {
+	return append(b, `<presence xmlns="jabber:client"/>`...)
+}
+
+func (xmlSpelling) appendMessage(b []byte, to string, p probe) []byte {
+	return appendMessage(b, to, p)
+}
+
+func (xmlSpelling) inspect(el []byte) (elemKind, probe, bool) {
+	if !bytes.HasPrefix(el, []byte("<message")) {
+		if bytes.HasPrefix(el, []byte("<close")) || bytes.Contains(el[:min(len(el), 20)], []byte("error")) {
+			return elemEnd, probe{}, false
+		}
+		return elemOther, probe{}, false
+	}
+	p, ok := parseProbe(el)
+	return elemMessage, p, ok
 }
 
 // textOf returns the text of the first <name>…</name> in el, as raw bytes
