@@ -17,6 +17,9 @@ type Splitter struct {
 
 	attrs    []Attr
 	borrowed [][]byte
+
+	spare   *scratch // the holder of the scratch space last borrowed (trim.go)
+	trimmed bool     // Trim lent the scratch space out
 }
 
 // Split looks for the next item at the start of buf, which holds all bytes
@@ -51,6 +54,9 @@ type Splitter struct {
 func (s *Splitter) Split(buf []byte) (it Item, n int, err error) {
 	if s.err != nil {
 		return Item{}, 0, s.err
+	}
+	if s.trimmed {
+		s.untrim()
 	}
 	maxBytes := s.maxBytes()
 	if s.partial && (len(buf) == 0 || buf[0] != '<' || s.decl && len(buf) < s.declPos || !s.decl && len(buf) < s.sc.pos) {
