@@ -111,10 +111,7 @@ func (h *Hub) Open(ctx context.Context, req OpenRequest, t Transport) (*Session,
 
 	s.push(Item{Event: xmppclient.Event{Kind: xmppclient.EventHeader, Header: up.Header()}})
 	h.wg.Add(1)
-	go func() {
-		defer h.wg.Done()
-		s.readLoop(up)
-	}()
+	go s.readLoop(up, false)
 	return s, nil
 }
 

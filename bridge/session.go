@@ -148,10 +148,25 @@ func (s *Session) endQueue(e *CloseError, discard bool) {
 }
 
 // readLoop carries everything the server sends into the queue until the
-// upstream stream ends. It never blocks on the browser.
-func (s *Session) readLoop(up *xmppclient.Conn) {
+// upstream stream ends. It never blocks on the browser. Whenever the server
+// has nothing more to say, it leaves the wait to a fresh goroutine
+// (awaitUpstream) and returns: the fresh goroutine's stack is still small,
+// while this one's has grown on the way through Next, and an idle session
+// keeps the stack of whatever goroutine waits for its server. ready says the
+// socket is known to be readable: read before waiting again.
+//
+// It runs on a goroutine counted in the Hub's wait group, and so does every
+// goroutine it hands over to; each one's count ends when it returns.
+func (s *Session) readLoop(up *xmppclient.Conn, ready bool) {
+	defer s.hub.wg.Done()
 	var end *CloseError
 	for {
+		if !ready && up.Drained() {
+			s.hub.wg.Add(1)
+			go s.awaitUpstream(up)
+			return
+		}
+		ready = false
 		ev, err := up.Next()
 		if err != nil {
 			end = upstreamEnd(err)
@@ -177,6 +192,13 @@ func (s *Session) readLoop(up *xmppclient.Conn) {
 	s.mu.Unlock()
 	s.endQueue(final, false)
 	s.hub.finished(s, final)
+}
+
+// awaitUpstream waits, on a goroutine of its own, for the server to send
+// more, then reads it.
+func (s *Session) awaitUpstream(up *xmppclient.Conn) {
+	up.Await()
+	s.readLoop(up, true)
 }
 
 // upstreamEnd turns a failure of an established upstream stream into a

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/xmppbridge/xmppbridge/internal/netwait"
 )
 
 // closeGrace is how long Next waits for the server's </stream:stream> after
@@ -62,7 +64,7 @@ func newConn(cfg *Config, raw net.Conn, tc *tls.Conn) *Conn {
 	if tc != nil {
 		c.nc, c.tlsc = tc, tc
 	}
-	c.rawc = rawConnOf(raw)
+	c.rawc = netwait.For(raw)
 	c.rd.sp.MaxBytes = cfg.MaxStanzaBytes
 	c.rd.max = cfg.MaxStanzaBytes + poolBufSize
 	return c

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/xmppbridge/xmppbridge/internal/netwait"
 	"github.com/xmppbridge/xmppbridge/internal/xmlsplit"
 )
 
@@ -36,6 +37,8 @@ type reader struct {
 	// that data is used up.
 	pending error
 	err     error // sticky: Next fails with it from now on
+	// ready is set by Await: the socket is readable, so Next reads at once.
+	ready bool
 
 	sp xmlsplit.Splitter
 	ns nsCache
@@ -211,7 +214,8 @@ func readError(err error) error {
 // there is something to read.
 //
 // On a TCP socket it parks in the runtime's network poller on a peek
-// (waitReadable), then reads into a pooled buffer.
+// (netwait.Readable), then reads into a pooled buffer. After Await it skips
+// the wait: Await did it.
 //
 // A *tls.Conn may already hold decrypted data or whole records read from
 // the socket, which a wait on the socket would never see. So first it is
@@ -227,7 +231,9 @@ func readError(err error) error {
 // package's control.
 func (c *Conn) fillIdle() error {
 	rd := &c.rd
-	if c.tlsc != nil {
+	ready := rd.ready
+	rd.ready = false
+	if c.tlsc != nil && !ready {
 		rd.get()
 		n, err := c.probe((*rd.buf)[rd.w:])
 		rd.w += n
@@ -237,11 +243,13 @@ func (c *Conn) fillIdle() error {
 		rd.release()
 	}
 	if c.rawc != nil {
-		if c.onWait != nil {
-			c.onWait()
-		}
-		if err := waitReadable(c.rawc); err != nil {
-			return readError(err)
+		if !ready {
+			if c.onWait != nil {
+				c.onWait()
+			}
+			if err := netwait.Readable(c.rawc); err != nil {
+				return readError(err)
+			}
 		}
 		if c.tlsc != nil {
 			var one [1]byte
@@ -267,6 +275,53 @@ func (c *Conn) fillIdle() error {
 	n, err := c.nc.Read(*rd.buf)
 	rd.w += n
 	return rd.after(n, err)
+}
+
+// Drained reports whether Next would now have to wait for the server and
+// Await can do that wait: the Conn holds no unread bytes and no error, and
+// its socket can be waited on without a read (see package netwait; not on
+// every platform). On a TLS stream it first takes what crypto/tls already
+// holds, so a true answer means nothing is held anywhere.
+//
+// A reader that keeps one goroutine per Conn can then leave the wait to a
+// fresh goroutine (which calls Await, then Next) and end its own: the fresh
+// goroutine's stack is the small one it started with, while the old one's
+// stack had grown on the way to Next, and a parked goroutine keeps its
+// stack. Only the goroutine that calls Next may call Drained.
+func (c *Conn) Drained() bool {
+	rd := &c.rd
+	if rd.err != nil || rd.buf != nil || rd.pending != nil || rd.ready || c.rawc == nil {
+		return false
+	}
+	if c.tlsc != nil {
+		rd.get()
+		n, err := c.probe((*rd.buf)[rd.w:])
+		rd.w += n
+		if n > 0 || err != nil {
+			if err := rd.after(n, err); err != nil {
+				rd.fail(err)
+			}
+			return false
+		}
+		rd.release()
+	}
+	rd.sp.Trim()
+	return true
+}
+
+// Await parks until the socket has something to read, holding no buffer,
+// for the Next that follows; a failure (a deadline, a closed connection) is
+// that Next's to return. Call it only after Drained returned true, from the
+// goroutine that will call Next next.
+func (c *Conn) Await() {
+	if c.onWait != nil {
+		c.onWait()
+	}
+	if err := netwait.Readable(c.rawc); err != nil {
+		c.rd.fail(readError(err))
+		return
+	}
+	c.rd.ready = true
 }
 
 // probe reads from the TLS connection only what it already holds. A

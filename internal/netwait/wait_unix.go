@@ -1,14 +1,15 @@
 //go:build unix
 
-package xmppclient
+package netwait
 
 import (
 	"net"
 	"syscall"
 )
 
-// rawConnOf returns what waitReadable needs to wait on c, or nil.
-func rawConnOf(c net.Conn) syscall.RawConn {
+// For returns what Readable needs to wait on c, or nil when c cannot be
+// waited on without reading.
+func For(c net.Conn) syscall.RawConn {
 	sc, ok := c.(syscall.Conn)
 	if !ok {
 		return nil
@@ -20,16 +21,17 @@ func rawConnOf(c net.Conn) syscall.RawConn {
 	return rc
 }
 
-// waitReadable returns once the socket has data (or EOF, or an error) to
-// read, holding no buffer meanwhile: it parks the goroutine in the runtime
-// poller. It honours the read deadline, and returns an error at once when
-// the socket is closed.
+// Readable returns once the socket has data (or EOF, or an error) to read,
+// holding no buffer meanwhile. It honours the connection's read deadline
+// (returning an error wrapping os.ErrDeadlineExceeded) and returns an error
+// at once when the connection is closed. It uses little stack: a goroutine
+// that starts by calling it parks without growing its first stack.
 //
 // Readiness notifications alone are not enough: the poller is
 // edge-triggered and resets its state before each wait, so data that
 // arrived before the wait would be missed. The peek asks the kernel
 // directly; only when it says there is nothing does the goroutine park.
-func waitReadable(rc syscall.RawConn) error {
+func Readable(rc syscall.RawConn) error {
 	return rc.Read(peekReadable)
 }
 
