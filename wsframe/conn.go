@@ -1,14 +1,17 @@
 package wsframe
 
 import (
+	"bufio"
 	"errors"
 	"io"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
 
 	"github.com/xmppbridge/xmppbridge/bridge"
+	"github.com/xmppbridge/xmppbridge/internal/netwait"
 	"github.com/xmppbridge/xmppbridge/internal/xmlsplit"
 )
 
@@ -22,6 +25,10 @@ type conn struct {
 	h     *Handler
 	ws    *websocket.Conn
 	timer *time.Timer // keepalive pings
+	// br is ws's read buffer; rawc, when set, lets the reader wait for
+	// the socket without it (see park.go).
+	br   *bufio.Reader
+	rawc syscall.RawConn
 
 	mu      sync.Mutex
 	sess    *bridge.Session
@@ -41,13 +48,17 @@ type conn struct {
 	opened bool
 }
 
-func newConn(h *Handler, ws *websocket.Conn) *conn {
-	c := &conn{h: h, ws: ws, done: make(chan struct{})}
+func newConn(h *Handler, ws *websocket.Conn, hj *hijacker) *conn {
+	c := &conn{h: h, ws: ws, done: make(chan struct{}), br: hj.br}
+	if hj.br != nil && hj.nc == ws.NetConn() {
+		c.rawc = netwait.For(hj.nc)
+	}
 	ws.SetPingHandler(c.onPing)
 	ws.SetPongHandler(func(string) error { return c.extendRead() })
 	// Answering the browser's close frame is the writer's job; returning
 	// nil makes NextReader report the close to the read loop.
 	ws.SetCloseHandler(func(int, string) error { return nil })
+	_ = c.extendRead()
 	c.mu.Lock()
 	c.timer = time.AfterFunc(h.cfg.PingInterval, c.onTimer)
 	c.mu.Unlock()
@@ -122,17 +133,25 @@ func (c *conn) session() *bridge.Session {
 	return c.sess
 }
 
-// readLoop reads the browser's messages until the connection ends. It is
-// the only goroutine that reads.
-func (c *conn) readLoop() {
+// readLoop reads the browser's messages until the connection ends. One
+// goroutine reads at a time: when nothing is buffered, the loop hands the
+// wait over to a fresh goroutine (awaitRead, which comes back here with
+// ready set: something arrived) and returns. Each such goroutine is counted
+// in the handler's wait group.
+func (c *conn) readLoop(ready bool) {
 	defer c.h.wg.Done()
-	defer c.close()
-	_ = c.extendRead()
 	lim := xmlsplit.Limits{MaxBytes: c.h.cfg.MaxStanzaBytes}
 	for {
+		if !ready && c.parkable() {
+			c.h.wg.Add(1)
+			go c.awaitRead()
+			return
+		}
+		ready = false
 		typ, r, err := c.ws.NextReader()
 		if err != nil {
 			c.end(readEnd(err))
+			c.close()
 			return
 		}
 		_ = c.extendRead()

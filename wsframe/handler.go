@@ -74,10 +74,11 @@ func New(cfg Config) *Handler {
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	h.upgrader = websocket.Upgrader{
 		HandshakeTimeout: cfg.WriteTimeout,
-		// A small read buffer of our own instead of net/http's 4 KiB one:
-		// it is held for the connection's whole life. Larger messages are
-		// read through it in pieces.
-		ReadBufferSize: 1024,
+		// Zero: the upgrader reads through the buffered reader the hijack
+		// returns, which hijacker makes a small one of ours (park.go)
+		// instead of net/http's 4 KiB one: it is held for the
+		// connection's whole life.
+		ReadBufferSize: 0,
 		// Write buffers are held only while a message is being written.
 		WriteBufferPool: &writeBufferPool,
 		Subprotocols:    []string{Subprotocol},
@@ -113,11 +114,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.reject(w, r, http.StatusServiceUnavailable, "xmppbridge: shutting down")
 		return
 	}
-	ws, err := h.upgrader.Upgrade(w, r, nil)
+	hj := &hijacker{ResponseWriter: w}
+	ws, err := h.upgrader.Upgrade(hj, r, nil)
 	if err != nil {
 		return // the upgrader has answered
 	}
-	c := newConn(h, ws)
+	c := newConn(h, ws, hj)
 	h.mu.Lock()
 	if h.closing {
 		h.mu.Unlock()
@@ -133,7 +135,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mu.Unlock()
 	// A fresh goroutine instead of net/http's: it starts with a small stack
 	// and the HTTP server forgets the hijacked connection.
-	go c.readLoop()
+	go c.readLoop(false)
 }
 
 func (h *Handler) reject(w http.ResponseWriter, r *http.Request, status int, reason string) {
