@@ -14,6 +14,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -219,15 +220,31 @@ func prebindBOSH(bh *bosh.Handler) func(ctx context.Context, jid, password, reso
 	}
 }
 
-// upstreamFor turns the configuration into the Hub's per-domain rule.
+// upstreamFor turns the configuration into the Hub's per-domain rule. The
+// TLS configuration of each [domain] table is built once and shared (a
+// Conn keeps its Config, and xmppclient clones the TLS configuration before
+// using it); other domains (allow_any_domain) get theirs per session.
 func upstreamFor(cfg *Config) func(string) (xmppclient.Config, error) {
+	type built struct {
+		tls *tls.Config
+		err error
+	}
+	tlsByDomain := make(map[string]built, len(cfg.Domains))
+	for name := range cfg.Domains {
+		t, err := cfg.TLSFor(name)
+		tlsByDomain[strings.ToLower(name)] = built{t, err}
+	}
 	return func(domain string) (xmppclient.Config, error) {
 		d, ok := cfg.Upstream(domain)
 		if !ok {
 			return xmppclient.Config{}, &bridge.CloseError{Reason: bridge.ReasonHostUnknown, Text: "this bridge does not serve " + domain}
 		}
 		domain = strings.ToLower(domain)
-		tlsCfg, err := cfg.TLSFor(domain)
+		b, ok := tlsByDomain[domain]
+		if !ok {
+			b.tls, b.err = cfg.TLSFor(domain)
+		}
+		tlsCfg, err := b.tls, b.err
 		if err != nil {
 			return xmppclient.Config{}, &bridge.CloseError{Reason: bridge.ReasonInternal, Err: err}
 		}
