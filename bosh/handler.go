@@ -204,12 +204,13 @@ func (h *Handler) serveHTTP(w http.ResponseWriter, r *http.Request) outcome {
 		return h.failed("", false, badRequest(bridge.ReasonBadFormat, "Content-Encoding "+ce+" is not accepted"))
 	}
 	bp, err := h.readBody(w, r)
-	defer putBuffer(bp)
 	switch {
 	case errors.Is(err, errTooLarge):
 		sid, legacy := peek(*bp)
+		putBuffer(bp)
 		return h.failed(sid, legacy, tooLarge(h.cfg.MaxBodyBytes))
 	case err != nil:
+		putBuffer(bp)
 		// The connection broke, or the body came too slowly. That request
 		// never arrived as far as the session is concerned: the client may
 		// send it again (XEP-0124 §14.3), so nothing ends. The answer,
@@ -217,6 +218,9 @@ func (h *Handler) serveHTTP(w http.ResponseWriter, r *http.Request) outcome {
 		return outcome{body: errorBody, status: http.StatusOK}
 	}
 	rb, refused := h.parse(*bp)
+	// Nothing parsed aliases the read buffer: it goes back before the
+	// request is held, so held requests keep none.
+	putBuffer(bp)
 	if refused != nil {
 		return *refused
 	}

@@ -240,6 +240,8 @@ func (s *session) handle(ctx context.Context, rb *body) (resp []byte, status int
 		}
 	}
 
+	rb.payloads = nil // sent: a held request keeps none of them
+
 	s.mu.Lock()
 	s.busy = false
 	r.deadline = time.Now().Add(s.wait)
