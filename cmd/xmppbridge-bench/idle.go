@@ -222,6 +222,17 @@ func openIdle(ctx context.Context, p Path, c idleConfig, i int) (Stream, error) 
 			time.Sleep(20 * time.Millisecond)
 		}
 		b.closeIdle()
+	} else {
+		// Read what comes, as a browser does: the WebSocket library answers
+		// the server's keepalive pings only while something reads, and a
+		// server ends a session that never answers them.
+		go func() {
+			for {
+				if _, err := st.Recv(); err != nil {
+					return
+				}
+			}
+		}()
 	}
 	return st, nil
 }
