@@ -1,7 +1,6 @@
 package jsonapi
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -98,11 +97,11 @@ func errorFrame(b []byte, code, id, text string) []byte {
 	b = strconv.AppendQuote(b, code)
 	if text != "" {
 		b = append(b, `,"text":`...)
-		b = appendString(b, text)
+		b = jsonxlate.AppendString(b, text)
 	}
 	if id != "" {
 		b = append(b, `,"id":`...)
-		b = appendString(b, id)
+		b = jsonxlate.AppendString(b, id)
 	}
 	return append(b, '}')
 }
@@ -110,10 +109,10 @@ func errorFrame(b []byte, code, id, text string) []byte {
 // closeFrame appends {"kind":"close",...}.
 func closeFrame(b []byte, code, text string) []byte {
 	b = append(b, `{"kind":"close","code":`...)
-	b = appendString(b, code)
+	b = jsonxlate.AppendString(b, code)
 	if text != "" {
 		b = append(b, `,"text":`...)
-		b = appendString(b, text)
+		b = jsonxlate.AppendString(b, text)
 	}
 	return append(b, '}')
 }
@@ -121,20 +120,14 @@ func closeFrame(b []byte, code, text string) []byte {
 // sessionFrame appends {"kind":"session",...}.
 func sessionFrame(b []byte, jid, sid, id string) []byte {
 	b = append(b, `{"kind":"session","jid":`...)
-	b = appendString(b, jid)
+	b = jsonxlate.AppendString(b, jid)
 	if sid != "" {
 		b = append(b, `,"sid":`...)
-		b = appendString(b, sid)
+		b = jsonxlate.AppendString(b, sid)
 	}
 	if id != "" {
 		b = append(b, `,"id":`...)
-		b = appendString(b, id)
+		b = jsonxlate.AppendString(b, id)
 	}
 	return append(b, '}')
-}
-
-// appendString appends s as a JSON string.
-func appendString(b []byte, s string) []byte {
-	q, _ := json.Marshal(s) // a string always marshals
-	return append(b, q...)
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/xmppbridge/xmppbridge/bridge"
+	"github.com/xmppbridge/xmppbridge/jsonxlate"
 )
 
 // post is the body of POST {base}/poll and {base}/send.
@@ -219,7 +220,7 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request, p *post, poll b
 		s.sent = frames[n-1].n
 	}
 	s.rememberLocked(s.rid, first, s.window)
-	b := append(appendString([]byte(`{"sid":`), s.sid), ',')
+	b := append(jsonxlate.AppendString([]byte(`{"sid":`), s.sid), ',')
 	if poll {
 		b = appendSeconds(b, "wait", s.wait)
 		b = strconv.AppendInt(append(b, `"hold":`...), int64(s.hold), 10)

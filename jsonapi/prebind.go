@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/xmppbridge/xmppbridge/bridge"
+	"github.com/xmppbridge/xmppbridge/jsonxlate"
 )
 
 // prebindRequest is the body of POST {base}/prebind.
@@ -83,8 +84,8 @@ func (h *Handler) prebind(w http.ResponseWriter, r *http.Request) {
 			h.reject(w, r, httpStatus(e.code), e.code, e.text)
 			return
 		}
-		out := appendString([]byte(`{"jid":`), jid)
-		out = appendString(append(out, `,"sid":`...), sid)
+		out := jsonxlate.AppendString([]byte(`{"jid":`), jid)
+		out = jsonxlate.AppendString(append(out, `,"sid":`...), sid)
 		out = strconv.AppendUint(append(out, `,"rid":`...), rid, 10)
 		writeJSON(w, http.StatusOK, append(out, '}'))
 		return
@@ -101,8 +102,8 @@ func (h *Handler) prebind(w http.ResponseWriter, r *http.Request) {
 	s.appendLocked(sessionFrame(nil, s.jid, "", ""))
 	s.mu.Unlock()
 	tok := h.tokens.put(s, h.cfg.TokenTTL)
-	out := appendString([]byte(`{"token":`), tok)
-	out = appendString(append(out, `,"jid":`...), s.jid)
+	out := jsonxlate.AppendString([]byte(`{"token":`), tok)
+	out = jsonxlate.AppendString(append(out, `,"jid":`...), s.jid)
 	out = strconv.AppendInt(append(out, `,"expires_in":`...), int64(h.cfg.TokenTTL/time.Second), 10)
 	writeJSON(w, http.StatusOK, append(out, '}'))
 }

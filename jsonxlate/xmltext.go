@@ -1,6 +1,9 @@
 package jsonxlate
 
-import "unicode/utf8"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // This file decodes the raw text and attribute values of an element that
 // xmlsplit has checked, the way an XML processor reports them (XML 1.0
@@ -223,4 +226,15 @@ func appendJSONEscaped[T string | []byte](dst []byte, s T) []byte {
 		last = i + 1
 	}
 	return append(dst, s[last:]...)
+}
+
+// AppendString appends s as a quoted JSON string, escaped as the
+// translation escapes text: the frames around translated stanzas use it so
+// that every string on the wire is written one way. Invalid UTF-8 in s
+// becomes U+FFFD.
+func AppendString(dst []byte, s string) []byte {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	return appendJSONString(dst, s)
 }

@@ -1,0 +1,24 @@
+package jsonxlate
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+func TestAppendString(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"", ""},
+		{"alice@example.com/web", "alice@example.com/web"},
+		{`say "hi" \ bye`, `say "hi" \ bye`},
+		{"tab\tnl\ncr\rnul\x00", "tab\tnl\ncr\rnul\x00"},
+		{"line\u2028para\u2029", "line\u2028para\u2029"},
+		{"<&>ü€😀", "<&>ü€😀"},
+		{"bad \xff utf-8", "bad \uFFFD utf-8"},
+	} {
+		b := AppendString([]byte("x"), tt.in)
+		var got string
+		if err := json.Unmarshal(b[1:], &got); err != nil || got != tt.want || b[0] != 'x' {
+			t.Errorf("AppendString(%q) = %s, reads back %q, %v; want %q", tt.in, b, got, err, tt.want)
+		}
+	}
+}
