@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/xmppbridge/xmppbridge/jsonxlate"
 )
 
 // jsonSubprotocol is the WebSocket subprotocol of the bridge's JSON API
@@ -115,11 +117,9 @@ func (jsonSpelling) appendPresence(b []byte) []byte {
 // the JSON form of the XML spelling's message.
 func (jsonSpelling) appendMessage(b []byte, to string, p probe) []byte {
 	b = append(b, `{"kind":"message","type":"chat","to":`...)
-	b = appendJSONString(b, to)
+	b = jsonxlate.AppendString(b, to)
 	b = append(b, `,"body":"`...)
-	b = appendInt(b, p.seq)
-	b = append(b, ' ')
-	b = appendInt(b, int64(p.sent))
+	b = appendProbe(b, p)
 	return append(b, `"}`...)
 }
 
@@ -129,45 +129,10 @@ func (jsonSpelling) inspect(el []byte) (elemKind, probe, bool) {
 	case !ok:
 		return elemOther, probe{}, false
 	case bytes.HasPrefix(kind, []byte(`message"`)):
-		p, ok := parseJSONProbe(el)
+		p, ok := probeAfter(el, `"body":"`, '"')
 		return elemMessage, p, ok
 	case bytes.HasPrefix(kind, []byte(`close"`)), bytes.HasPrefix(kind, []byte(`error"`)):
 		return elemEnd, probe{}, false
 	}
 	return elemOther, probe{}, false
-}
-
-// parseJSONProbe finds the probe in the body of a message frame.
-func parseJSONProbe(el []byte) (probe, bool) {
-	const key = `"body":"`
-	i := bytes.Index(el, []byte(key))
-	if i < 0 {
-		return probe{}, false
-	}
-	seq, rest, ok := readInt(el[i+len(key):])
-	if !ok || len(rest) == 0 || rest[0] != ' ' {
-		return probe{}, false
-	}
-	sent, rest, ok := readInt(rest[1:])
-	if !ok || len(rest) == 0 || rest[0] != '"' {
-		return probe{}, false
-	}
-	return probe{seq: seq, sent: time.Duration(sent)}, true
-}
-
-// appendJSONString appends s, valid UTF-8, as a JSON string.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '"' || c == '\\':
-			b = append(b, '\\', c)
-		case c < 0x20:
-			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		default:
-			b = append(b, c)
-		}
-	}
-	return append(b, '"')
 }

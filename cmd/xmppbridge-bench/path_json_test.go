@@ -155,27 +155,6 @@ func TestJSONInspect(t *testing.T) {
 	}
 }
 
-func TestAppendJSONString(t *testing.T) {
-	tests := []struct {
-		name, s string
-	}{
-		{"empty", ""},
-		{"JID", "load12@localhost/load"},
-		{"quote and backslash", `a"b\c`},
-		{"control characters", "a\x00b\nc\td\x1f"},
-		{"markup and non-ASCII", "<é & ü>"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			b := appendJSONString(nil, tt.s)
-			var got string
-			if err := json.Unmarshal(b, &got); err != nil || got != tt.s {
-				t.Errorf("appendJSONString(%q) = %s, reads back as %q (%v)", tt.s, b, got, err)
-			}
-		})
-	}
-}
-
 func TestJSONLogin(t *testing.T) {
 	url := newFakeJSONServer(t)
 	xmpp := httptest.NewServer(&fakeServer{conns: map[string]*fakeConn{}})

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -159,42 +160,38 @@ func appendMessage(b []byte, to string, p probe) []byte {
 	b = append(b, `<message xmlns="jabber:client" type="chat" to="`...)
 	b = append(b, to...)
 	b = append(b, `"><body>`...)
-	b = appendInt(b, p.seq)
-	b = append(b, ' ')
-	b = appendInt(b, int64(p.sent))
+	b = appendProbe(b, p)
 	return append(b, `</body></message>`...)
+}
+
+// appendProbe appends p as a message body carries it: "SEQ SENT".
+func appendProbe(b []byte, p probe) []byte {
+	b = strconv.AppendInt(b, p.seq, 10)
+	b = append(b, ' ')
+	return strconv.AppendInt(b, int64(p.sent), 10)
 }
 
 // parseProbe finds the probe in a received message.
 func parseProbe(el []byte) (probe, bool) {
-	i := bytes.Index(el, []byte("<body>"))
+	return probeAfter(el, "<body>", '<')
+}
+
+// probeAfter reads the probe right after the first open in el, which must
+// be followed by end.
+func probeAfter(el []byte, open string, end byte) (probe, bool) {
+	i := bytes.Index(el, []byte(open))
 	if i < 0 {
 		return probe{}, false
 	}
-	rest := el[i+len("<body>"):]
-	seq, rest, ok := readInt(rest)
+	seq, rest, ok := readInt(el[i+len(open):])
 	if !ok || len(rest) == 0 || rest[0] != ' ' {
 		return probe{}, false
 	}
 	sent, rest, ok := readInt(rest[1:])
-	if !ok || len(rest) == 0 || rest[0] != '<' {
+	if !ok || len(rest) == 0 || rest[0] != end {
 		return probe{}, false
 	}
 	return probe{seq: seq, sent: time.Duration(sent)}, true
-}
-
-func appendInt(b []byte, v int64) []byte {
-	var tmp [20]byte
-	i := len(tmp)
-	if v == 0 {
-		return append(b, '0')
-	}
-	for v > 0 {
-		i--
-		tmp[i] = byte('0' + v%10)
-		v /= 10
-	}
-	return append(b, tmp[i:]...)
 }
 
 func readInt(b []byte) (int64, []byte, bool) {
