@@ -265,7 +265,7 @@ func onlyChildren(el *xmlsplit.Element) *bindError {
 		return nil
 	}
 	raw := el.Raw
-	p := startTagEnd(raw, el.NSAt)
+	p := xmlsplit.StartTagEnd(raw, el.NSAt)
 	end := bytes.LastIndexByte(raw, '<') // the end tag
 	for _, c := range el.Children {
 		p = skipSpace(raw, p)
@@ -278,25 +278,6 @@ func onlyChildren(el *xmlsplit.Element) *bindError {
 		return badRequest(bridge.ReasonBadFormat, "character data in <body/>")
 	}
 	return nil
-}
-
-// startTagEnd returns the offset just after the '>' that ends the start tag
-// beginning at raw[0], scanning from 'from' (past the element's name).
-func startTagEnd(raw []byte, from int) int {
-	var quote byte
-	for i := from; i < len(raw); i++ {
-		switch c := raw[i]; {
-		case quote != 0:
-			if c == quote {
-				quote = 0
-			}
-		case c == '\'' || c == '"':
-			quote = c
-		case c == '>':
-			return i + 1
-		}
-	}
-	return len(raw)
 }
 
 func skipSpace(b []byte, i int) int {
@@ -564,7 +545,7 @@ func peek(b []byte) (sid string, legacy bool) {
 	if i == len(b) || b[i] != '<' {
 		return "", false
 	}
-	end := startTagEnd(b, i+1)
+	end := xmlsplit.StartTagEnd(b, i+1)
 	if end > len(b) || end-i < 2 || b[end-1] != '>' {
 		return "", false
 	}

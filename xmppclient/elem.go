@@ -80,32 +80,13 @@ func unescapeString(raw []byte) string {
 	return string(b)
 }
 
-// startTagEnd returns the offset just past the '>' that ends el's start
-// tag; quoted attribute values may hold '>'.
-func startTagEnd(raw []byte) int {
-	var quote byte
-	for i, c := range raw {
-		switch {
-		case quote != 0:
-			if c == quote {
-				quote = 0
-			}
-		case c == '\'' || c == '"':
-			quote = c
-		case c == '>':
-			return i + 1
-		}
-	}
-	return len(raw)
-}
-
 // rawText returns the content of el between its start and end tags,
 // undecoded: for the simple text-only elements this package reads.
 func rawText(el *xmlsplit.Element) []byte {
 	if el.SelfClosing {
 		return nil
 	}
-	start := startTagEnd(el.Raw)
+	start := xmlsplit.StartTagEnd(el.Raw, 0)
 	end := bytes.LastIndex(el.Raw, []byte("</"))
 	if end < start {
 		return nil

@@ -50,7 +50,7 @@ func filterFeatures(el *xmlsplit.Element) []byte {
 	// which holds no '<': the first match after the previous child is the
 	// child itself.
 	var cuts [][2]int
-	at := startTagEnd(raw)
+	at := xmlsplit.StartTagEnd(raw, 0)
 	for i := range feat.Children {
 		ch := &feat.Children[i]
 		off := indexFrom(raw, at, ch.Raw)
@@ -66,7 +66,7 @@ func filterFeatures(el *xmlsplit.Element) []byte {
 			if err != nil {
 				return nil
 			}
-			mat := off + startTagEnd(ch.Raw)
+			mat := off + xmlsplit.StartTagEnd(ch.Raw, 0)
 			for j := range mechs.Children {
 				m := &mechs.Children[j]
 				moff := indexFrom(raw, mat, m.Raw)
