@@ -7,13 +7,13 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/xmppbridge/xmppbridge/bridge"
+	"github.com/xmppbridge/xmppbridge/internal/origin"
 )
 
 // Config configures a Handler. The zero value of each field but Hub is its
@@ -118,7 +118,7 @@ type Handler struct {
 // New returns a Handler.
 func New(cfg Config) *Handler {
 	if cfg.CheckOrigin == nil {
-		cfg.CheckOrigin = sameOrigin
+		cfg.CheckOrigin = origin.Same
 	}
 	if cfg.CORSMaxAge <= 0 {
 		cfg.CORSMaxAge = defaultCORSMaxAge
@@ -420,18 +420,6 @@ func (h *Handler) Len() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return len(h.sessions)
-}
-
-func sameOrigin(r *http.Request) bool {
-	origin := r.Header.Get("Origin")
-	if origin == "" {
-		return true
-	}
-	u, err := url.Parse(origin)
-	if err != nil {
-		return false
-	}
-	return strings.EqualFold(u.Host, r.Host)
 }
 
 // freshSID returns a session id no session of the Handler has (XEP-0124

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/xmppbridge/xmppbridge/bridge"
+	"github.com/xmppbridge/xmppbridge/internal/origin"
 )
 
 // Subprotocol is the WebSocket subprotocol of JSON frames.
@@ -128,7 +128,7 @@ func New(cfg Config) *Handler {
 		cfg.WriteTimeout = 10 * time.Second
 	}
 	if cfg.CheckOrigin == nil {
-		cfg.CheckOrigin = sameOrigin
+		cfg.CheckOrigin = origin.Same
 	}
 	h := &Handler{cfg: cfg, sessions: make(map[string]*session), sockets: make(map[*session]*websocket.Conn)}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
@@ -222,17 +222,6 @@ func (h *Handler) cors(hd http.Header, r *http.Request) {
 		hd.Set("Access-Control-Allow-Origin", o)
 		hd.Add("Vary", "Origin")
 	}
-}
-
-// sameOrigin allows requests without an Origin and those whose Origin's
-// host is the request's Host.
-func sameOrigin(r *http.Request) bool {
-	o := r.Header.Get("Origin")
-	if o == "" {
-		return true
-	}
-	u, err := url.Parse(o)
-	return err == nil && strings.EqualFold(u.Host, r.Host)
 }
 
 // enter counts a request in, unless the handler is shutting down and the

@@ -3,14 +3,13 @@ package wsframe
 import (
 	"context"
 	"net/http"
-	"net/url"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
 
 	"github.com/xmppbridge/xmppbridge/bridge"
+	"github.com/xmppbridge/xmppbridge/internal/origin"
 )
 
 // Subprotocol is the WebSocket subprotocol RFC 7395 registers.
@@ -68,7 +67,7 @@ func New(cfg Config) *Handler {
 		cfg.WriteTimeout = 10 * time.Second
 	}
 	if cfg.CheckOrigin == nil {
-		cfg.CheckOrigin = sameOrigin
+		cfg.CheckOrigin = origin.Same
 	}
 	h := &Handler{cfg: cfg, conns: make(map[*conn]struct{})}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
@@ -194,16 +193,4 @@ func hasSubprotocol(r *http.Request) bool {
 		}
 	}
 	return false
-}
-
-func sameOrigin(r *http.Request) bool {
-	origin := r.Header.Get("Origin")
-	if origin == "" {
-		return true
-	}
-	u, err := url.Parse(origin)
-	if err != nil {
-		return false
-	}
-	return strings.EqualFold(u.Host, r.Host)
 }
