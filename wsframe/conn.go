@@ -49,10 +49,7 @@ type conn struct {
 }
 
 func newConn(h *Handler, ws *websocket.Conn, hj *hijacker) *conn {
-	c := &conn{h: h, ws: ws, done: make(chan struct{}), br: hj.br}
-	if hj.br != nil && hj.nc == ws.NetConn() {
-		c.rawc = netwait.For(hj.nc)
-	}
+	c := &conn{h: h, ws: ws, done: make(chan struct{}), br: hj.br, rawc: netwait.For(ws.NetConn())}
 	ws.SetPingHandler(c.onPing)
 	ws.SetPongHandler(func(string) error { return c.extendRead() })
 	// Answering the browser's close frame is the writer's job; returning

@@ -25,8 +25,7 @@ const readBufferSize = 1024
 // the connection can ask for its Buffered count.
 type hijacker struct {
 	http.ResponseWriter
-	nc net.Conn
-	br *bufio.Reader
+	br *bufio.Reader // set once the hijack succeeded, which an upgrade needs
 }
 
 func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
@@ -36,7 +35,6 @@ func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		// handshake ended; the server's own reader shows it that data.
 		return nc, rw, err
 	}
-	h.nc = nc
 	h.br = bufio.NewReaderSize(nc, readBufferSize)
 	return nc, bufio.NewReadWriter(h.br, rw.Writer), nil
 }
