@@ -33,64 +33,16 @@ n="${1:-1000}"
 rate="${2:-500}"
 duration="${3:-30s}"
 paths="${PATHS:-bridge-ws prosody-ws bridge-bosh prosody-bosh bridge-json}"
-dir=$(mktemp -d)
-bridge=
-cleanup() {
-	if [ -n "$bridge" ]; then
-		kill "$bridge" 2>/dev/null || true
-		wait "$bridge" 2>/dev/null || true
-	fi
-	scripts/testbed.sh stop "$dir/prosody" >/dev/null 2>&1 || true
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-mkdir -p "$dir/prosody"
-# Prosody's own log at info level writes a line per connection; keep the
-# disk out of the measurement.
-export TESTBED_LOG_LEVEL="${TESTBED_LOG_LEVEL:-warn}"
-eval "$(scripts/testbed.sh start "$dir/prosody")"
+. scripts/lib-bench.sh
+bench_init
+bench_prosody prosody "$n"
 pin_tool=()
 if [ "${PIN:-}" = 1 ]; then
 	taskset -a -pc 0 "$PID" >/dev/null
 	pin_tool=(taskset -c 1)
 fi
-if [ -n "${BRIDGE_BIN:-}" ]; then
-	cp "$BRIDGE_BIN" "$dir/xmppbridge"
-else
-	go build -o "$dir/xmppbridge" ./cmd/xmppbridge
-fi
-go build -o "$dir/bench" ./cmd/xmppbridge-bench
-# prosodyctl register takes tens of milliseconds a user; the bench tool
-# writes the accounts in Prosody's internal_hashed format directly, and
-# Prosody reads account files afresh at each login.
-"$dir/bench" users -testbed "$dir/prosody" -n "$n"
-cat >"$dir/bridge.toml" <<TOML
-listen = "127.0.0.1:0"
-log_level = "warn"
-allow_any_domain = false
-[limits]
-max_sessions = $((n + 100))
-[json]
-# Served by default; the path is the one -bridge-json points at below.
-path = "/json"
-[domain."$DOMAIN"]
-address = "$C2S_ADDR"
-security = "plaintext"
-TOML
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"${pin_tool[@]}" "$dir/xmppbridge" -config "$dir/bridge.toml" -listen "127.0.0.1:$port" ${PPROF:+-pprof "$PPROF"} &
-bridge=$!
-for _ in $(seq 50); do (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
-flags=()
-for p in $paths; do
-	case "$p" in
-	bridge-ws) flags+=(-bridge-ws "ws://127.0.0.1:$port/xmpp-websocket") ;;
-	prosody-ws) flags+=(-prosody-ws "$WS_URL") ;;
-	bridge-bosh) flags+=(-bridge-bosh "http://127.0.0.1:$port/http-bind") ;;
-	prosody-bosh) flags+=(-prosody-bosh "$BOSH_URL") ;;
-	bridge-json) flags+=(-bridge-json "ws://127.0.0.1:$port/json/ws") ;;
-	*) echo "bench-load: unknown path $p" >&2; exit 2 ;;
-	esac
-done
+bench_bridge "$n" "${pin_tool[@]}"
+# shellcheck disable=SC2086 # one word per path
+bench_path_flags $paths
 "${pin_tool[@]}" "$dir/bench" load "${flags[@]}" -bridge-pid "$bridge" -testbed "$dir/prosody" \
 	-n "$n" -rate "$rate" -duration "$duration" ${EACH:+-each} ${JSON:+-json "$JSON"}

@@ -30,52 +30,13 @@ start="${2:-1000}"
 paths="${PATHS:-bridge-ws prosody-ws bridge-bosh prosody-bosh}"
 tool_cpus="${TOOL_CPUS:-1}"
 [ "$(nproc)" -ge 2 ] || { echo "bench-saturation: needs two CPUs" >&2; exit 2; }
-dir=$(mktemp -d)
-bridge=
-cleanup() {
-	if [ -n "$bridge" ]; then
-		kill "$bridge" 2>/dev/null || true
-		wait "$bridge" 2>/dev/null || true
-	fi
-	scripts/testbed.sh stop "$dir/prosody" >/dev/null 2>&1 || true
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-mkdir -p "$dir/prosody"
-export TESTBED_LOG_LEVEL="${TESTBED_LOG_LEVEL:-warn}"
-eval "$(scripts/testbed.sh start "$dir/prosody")"
+. scripts/lib-bench.sh
+bench_init
+bench_prosody prosody "$n"
 taskset -a -pc 0 "$PID" >/dev/null
-if [ -n "${BRIDGE_BIN:-}" ]; then
-	cp "$BRIDGE_BIN" "$dir/xmppbridge"
-else
-	go build -o "$dir/xmppbridge" ./cmd/xmppbridge
-fi
-go build -o "$dir/bench" ./cmd/xmppbridge-bench
-"$dir/bench" users -testbed "$dir/prosody" -n "$n"
-cat >"$dir/bridge.toml" <<TOML
-listen = "127.0.0.1:0"
-log_level = "warn"
-allow_any_domain = false
-[limits]
-max_sessions = $((n + 100))
-[domain."$DOMAIN"]
-address = "$C2S_ADDR"
-security = "plaintext"
-TOML
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-taskset -c 1 "$dir/xmppbridge" -config "$dir/bridge.toml" -listen "127.0.0.1:$port" ${PPROF:+-pprof "$PPROF"} &
-bridge=$!
-for _ in $(seq 50); do (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
-flags=()
-for p in $paths; do
-	case "$p" in
-	bridge-ws) flags+=(-bridge-ws "ws://127.0.0.1:$port/xmpp-websocket") ;;
-	prosody-ws) flags+=(-prosody-ws "$WS_URL") ;;
-	bridge-bosh) flags+=(-bridge-bosh "http://127.0.0.1:$port/http-bind") ;;
-	prosody-bosh) flags+=(-prosody-bosh "$BOSH_URL") ;;
-	*) echo "bench-saturation: unknown path $p" >&2; exit 2 ;;
-	esac
-done
+bench_bridge "$n" taskset -c 1
+# shellcheck disable=SC2086 # one word per path
+bench_path_flags $paths
 echo "Prosody pid $PID on CPU $(taskset -pc "$PID" | sed 's/.*: //'), bridge pid $bridge on CPU 1, load tool on CPU $tool_cpus" >&2
 taskset -c "$tool_cpus" "$dir/bench" load -ramp "${flags[@]}" -bridge-pid "$bridge" -testbed "$dir/prosody" \
 	-n "$n" -hold 3s -drain 5s -ramp-start "$start" -ramp-factor 1.6 -ramp-max 20000 -ramp-refine 2 \
