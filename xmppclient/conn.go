@@ -66,6 +66,9 @@ func newConn(cfg *Config, raw net.Conn, tc *tls.Conn) *Conn {
 	}
 	c.rawc = netwait.For(raw)
 	c.rd.sp.MaxBytes = cfg.MaxStanzaBytes
+	// What the server relays comes partly from other users: an element
+	// with a fault of its own is repaired or dropped, not the stream's end.
+	c.rd.sp.Tolerant = true
 	c.rd.max = cfg.MaxStanzaBytes + poolBufSize
 	return c
 }

@@ -10,11 +10,13 @@ import (
 
 const nsSASL = "urn:ietf:params:xml:ns:xmpp-sasl"
 
-// isFeatures reports whether a top-level element is <stream:features/>.
-func isFeatures(el *xmlsplit.Element, sp *xmlsplit.Splitter) bool {
+// isStreamElement reports whether a top-level element is named local in
+// the streams namespace (<stream:features/>, <stream:error/>), whatever
+// prefix the server chose for it.
+func isStreamElement(el *xmlsplit.Element, local string, sp *xmlsplit.Splitter) bool {
 	name := el.Name
 	i := bytes.IndexByte(name, ':')
-	if string(name[i+1:]) != "features" {
+	if string(name[i+1:]) != local {
 		return false
 	}
 	attr := "xmlns"
@@ -111,24 +113,27 @@ func indexFrom(raw []byte, from int, part []byte) int {
 // nextElement reads the next top-level element during negotiation and
 // parses it; a stream error or the stream's end is an *Error.
 func (c *Conn) nextElement() (Event, xmlsplit.Element, error) {
-	ev, err := c.negotiationNext()
-	if err != nil {
-		return ev, xmlsplit.Element{}, err
+	for {
+		ev, err := c.negotiationNext()
+		if err != nil {
+			return ev, xmlsplit.Element{}, err
+		}
+		switch ev.Kind {
+		case EventEnd:
+			return ev, xmlsplit.Element{}, remoteFailed("the server closed the stream")
+		case EventHeader:
+			return ev, xmlsplit.Element{}, errors.New("xmppclient: unexpected stream header")
+		case EventStreamError:
+			return ev, xmlsplit.Element{}, serverError(ev.StreamError)
+		case EventDropped:
+			continue
+		}
+		el, err := parseEvent(&ev)
+		if err != nil {
+			return ev, el, &Error{Cond: condRemoteConnectionFailed, Err: fmt.Errorf("xmppclient: %w", err)}
+		}
+		return ev, el, nil
 	}
-	switch ev.Kind {
-	case EventEnd:
-		return ev, xmlsplit.Element{}, remoteFailed("the server closed the stream")
-	case EventHeader:
-		return ev, xmlsplit.Element{}, errors.New("xmppclient: unexpected stream header")
-	}
-	el, err := parseEvent(&ev)
-	if err != nil {
-		return ev, el, &Error{Cond: condRemoteConnectionFailed, Err: fmt.Errorf("xmppclient: %w", err)}
-	}
-	if is(&el, "error", nsStreams) {
-		return ev, el, serverError(&el)
-	}
-	return ev, el, nil
 }
 
 // negotiationNext is Next for Dial and Login. Whatever goes wrong with the

@@ -130,7 +130,7 @@ func (c *Conn) Next() (Event, error) {
 					c.setHeader(h)
 					ev = Event{Kind: EventHeader, Header: h}
 				case xmlsplit.KindElement:
-					ev = c.element(&it.Element)
+					ev = c.element(&it)
 				case xmlsplit.KindClose:
 					ev = Event{Kind: EventEnd}
 				}
@@ -150,17 +150,48 @@ func (c *Conn) Next() (Event, error) {
 	}
 }
 
-// element copies el out of the read buffer: the one copy of a stanza.
-func (c *Conn) element(el *xmlsplit.Element) Event {
+// element copies an element out of the read buffer: the one copy of a
+// stanza.
+func (c *Conn) element(it *xmlsplit.Item) Event {
+	el := &it.Element
+	if it.Fault != nil {
+		return c.repair(el, it.Fault)
+	}
 	var data []byte
-	if c.relay && isFeatures(el, &c.rd.sp) {
+	kind := EventElement
+	switch {
+	case c.relay && isStreamElement(el, "features", &c.rd.sp):
 		data = filterFeatures(el)
+	case isStreamElement(el, "error", &c.rd.sp):
+		kind = EventStreamError
 	}
 	if data == nil {
 		data = make([]byte, len(el.Raw))
 		copy(data, el.Raw)
 	}
-	return Event{Kind: EventElement, Data: data, NS: c.rd.ns.nsFor(el, &c.rd.sp), NSAt: el.NSAt}
+	ev := Event{Kind: kind, Data: data, NS: c.rd.ns.nsFor(el, &c.rd.sp), NSAt: el.NSAt}
+	if kind == EventStreamError {
+		ev.StreamError = parseStreamError(&ev)
+	}
+	return ev
+}
+
+// repair turns an element the tolerant splitter found at fault into its
+// namespace-well-formed equivalent, standing alone, or drops it.
+func (c *Conn) repair(el *xmlsplit.Element, fault *xmlsplit.SyntaxError) Event {
+	who := string(el.Name)
+	if from, ok := el.Attr("from"); ok {
+		who += " from " + unescapeString(from)
+	}
+	b := withNS(el.Raw, el.NSAt, c.rd.ns.nsFor(el, &c.rd.sp))
+	fixed, err := xmlsplit.Repair(b, xmlsplit.ParseOptions{Limits: xmlsplit.Limits{
+		MaxBytes: 2 * len(b),
+		MaxDepth: c.rd.sp.MaxDepth,
+	}})
+	if err != nil {
+		return Event{Kind: EventDropped, Fault: fmt.Errorf("%w %s: %w (%w)", ErrDropped, who, fault, err)}
+	}
+	return Event{Kind: EventElement, Data: fixed, Fault: fmt.Errorf("xmppclient: repaired %s: %w", who, fault)}
 }
 
 // fill reads more bytes into the reader's buffer.

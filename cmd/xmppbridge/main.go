@@ -77,6 +77,7 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 		MaxSessions: cfg.Limits.MaxSessions,
 		QueueBytes:  cfg.Limits.QueueBytes,
 		OnEnd:       logEnd(log),
+		OnFault:     logFault(log),
 	})
 	checkOrigin := func(r *http.Request) bool {
 		return cfg.OriginAllowed(r.Header.Get("Origin"), r.Host)
@@ -278,6 +279,22 @@ func routeFor(cfg *Config) func(to, host, port string) bool {
 		}
 		h, p, err := net.SplitHostPort(d.Address)
 		return err == nil && strings.EqualFold(h, host) && p == port
+	}
+}
+
+// logFault logs an element from a server that was not
+// namespace-well-formed: repaired ones at debug (nothing was lost), dropped
+// ones at info. The cause names the element and its sender.
+func logFault(log *slog.Logger) func(*bridge.Session, error) {
+	return func(s *bridge.Session, fault error) {
+		ctx := context.Background()
+		level, msg := slog.LevelDebug, "element from the server repaired"
+		if errors.Is(fault, xmppclient.ErrDropped) {
+			level, msg = slog.LevelInfo, "element from the server dropped"
+		}
+		if log.Enabled(ctx, level) {
+			log.Log(ctx, level, msg, "session", s.ID(), "cause", fault.Error())
+		}
 	}
 }
 

@@ -33,6 +33,24 @@ func Repair(b []byte, opt ParseOptions) ([]byte, error) {
 	return r.out, nil
 }
 
+// CheckXMLNames reports an error when the namespace-well-formed element b
+// uses a name in the XML namespace other than the attributes XML itself
+// defines (xml:lang, xml:space, xml:base, xml:id). Servers relay other such
+// names in forms their clients cannot read (the ones Repair mends), so a
+// bridge that writes stanzas on a browser's behalf sends none.
+func CheckXMLNames(b []byte, opt ParseOptions) error {
+	r := repairer{in: b, maxDepth: opt.maxDepth(), check: true}
+	for _, p := range opt.Context {
+		r.binds = append(r.binds, repairBind{prefix: string(p)})
+	}
+	r.ctx = len(r.binds)
+	return r.run()
+}
+
+// xmlAttrs are the attributes in the XML namespace that XML 1.0 and its
+// companions define, which servers know.
+var xmlAttrs = map[string]bool{"lang": true, "space": true, "base": true, "id": true}
+
 // repairMax bounds the declarations in scope and the attributes of one tag
 // that Repair handles, so that its simple lookups stay cheap on hostile
 // input; real stanzas come nowhere near.
@@ -50,6 +68,7 @@ type repairer struct {
 	maxDepth int
 	binds    []repairBind
 	ctx      int // how many of binds come from ParseOptions.Context
+	check    bool // CheckXMLNames: refuse names in the XML namespace
 	// open holds, for each open element, the name written for it and
 	// len(binds) before its declarations.
 	open []repairOpen
@@ -61,6 +80,9 @@ type repairOpen struct {
 }
 
 func (r *repairer) fail(msg string) error {
+	if r.check {
+		return &SyntaxError{Cond: NotWellFormed, Offset: r.pos, Msg: msg}
+	}
 	return &SyntaxError{Cond: NotWellFormed, Offset: r.pos, Msg: "cannot repair: " + msg}
 }
 
@@ -321,6 +343,9 @@ func (r *repairer) appendName(dst, qname []byte, element bool) ([]byte, error) {
 	case ns == nsXMLNS:
 		return nil, r.fail("a name in the namespace " + nsXMLNS)
 	case ns == nsXML:
+		if r.check && (element || !xmlAttrs[string(local)]) {
+			return nil, r.fail(quote(qname) + " is in the XML namespace")
+		}
 		dst = append(dst, "xml:"...)
 		return append(dst, local...), nil
 	}

@@ -180,3 +180,22 @@ func FuzzRepair(f *testing.F) {
 		}
 	})
 }
+
+func TestCheckXMLNames(t *testing.T) {
+	for _, tt := range []struct {
+		in string
+		ok bool
+	}{
+		{`<message xmlns='jabber:client' xml:lang='en'><body xml:lang='de'>x</body></message>`, true},
+		{`<message xmlns='jabber:client'><x xmlns='urn:a' xml:space='preserve' xml:id='i' xml:base='b'/></message>`, true},
+		{`<message xmlns='jabber:client'><body>xml:foo='1' &lt;xml:x/></body></message>`, true},
+		{`<message xmlns='jabber:client'><xml:x/></message>`, false},
+		{`<message xmlns='jabber:client'><x xmlns='urn:a' xml:foo='1'/></message>`, false},
+		{`<message xmlns='jabber:client'><x xmlns='urn:a' xmlns:p='http://www.w3.org/XML/1998/namespace' p:lang='de'/></message>`, true},
+	} {
+		err := CheckXMLNames([]byte(tt.in), ParseOptions{})
+		if (err == nil) != tt.ok {
+			t.Errorf("CheckXMLNames(%s) = %v, want ok %v", tt.in, err, tt.ok)
+		}
+	}
+}
