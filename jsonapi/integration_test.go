@@ -22,6 +22,7 @@ import (
 
 	"github.com/xmppbridge/xmppbridge/bridge"
 	"github.com/xmppbridge/xmppbridge/internal/testbed"
+	"github.com/xmppbridge/xmppbridge/internal/testpeer"
 	"github.com/xmppbridge/xmppbridge/xmppclient"
 )
 
@@ -744,4 +745,48 @@ func TestSlowConsumer(t *testing.T) {
 		t.Fatalf("alice: %s", f.raw)
 	}
 	exchange(t, bob, "bob", carol, "carol", 3)
+}
+
+// TestServerFaults: a third party makes Prosody relay stanzas that are not
+// namespace-well-formed to a JSON user — offline, in presence, in
+// messages — and the user gets them repaired and keeps the session, on
+// every transport.
+func TestServerFaults(t *testing.T) {
+	for _, transport := range []string{"websocket", "sse", "poll"} {
+		t.Run(transport, func(t *testing.T) {
+			sender, receiver := "mallory-"+transport, "victim-"+transport
+			prosody.AddUser(t, sender, testbed.Password)
+			prosody.AddUser(t, receiver, testbed.Password)
+			prosody.Friends(t, sender, receiver)
+			base, _ := serve(t, Config{Wait: 5 * time.Second})
+			testpeer.Poison(t, prosody, sender, receiver, func() *testpeer.Receiver {
+				var c client
+				switch transport {
+				case "websocket":
+					ws := dialWS(t, base)
+					ws.send(t, login(receiver))
+					c = ws
+				case "poll":
+					c = loginPoll(t, base, login(receiver))
+				case "sse":
+					c = loginSSE(t, base, login(receiver))
+				}
+				if s := c.next(t); s.Kind != "session" {
+					t.Fatalf("login answer: %s", s.raw)
+				}
+				t.Cleanup(c.close)
+				return &testpeer.Receiver{
+					JSON: true,
+					Send: func(_, frame string) { c.send(t, frame) },
+					Next: func() (string, bool) {
+						f := c.next(t) // fails the test after frameTimeout
+						if f.Kind == "close" || f.Kind == "error" {
+							t.Fatalf("%s frame: %s", f.Kind, f.raw)
+						}
+						return f.raw, true
+					},
+				}
+			})
+		})
+	}
 }

@@ -103,6 +103,18 @@ func (p *Prosody) AddUser(t testing.TB, user, password string) {
 	}
 }
 
+// Friends makes the users named (all registered, none logged in yet) each
+// other's contacts with subscription both, as if they had added each other
+// long ago: a user's presence then reaches the others.
+func (p *Prosody) Friends(t testing.TB, users ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), userTimeout)
+	defer cancel()
+	if _, err := runScript(ctx, p.script, nil, append([]string{"friends", p.Dir}, users...)...); err != nil {
+		t.Fatalf("testbed: friends %v: %v", users, err)
+	}
+}
+
 // Stop stops Prosody and waits until it has exited. Later calls return the
 // first call's result. Tests from Start need not call it: it runs in
 // t.Cleanup. A test calls it to see what the bridge does when its server goes.
