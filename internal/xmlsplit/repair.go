@@ -67,7 +67,7 @@ type repairer struct {
 	pos      int
 	maxDepth int
 	binds    []repairBind
-	ctx      int // how many of binds come from ParseOptions.Context
+	ctx      int  // how many of binds come from ParseOptions.Context
 	check    bool // CheckXMLNames: refuse names in the XML namespace
 	// open holds, for each open element, the name written for it and
 	// len(binds) before its declarations.
