@@ -45,6 +45,17 @@ type Config struct {
 	// MaxStanzaBytes is the largest element accepted from the server; a
 	// larger one is a policy-violation error. Zero means 256 KiB.
 	MaxStanzaBytes int
+	// Keepalive is how long the server may be silent before the Conn asks
+	// it for a sign of life (an XEP-0199 ping, or an XEP-0198 <r/> once
+	// stream management is on; never before a resource is bound, and never
+	// seen by the caller). Zero means 60 seconds; negative turns the
+	// keepalive off.
+	Keepalive time.Duration
+	// KeepaliveTimeout is how long the server has to show a sign of life
+	// once asked; then the Conn is closed and Next fails with a
+	// remote-connection-failed *Error. A dead or hung server is so noticed
+	// within 2×Keepalive + KeepaliveTimeout. Zero means 20 seconds.
+	KeepaliveTimeout time.Duration
 }
 
 // Header is what the server said in its latest stream header.

@@ -44,6 +44,7 @@ func Login(ctx context.Context, cfg Config, cred Credentials) (*Conn, error) {
 		c.Close()
 		return nil, err
 	}
+	c.startKeepalive(true)
 	return c, nil
 }
 

@@ -122,6 +122,7 @@ func (c *Conn) Next() (Event, error) {
 				continue
 			}
 			if n > 0 {
+				c.ka.heard.Add(1)
 				var ev Event
 				switch it.Kind {
 				case xmlsplit.KindOpen:
@@ -145,7 +146,7 @@ func (c *Conn) Next() (Event, error) {
 			}
 		}
 		if err := c.fill(); err != nil {
-			rd.fail(err)
+			rd.fail(c.readFailure(err))
 		}
 	}
 }
@@ -156,6 +157,9 @@ func (c *Conn) element(it *xmlsplit.Item) Event {
 	el := &it.Element
 	if it.Fault != nil {
 		return c.repair(el, it.Fault)
+	}
+	if c.read(el) {
+		return Event{} // the answer to the keepalive's question: ours alone
 	}
 	var data []byte
 	kind := EventElement
@@ -216,6 +220,9 @@ func (c *Conn) fill() error {
 	}
 	n, err := c.nc.Read((*rd.buf)[rd.w:])
 	rd.w += n
+	if n > 0 {
+		c.ka.heard.Add(1) // a large element coming slowly is a sign of life too
+	}
 	return rd.after(n, err)
 }
 
@@ -349,7 +356,7 @@ func (c *Conn) Await() {
 		c.onWait()
 	}
 	if err := netwait.Readable(c.rawc); err != nil {
-		c.rd.fail(readError(err))
+		c.rd.fail(c.readFailure(readError(err)))
 		return
 	}
 	c.rd.ready = true

@@ -4,10 +4,13 @@ package main
 
 import (
 	"encoding/base64"
-	"net"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/xmppbridge/xmppbridge/internal/testbed"
 	"github.com/xmppbridge/xmppbridge/internal/testpeer"
@@ -45,8 +48,9 @@ func saslPlain(user string) string {
 
 const bindFaults = `<iq xmlns="jabber:client" type="set" id="b1"><bind xmlns="urn:ietf:params:xml:ns:xmpp-bind"><resource>faults</resource></bind></iq>`
 
-// wsReceiver logs user in over the daemon's WebSocket by hand.
-func wsReceiver(t *testing.T, url, user string) *testpeer.Receiver {
+// wsLogin logs user in over the daemon's WebSocket by hand, enabling
+// stream management if sm.
+func wsLogin(t *testing.T, url, user string, sm bool) *wsClient {
 	c := dialWS(t, url)
 	c.send(openLocalhost)
 	c.until("<stream:features")
@@ -56,18 +60,24 @@ func wsReceiver(t *testing.T, url, user string) *testpeer.Receiver {
 	c.until("urn:ietf:params:xml:ns:xmpp-bind")
 	c.send(bindFaults)
 	c.until("</jid>")
+	if sm {
+		c.send(`<enable xmlns="urn:xmpp:sm:3"/>`)
+		c.until("<enabled")
+	}
+	return c
+}
+
+// wsReceiver is a user of the daemon's WebSocket for a testpeer scenario.
+func wsReceiver(t *testing.T, url, user string) *testpeer.Receiver {
+	c := wsLogin(t, url, user, false)
 	return &testpeer.Receiver{
 		Send: func(x, _ string) { c.send(x) },
 		Next: func() (string, bool) {
-			c.ws.SetReadDeadline(time.Now().Add(testpeer.Timeout))
-			_, b, err := c.ws.ReadMessage()
-			if ne, ok := err.(net.Error); ok && ne.Timeout() {
-				return "", false
+			m, ok := c.next(testpeer.Timeout)
+			if strings.HasPrefix(m, "<close") || strings.Contains(m, "<stream:error") {
+				t.Fatalf("the session ended: %s", m)
 			}
-			if err != nil || strings.HasPrefix(string(b), "<close") || strings.Contains(string(b), "<stream:error") {
-				t.Fatalf("the session ended: %s %v", b, err)
-			}
-			return string(b), true
+			return m, ok
 		},
 	}
 }
@@ -173,4 +183,56 @@ func boshReceiver(t *testing.T, url, user string) *testpeer.Receiver {
 			return "", false
 		},
 	}
+}
+
+// TestDaemonKeepalive: the bridge asks an idle server for signs of life
+// without the browser seeing the questions or their answers — XEP-0199
+// pings, and <r/> once the browser has stream management, without
+// upsetting its counts — and a server that stops answering (SIGSTOP) ends
+// the session with remote-connection-failed, within 2 × keepalive +
+// keepalive_timeout.
+func TestDaemonKeepalive(t *testing.T) {
+	p := testbed.Start(t)
+	wsURL, _ := startDaemon(t, p, "[upstream]\nkeepalive = \"1s\"\nkeepalive_timeout = \"1s\"")
+
+	t.Run("ping", func(t *testing.T) {
+		c := wsLogin(t, wsURL, "alice", false)
+		c.send(`<iq xmlns="jabber:client" type="get" id="mine"><ping xmlns="urn:xmpp:ping"/></iq>`)
+		c.until("id='mine'")
+		c.quiet(5 * time.Second)
+		c.send(`<iq xmlns="jabber:client" type="get" id="still"><ping xmlns="urn:xmpp:ping"/></iq>`)
+		c.until("id='still'")
+	})
+
+	t.Run("stream management", func(t *testing.T) {
+		c := wsLogin(t, wsURL, "bob", true)
+		c.quiet(5 * time.Second)
+		// The server counted nothing the browser did not send: asked, it
+		// acknowledges exactly the browser's one stanza.
+		c.send(`<iq xmlns="jabber:client" type="get" id="p1"><ping xmlns="urn:xmpp:ping"/></iq>`)
+		c.until("id='p1'")
+		c.send(`<r xmlns="urn:xmpp:sm:3"/>`)
+		if a := c.until("<a "); !strings.Contains(a, "h='1'") {
+			t.Fatalf("the browser's <r/> answered %s, want h='1'", a)
+		}
+		c.quiet(3 * time.Second)
+	})
+
+	t.Run("hung server", func(t *testing.T) {
+		c := wsLogin(t, wsURL, "carol", false)
+		proc, err := os.FindProcess(p.PID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := proc.Signal(syscall.SIGSTOP); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { proc.Signal(syscall.SIGCONT) })
+		start := time.Now()
+		c.until("<remote-connection-failed ")
+		if code := c.closeCode(); code != websocket.CloseInternalServerErr {
+			t.Fatalf("close code %d, want 1011", code)
+		}
+		t.Logf("a hung server noticed after %v", time.Since(start).Round(100*time.Millisecond))
+	})
 }

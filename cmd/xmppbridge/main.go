@@ -236,7 +236,7 @@ func upstreamFor(cfg *Config) func(string) (xmppclient.Config, error) {
 		tlsByDomain[strings.ToLower(name)] = built{t, err}
 	}
 	return func(domain string) (xmppclient.Config, error) {
-		d, ok := cfg.Upstream(domain)
+		d, ok := cfg.Domain(domain)
 		if !ok {
 			return xmppclient.Config{}, &bridge.CloseError{Reason: bridge.ReasonHostUnknown, Text: "this bridge does not serve " + domain}
 		}
@@ -257,11 +257,13 @@ func upstreamFor(cfg *Config) func(string) (xmppclient.Config, error) {
 			sec = xmppclient.Plaintext
 		}
 		return xmppclient.Config{
-			Domain:         domain,
-			Addr:           d.Address,
-			Security:       sec,
-			TLS:            tlsCfg,
-			MaxStanzaBytes: cfg.Limits.MaxStanzaBytes,
+			Domain:           domain,
+			Addr:             d.Address,
+			Security:         sec,
+			TLS:              tlsCfg,
+			MaxStanzaBytes:   cfg.Limits.MaxStanzaBytes,
+			Keepalive:        cfg.Upstream.Keepalive.Duration,
+			KeepaliveTimeout: cfg.Upstream.KeepaliveTimeout.Duration,
 		}, nil
 	}
 }
@@ -273,7 +275,7 @@ func upstreamFor(cfg *Config) func(string) (xmppclient.Config, error) {
 // it would not take rather than pretend to).
 func routeFor(cfg *Config) func(to, host, port string) bool {
 	return func(to, host, port string) bool {
-		d, ok := cfg.Upstream(to)
+		d, ok := cfg.Domain(to)
 		if !ok || d.Address == "" {
 			return false
 		}
