@@ -25,6 +25,8 @@
 # Environment:
 #   C2S_PORT, HTTP_PORT  fixed ports instead of free ones picked at random
 #   TESTBED_LOG_LEVEL    Prosody's minimum log level (default info)
+#   TESTBED_REQUIRE_TLS  set to 1 to make c2s require STARTTLS (as most
+#                        production servers do): no SASL before TLS
 #   TESTBED_OWNER_PID    stop Prosody when this process is gone, so a test
 #                        binary that is killed leaves no server behind
 #   TESTBED_NO_INSTALL   set to 1 to never call apt-get
@@ -195,7 +197,7 @@ http_default_host = "localhost"
 -- STARTTLS is offered on c2s but not required, so tests can use both a TLS
 -- and a loopback-plaintext upstream. SCRAM works without TLS in any case;
 -- PLAIN without TLS is allowed too, as on the reference captures.
-c2s_require_encryption = false
+c2s_require_encryption = $([ "${TESTBED_REQUIRE_TLS:-}" = 1 ] && echo true || echo false)
 allow_unencrypted_plain_auth = true
 authentication = "internal_hashed"
 storage = "internal"

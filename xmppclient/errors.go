@@ -21,6 +21,15 @@ const (
 // ErrDropped is what the Fault of an EventDropped wraps.
 var ErrDropped = errors.New("xmppclient: dropped")
 
+// ErrNoMechanism is what Login's *Error wraps when the server offers no SASL
+// mechanism it may use (SCRAM-SHA-256, SCRAM-SHA-1, PLAIN over TLS).
+var ErrNoMechanism = errors.New("xmppclient: no usable SASL mechanism")
+
+// ErrTLSRequired is what the *Error wraps when Config.Security is
+// Plaintext and the server requires STARTTLS: a configuration that cannot
+// work, which the browser hears as remote-connection-failed.
+var ErrTLSRequired = errors.New("xmppclient: the server requires STARTTLS, and Config.Security is Plaintext")
+
 var (
 	errStreamClosed  = errors.New("xmppclient: stream closed by CloseStream")
 	errStreamEnded   = fmt.Errorf("xmppclient: stream ended: %w", io.EOF)

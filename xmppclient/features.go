@@ -98,6 +98,29 @@ func filterFeatures(el *xmlsplit.Element) []byte {
 	return append(out, raw[at:]...)
 }
 
+// requiresTLS reports whether features offered before TLS demand it: a
+// <starttls/> marked <required/>, or one offered with no SASL mechanism
+// beside it (Prosody and ejabberd offer none before TLS when they require
+// it).
+func requiresTLS(el *xmlsplit.Element) bool {
+	if !bytes.Contains(el.Raw, []byte("starttls")) {
+		return false
+	}
+	feat, err := xmlsplit.Parse(el.Raw, xmlsplit.ParseOptions{Children: true, Context: el.Borrowed})
+	if err != nil {
+		return false
+	}
+	tls := findChild(&feat, "starttls", nsTLS)
+	if tls == nil {
+		return false
+	}
+	if findChild(&feat, "mechanisms", nsSASL) == nil {
+		return true
+	}
+	st, err := parseChildren(tls, el.Borrowed, &feat)
+	return err == nil && findChild(&st, "required", nsTLS) != nil
+}
+
 // indexFrom is the offset of the first part in raw at or after from, or -1.
 func indexFrom(raw []byte, from int, part []byte) int {
 	if from > len(raw) {
@@ -141,10 +164,11 @@ func (c *Conn) nextElement() (Event, xmlsplit.Element, error) {
 // the bad XML was not its own.
 func (c *Conn) negotiationNext() (Event, error) {
 	ev, err := c.Next()
-	if err != nil {
+	var xe *Error
+	if err != nil && (!errors.As(err, &xe) || xe.Cond != condRemoteConnectionFailed) {
 		return ev, &Error{Cond: condRemoteConnectionFailed, Err: err}
 	}
-	return ev, nil
+	return ev, err
 }
 
 // readFeatures reads the <stream:features/> that follow a stream header.

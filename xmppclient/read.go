@@ -124,6 +124,7 @@ func (c *Conn) Next() (Event, error) {
 			if n > 0 {
 				c.ka.heard.Add(1)
 				var ev Event
+				var bad error
 				switch it.Kind {
 				case xmlsplit.KindOpen:
 					h := parseHeader(&it.Element)
@@ -131,15 +132,18 @@ func (c *Conn) Next() (Event, error) {
 					c.setHeader(h)
 					ev = Event{Kind: EventHeader, Header: h}
 				case xmlsplit.KindElement:
-					ev = c.element(&it)
+					ev, bad = c.element(&it)
 				case xmlsplit.KindClose:
 					ev = Event{Kind: EventEnd}
 				}
 				rd.consume(n)
-				switch ev.Kind {
-				case 0:
+				switch {
+				case bad != nil:
+					rd.fail(bad)
 					continue
-				case EventEnd:
+				case ev.Kind == 0:
+					continue
+				case ev.Kind == EventEnd:
 					rd.fail(errStreamEnded)
 				}
 				return ev, nil
@@ -152,20 +156,26 @@ func (c *Conn) Next() (Event, error) {
 }
 
 // element copies an element out of the read buffer: the one copy of a
-// stanza.
-func (c *Conn) element(it *xmlsplit.Item) Event {
+// stanza. An event of Kind 0 is nothing for the caller; an error ends the
+// stream.
+func (c *Conn) element(it *xmlsplit.Item) (Event, error) {
 	el := &it.Element
 	if it.Fault != nil {
-		return c.repair(el, it.Fault)
+		return c.repair(el, it.Fault), nil
 	}
 	if c.read(el) {
-		return Event{} // the answer to the keepalive's question: ours alone
+		return Event{}, nil // the answer to the keepalive's question: ours alone
 	}
 	var data []byte
 	kind := EventElement
 	switch {
-	case c.relay && isStreamElement(el, "features", &c.rd.sp):
-		data = filterFeatures(el)
+	case (c.relay || c.cfg.Security == Plaintext) && isStreamElement(el, "features", &c.rd.sp):
+		if c.cfg.Security == Plaintext && requiresTLS(el) {
+			return Event{}, &Error{Cond: condRemoteConnectionFailed, Err: ErrTLSRequired}
+		}
+		if c.relay {
+			data = filterFeatures(el)
+		}
 	case isStreamElement(el, "error", &c.rd.sp):
 		kind = EventStreamError
 	}
@@ -177,7 +187,7 @@ func (c *Conn) element(it *xmlsplit.Item) Event {
 	if kind == EventStreamError {
 		ev.StreamError = parseStreamError(&ev)
 	}
-	return ev
+	return ev, nil
 }
 
 // repair turns an element the tolerant splitter found at fault into its

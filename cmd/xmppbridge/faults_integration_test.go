@@ -4,6 +4,7 @@ package main
 
 import (
 	"encoding/base64"
+	"fmt"
 	"os"
 	"strings"
 	"syscall"
@@ -234,5 +235,44 @@ func TestDaemonKeepalive(t *testing.T) {
 			t.Fatalf("close code %d, want 1011", code)
 		}
 		t.Logf("a hung server noticed after %v", time.Since(start).Round(100*time.Millisecond))
+	})
+}
+
+// TestDaemonPlaintextToTLSServer: security = "plaintext" in front of a
+// Prosody that requires STARTTLS cannot work, and every transport says so
+// as remote-connection-failed: not empty features (a browser's client
+// would hang or blame "no-auth-mech") and not a wrong password.
+func TestDaemonPlaintextToTLSServer(t *testing.T) {
+	p := testbed.StartWith(t, testbed.Options{RequireTLS: true})
+	cfg := fmt.Sprintf("allow_any_domain = false\n[domain.%q]\naddress = %q\nsecurity = \"plaintext\"\n", p.Domain, p.C2SAddr)
+	base, _ := startDaemonConfig(t, cfg)
+
+	t.Run("websocket", func(t *testing.T) {
+		c := dialWS(t, "ws://"+base+"/xmpp-websocket")
+		c.send(openLocalhost)
+		c.until("<remote-connection-failed ")
+		if code := c.closeCode(); code != websocket.CloseInternalServerErr {
+			t.Fatalf("close code %d, want 1011", code)
+		}
+	})
+	t.Run("bosh", func(t *testing.T) {
+		c := &boshClient{t: t, url: "http://" + base + "/http-bind", rid: 100}
+		r := c.post("to='localhost' ver='1.6' wait='10' hold='1' xmlns:xmpp='urn:xmpp:xbosh' xmpp:version='1.0'", "")
+		for i := 0; i < 3 && !strings.Contains(r, "type='terminate'"); i++ {
+			if m := sidAttr.FindStringSubmatch(r); m != nil {
+				c.sid = m[1]
+			}
+			r = c.post("", "")
+		}
+		if !strings.Contains(r, "condition='remote-connection-failed'") {
+			t.Fatalf("response %s, want remote-connection-failed", r)
+		}
+	})
+	t.Run("json", func(t *testing.T) {
+		c := dialWSWith(t, "ws://"+base+"/json/ws", "xmppbridge-json.v1")
+		c.send(`{"kind":"login","jid":"alice@localhost","password":"secret"}`)
+		if e := c.until(`"kind":"error"`); !strings.Contains(e, `"code":"remote-connection-failed"`) {
+			t.Fatalf("login answered %s, want remote-connection-failed", e)
+		}
 	})
 }

@@ -300,6 +300,18 @@ func logFault(log *slog.Logger) func(*bridge.Session, error) {
 	}
 }
 
+// configHint names the setting to look at when a session ended because the
+// configuration cannot work with the server, not through anyone's fault.
+func configHint(err error) string {
+	switch {
+	case errors.Is(err, xmppclient.ErrTLSRequired):
+		return `the server requires STARTTLS, and its [domain] table says security = "plaintext": set security = "starttls" (or "tls")`
+	case errors.Is(err, xmppclient.ErrNoMechanism):
+		return "for a bridge-side login (JSON API, prebind) the server must offer SCRAM-SHA-256, SCRAM-SHA-1, or PLAIN over TLS (security = \"starttls\" or \"tls\")"
+	}
+	return ""
+}
+
 // logEnd logs every session's end: clean ends at debug, the rest at info
 // with the cause (the browser only heard the condition).
 func logEnd(log *slog.Logger) func(*bridge.Session, *bridge.CloseError) {
@@ -319,6 +331,9 @@ func logEnd(log *slog.Logger) func(*bridge.Session, *bridge.CloseError) {
 		}
 		if e.Err != nil {
 			attrs = append(attrs, "cause", e.Err.Error())
+		}
+		if h := configHint(e.Err); h != "" {
+			attrs = append(attrs, "hint", h)
 		}
 		log.Log(ctx, level, "session ended", attrs...)
 	}

@@ -39,6 +39,15 @@ address = %q
 security = "starttls"
 ca_file = %q
 `, p.Domain, p.C2SAddr, p.CAFile) + strings.Join(extra, "\n")
+	addr, stop := startDaemonConfig(t, cfg)
+	return "ws://" + addr + "/xmpp-websocket", stop
+}
+
+// startDaemonConfig runs the daemon with the configuration cfg and returns
+// the address it listens on and a function that sends it the shutdown
+// signal and waits for run to return (also called when the test ends).
+func startDaemonConfig(t *testing.T, cfg string) (addr string, stop func() error) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "xmppbridge.toml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -48,8 +57,7 @@ ca_file = %q
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"-config", path, "-listen", "127.0.0.1:0"}, ready) }()
 	select {
-	case addr := <-ready:
-		url = "ws://" + addr + "/xmpp-websocket"
+	case addr = <-ready:
 	case err := <-done:
 		cancel()
 		t.Fatalf("run: %v", err)
@@ -69,7 +77,7 @@ ca_file = %q
 		}
 	}
 	t.Cleanup(func() { stop() })
-	return url, stop
+	return addr, stop
 }
 
 // wsClient is a WebSocket whose messages a goroutine reads into a
