@@ -441,8 +441,16 @@ func login(user string) string {
 	return fmt.Sprintf(`{"kind":"login","jid":"%s@localhost","password":"secret","resource":"t","id":"l1"}`, user)
 }
 
-// open logs user in over transport.
+// open logs user in over transport and sends initial presence.
 func open(t *testing.T, base, transport, user string) client {
+	t.Helper()
+	c := loginOver(t, base, transport, user)
+	c.send(t, `{"kind":"presence"}`)
+	return c
+}
+
+// loginOver logs user in over transport.
+func loginOver(t *testing.T, base, transport, user string) client {
 	t.Helper()
 	var c client
 	switch transport {
@@ -459,7 +467,6 @@ func open(t *testing.T, base, transport, user string) client {
 	if s.Kind != "session" || s.JID != user+"@localhost/t" || s.ID != "l1" {
 		t.Fatalf("login answer: %s", s.raw)
 	}
-	c.send(t, `{"kind":"presence"}`)
 	return c
 }
 
@@ -760,20 +767,7 @@ func TestServerFaults(t *testing.T) {
 			prosody.Friends(t, sender, receiver)
 			base, _ := serve(t, Config{Wait: 5 * time.Second})
 			testpeer.Poison(t, prosody, sender, receiver, func() *testpeer.Receiver {
-				var c client
-				switch transport {
-				case "websocket":
-					ws := dialWS(t, base)
-					ws.send(t, login(receiver))
-					c = ws
-				case "poll":
-					c = loginPoll(t, base, login(receiver))
-				case "sse":
-					c = loginSSE(t, base, login(receiver))
-				}
-				if s := c.next(t); s.Kind != "session" {
-					t.Fatalf("login answer: %s", s.raw)
-				}
+				c := loginOver(t, base, transport, receiver)
 				t.Cleanup(c.close)
 				return &testpeer.Receiver{
 					JSON: true,

@@ -99,9 +99,10 @@ func filterFeatures(el *xmlsplit.Element) []byte {
 }
 
 // requiresTLS reports whether features offered before TLS demand it: a
-// <starttls/> marked <required/>, or one offered with no SASL mechanism
-// beside it (Prosody and ejabberd offer none before TLS when they require
-// it).
+// <starttls/> marked <required/>, or one offered with nothing else to go
+// on, neither SASL mechanisms nor resource binding (Prosody and ejabberd
+// offer no mechanism before TLS when they require it; Prosody offers
+// <starttls/> again after SASL, beside <bind/>).
 func requiresTLS(el *xmlsplit.Element) bool {
 	if !bytes.Contains(el.Raw, []byte("starttls")) {
 		return false
@@ -114,7 +115,7 @@ func requiresTLS(el *xmlsplit.Element) bool {
 	if tls == nil {
 		return false
 	}
-	if findChild(&feat, "mechanisms", nsSASL) == nil {
+	if findChild(&feat, "mechanisms", nsSASL) == nil && findChild(&feat, "bind", nsBind) == nil {
 		return true
 	}
 	st, err := parseChildren(tls, el.Borrowed, &feat)
