@@ -103,7 +103,6 @@ func (rc *rawClient) read() *http.Response {
 	return res
 }
 
-
 func body(t *testing.T, res *http.Response) string {
 	t.Helper()
 	b, err := io.ReadAll(res.Body)
