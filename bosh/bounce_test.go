@@ -69,10 +69,7 @@ func TestBounceAtEnd(t *testing.T) {
 		end  func(t *testing.T, s *sess, st *session)
 	}{
 		{"inactivity", func(t *testing.T, s *sess, st *session) {
-			st.mu.Lock()
-			st.idleUntil = st.idleUntil.Add(-st.inactivity)
-			st.mu.Unlock()
-			st.onIdle()
+			st.Idle() // as the engine calls it once the inactivity period is over
 		}},
 		{"a request that ends the session", func(t *testing.T, s *sess, st *session) {
 			s.sendAt(t, s.rid+5, "", "").terminate(t, "item-not-found", http.StatusOK)
@@ -84,11 +81,11 @@ func TestBounceAtEnd(t *testing.T) {
 			e := newEnv(t, up.Addr, Config{})
 			s, _ := e.open(t, "")
 			st := s.state(t)
-			st.mu.Lock()
+			st.lp.Lock()
 			for _, w := range waiting {
 				st.out = append(st.out, item(w))
 			}
-			st.mu.Unlock()
+			st.lp.Unlock()
 			tt.end(t, s, st)
 			for _, w := range want {
 				if got := rec.next(t); got != w {

@@ -10,35 +10,34 @@ import (
 	"time"
 
 	"github.com/xmppbridge/xmppbridge/bridge"
+	"github.com/xmppbridge/xmppbridge/internal/longpoll"
 )
 
 // create serves a session creation request (XEP-0124 §7, XEP-0206 §3,
 // §4): it opens the upstream stream and answers once the server's stream
-// features are in (or wait runs out). overTLS is whether the request came
-// over TLS (XEP-0124 §19.1).
-func (h *Handler) create(ctx context.Context, rb *body, overTLS bool) outcome {
+// features are in (or wait runs out).
+func (h *Handler) create(w http.ResponseWriter, r *http.Request, rb *body) outcome {
 	legacy := rb.ver == ""
 	s, e := h.newSession(rb)
 	if e != nil {
 		return h.failed("", legacy, e)
 	}
-	s.overTLS = overTLS
+	s.overTLS = r.TLS != nil
 	if h.cfg.SeeOtherURI != nil {
 		if uri := h.cfg.SeeOtherURI(rb.to); uri != "" {
-			return outcome{body: terminateBody(condSeeOtherURI, uri), status: http.StatusOK, content: s.content}
+			return outcome{resp: s.response(http.StatusOK, terminateBody(condSeeOtherURI, uri), false)}
 		}
 	}
-
-	cr := &request{rid: rb.rid, create: true, deadline: time.Now().Add(s.wait)}
-	s.held = []*request{cr}
-	bs, err := h.open(ctx, s, bridge.OpenRequest{To: rb.to, From: rb.from, Lang: rb.lang})
+	cr := &longpoll.Request{RID: rb.rid, Data: &request{rb: rb, create: true, gzip: acceptsGzip(r.Header.Values("Accept-Encoding"))}}
+	held := h.hold(w, r, s.lp, cr)
+	s.lp.Hold(cr, held)
+	bs, err := h.open(r.Context(), s, bridge.OpenRequest{To: rb.to, From: rb.from, Lang: rb.lang})
 	if err == nil {
 		h.register(s, bs)
 	}
 	// On failure the session's queue holds a header and the end, which
-	// the response reports.
-	resp, status := s.await(ctx, cr)
-	return outcome{body: resp, status: status, content: s.content}
+	// the answer reports.
+	return outcome{held: held}
 }
 
 // open opens s's bridge session. The dial stops when ctx is done or
@@ -49,9 +48,10 @@ func (h *Handler) open(ctx context.Context, s *session, req bridge.OpenRequest) 
 	bs, err := h.cfg.Hub.Open(ctx, req, s)
 	stop()
 	cancel()
-	s.mu.Lock()
+	s.lp.Lock()
 	s.bs = bs
-	s.mu.Unlock()
+	s.lp.PokeLocked() // what the session queued while opening
+	s.lp.Unlock()
 	return bs, err
 }
 
@@ -122,24 +122,19 @@ func (h *Handler) newSession(rb *body) (*session, *bindError) {
 	s := &session{
 		h:              h,
 		sid:            h.freshSID(),
-		wait:           wait,
-		hold:           hold,
-		requests:       requests,
-		inactivity:     inactivity,
 		polling:        h.cfg.Polling,
 		pollingSession: polling,
 		maxPause:       maxPause,
 		legacy:         ver == "",
 		acks:           rb.hasAck && rb.ack == 1,
 		content:        content,
-		changed:        make(chan struct{}),
-		rcvd:           rb.rid,
 		key:            rb.newkey,
 		lastNew:        now,
 		maxRID:         rb.rid,
 		prevRID:        rb.rid,
 		prevEmpty:      true,
 	}
+	s.lp = longpoll.New(longpoll.Params{Wait: wait, Hold: hold, Requests: requests, Inactivity: inactivity}, s, rb.rid)
 	s.create = &creation{
 		sid:        s.sid,
 		wait:       waitSec,

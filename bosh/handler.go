@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -13,6 +12,8 @@ import (
 	"time"
 
 	"github.com/xmppbridge/xmppbridge/bridge"
+	"github.com/xmppbridge/xmppbridge/internal/httphold"
+	"github.com/xmppbridge/xmppbridge/internal/longpoll"
 	"github.com/xmppbridge/xmppbridge/internal/origin"
 )
 
@@ -169,31 +170,44 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.reject(w, r, http.StatusForbidden, condPolicyViolation, "origin not allowed: "+r.Header.Get("Origin"))
 		return
 	}
+	h.cors(w.Header(), r)
 	if !h.enter() {
-		h.write(w, r, http.StatusOK, terminateBody(condSystemShutdown, ""), "")
+		h.write(w, r, h.response(http.StatusOK, terminateBody(condSystemShutdown, ""), "", false))
 		return
 	}
-	defer h.wg.Done()
 	o := h.serveHTTP(w, r)
 	if o.refused != nil && h.cfg.OnReject != nil {
-		h.cfg.OnReject(r, o.status, o.refused.cond(), o.refused.text)
+		h.cfg.OnReject(r, o.status(), o.refused.cond(), o.refused.text)
 	}
-	if o.abort {
+	switch {
+	case o.held != nil:
+		o.held.Wait() // counted out when answered
+	case o.abort:
 		// XEP-0124 §19.1: a request of a session begun over TLS that
 		// comes without it gets its connection closed, and the session
 		// goes on.
+		h.wg.Done()
 		panic(http.ErrAbortHandler)
+	default:
+		h.write(w, r, o.resp)
+		h.wg.Done()
 	}
-	h.write(w, r, o.status, o.body, o.content)
 }
 
-// outcome is the answer to one request.
+// outcome is what became of one request: answered now (resp), or held for
+// an answer later.
 type outcome struct {
-	body    []byte
-	status  int
-	content string     // Content-Type; "" is the default
+	resp    httphold.Response
+	held    *httphold.Held
 	refused *bindError // the request itself was refused (for OnReject)
 	abort   bool       // close the connection without an answer
+}
+
+func (o *outcome) status() int {
+	if o.abort || o.held != nil {
+		return 0
+	}
+	return o.resp.Status
 }
 
 // serveHTTP reads, checks and serves a POSTed request.
@@ -203,19 +217,22 @@ func (h *Handler) serveHTTP(w http.ResponseWriter, r *http.Request) outcome {
 		// may be compressed.
 		return h.failed("", false, badRequest(bridge.ReasonBadFormat, "Content-Encoding "+ce+" is not accepted"))
 	}
-	bp, err := h.readBody(w, r)
+	bp := getBuffer()
+	var err error
+	*bp, err = httphold.ReadBody(w, r, *bp, h.cfg.MaxBodyBytes, 512, h.cfg.WriteTimeout)
 	switch {
-	case errors.Is(err, errTooLarge):
+	case errors.Is(err, httphold.ErrTooLarge):
 		sid, legacy := peek(*bp)
 		putBuffer(bp)
 		return h.failed(sid, legacy, tooLarge(h.cfg.MaxBodyBytes))
 	case err != nil:
 		putBuffer(bp)
-		// The connection broke, or the body came too slowly. That request
-		// never arrived as far as the session is concerned: the client may
-		// send it again (XEP-0124 §14.3), so nothing ends. The answer,
-		// if it gets through at all, is the recoverable condition.
-		return outcome{body: errorBody, status: http.StatusOK}
+		// The connection broke, or the body came too slowly, and is
+		// closed. That request never arrived as far as the session is
+		// concerned: the client may send it again (XEP-0124 §14.3), so
+		// nothing ends. The answer, if it gets through at all, is the
+		// recoverable condition.
+		return outcome{resp: h.response(http.StatusOK, errorBody, "", false)}
 	}
 	rb, refused := h.parse(*bp)
 	// Nothing parsed aliases the read buffer: it goes back before the
@@ -224,7 +241,7 @@ func (h *Handler) serveHTTP(w http.ResponseWriter, r *http.Request) outcome {
 	if refused != nil {
 		return *refused
 	}
-	return h.serve(r.Context(), rb, r.TLS != nil)
+	return h.serve(w, r, rb)
 }
 
 // enter counts a request being served, unless the Handler is shutting down.
@@ -251,10 +268,10 @@ func (h *Handler) parse(b []byte) (*body, *outcome) {
 }
 
 // serve serves a parsed request: a session creation request, or a request
-// of an existing session. overTLS is whether it came over TLS, when known.
-func (h *Handler) serve(ctx context.Context, rb *body, overTLS bool) outcome {
+// of an existing session.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rb *body) outcome {
 	if rb.sid == "" {
-		return h.create(ctx, rb, overTLS)
+		return h.create(w, r, rb)
 	}
 	s := h.session(rb.sid)
 	if s == nil {
@@ -262,11 +279,38 @@ func (h *Handler) serve(ctx context.Context, rb *body, overTLS bool) outcome {
 		// same whatever the rid (XEP-0124 §14.3 note).
 		return h.failed("", false, &bindError{reason: bridge.ReasonItemNotFound, text: "no such session"})
 	}
-	if s.overTLS && !overTLS {
+	if s.overTLS && r.TLS == nil {
 		return outcome{abort: true, refused: &bindError{reason: bridge.ReasonPolicyViolation, text: "a session begun over TLS, continued without"}}
 	}
-	resp, status, refused := s.handle(ctx, rb)
-	return outcome{body: resp, status: status, content: s.content, refused: refused}
+	if rb.stream != "" && (len(rb.payloads) > 0 || rb.from != "") {
+		// Multiple streams (XEP-0124 §16) are not offered, so no stream
+		// name is valid (§16.4). An empty body without 'from' says nothing
+		// for any stream, and its 'stream' is ignored.
+		e := &bindError{reason: bridge.ReasonItemNotFound, text: "no stream " + rb.stream + ": multiple streams are not offered"}
+		return outcome{resp: s.fail(e), refused: e}
+	}
+	q := &request{rb: rb, terminate: rb.typ == "terminate", gzip: acceptsGzip(r.Header.Values("Accept-Encoding"))}
+	req := &longpoll.Request{RID: rb.rid, Data: q}
+	if rb.hasPause {
+		req.Pause = time.Duration(rb.pause) * time.Second
+	}
+	held := h.hold(w, r, s.lp, req)
+	s.lp.Submit(req, held)
+	s.lp.Lock()
+	refused := q.refused
+	s.lp.Unlock()
+	return outcome{held: held, refused: refused}
+}
+
+// hold prepares req's answer to go out when the engine gives it: the
+// Handler counts the request out once it is written, and a client that
+// goes away meanwhile is the engine's to know of.
+func (h *Handler) hold(w http.ResponseWriter, r *http.Request, lp *longpoll.Session, req *longpoll.Request) *httphold.Held {
+	return httphold.Hold(w, r, httphold.Options{
+		WriteTimeout: h.cfg.WriteTimeout,
+		OnGone:       func() { lp.Gone(req) },
+		OnDone:       h.wg.Done,
+	})
 }
 
 // JID returns the full JID bound in the BOSH session sid, for a session
@@ -278,9 +322,9 @@ func (h *Handler) JID(sid string) (jid string, ok bool) {
 	if s == nil {
 		return "", false
 	}
-	s.mu.Lock()
+	s.lp.Lock()
 	bs := s.bs
-	s.mu.Unlock()
+	s.lp.Unlock()
 	if bs == nil {
 		return "", true
 	}
@@ -322,14 +366,12 @@ func (h *Handler) forget(s *session) {
 // in (XEP-0124 §17.2). legacy is whether the request is a session creation
 // request without 'ver'.
 func (h *Handler) failed(sid string, legacy bool, e *bindError) outcome {
-	o := outcome{body: terminateBody(e.cond(), ""), status: httpStatus(e.cond(), legacy), refused: e}
 	if sid != "" {
 		if s := h.session(sid); s != nil {
-			o.status = s.fail(e)
-			o.content = s.content
+			return outcome{resp: s.fail(e), refused: e}
 		}
 	}
-	return o
+	return outcome{resp: h.response(httpStatus(e.cond(), legacy), terminateBody(e.cond(), ""), "", false), refused: e}
 }
 
 // reject answers a request that never reached BOSH (wrong method, origin
@@ -338,7 +380,8 @@ func (h *Handler) reject(w http.ResponseWriter, r *http.Request, status int, con
 	if h.cfg.OnReject != nil {
 		h.cfg.OnReject(r, status, cond, reason)
 	}
-	h.write(w, r, status, terminateBody(cond, ""), "")
+	h.cors(w.Header(), r)
+	h.write(w, r, h.response(status, terminateBody(cond, ""), "", false))
 }
 
 // preflight answers a CORS preflight request (OPTIONS) without touching
@@ -382,13 +425,9 @@ func (h *Handler) cors(hd http.Header, r *http.Request) {
 func (h *Handler) Shutdown(ctx context.Context) error {
 	h.mu.Lock()
 	h.closing = true
-	list := make([]*session, 0, len(h.sessions))
-	for _, s := range h.sessions {
-		list = append(list, s)
-	}
 	h.mu.Unlock()
-	for _, s := range list {
-		s.shutdown()
+	for _, s := range h.list() {
+		s.shutdown(false)
 	}
 	done := make(chan struct{})
 	go func() {
@@ -401,18 +440,25 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		err = ctx.Err()
 		h.cancel()
+		for _, s := range h.list() {
+			s.shutdown(true)
+		}
 		<-done
 	}
+	for _, s := range h.list() {
+		s.shutdown(true)
+	}
+	return err
+}
+
+func (h *Handler) list() []*session {
 	h.mu.Lock()
-	list = list[:0]
+	defer h.mu.Unlock()
+	list := make([]*session, 0, len(h.sessions))
 	for _, s := range h.sessions {
 		list = append(list, s)
 	}
-	h.mu.Unlock()
-	for _, s := range list {
-		s.shutdown()
-	}
-	return err
+	return list
 }
 
 // Len is the number of BOSH sessions open.
@@ -441,56 +487,9 @@ func newSID() string {
 	return hex.EncodeToString(b[:])
 }
 
-var errTooLarge = errors.New("bosh: request body too large")
-
 // tooLarge is the refusal of a body over the limit.
 func tooLarge(max int) *bindError {
 	return &bindError{reason: bridge.ReasonTooBig, text: "request body over " + strconv.Itoa(max) + " bytes"}
-}
-
-// readBody reads the request body, at most MaxBodyBytes of it, within
-// WriteTimeout. On a body over the limit it returns errTooLarge and the
-// part read, for peek. The buffer is the caller's to put back.
-func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) (*[]byte, error) {
-	rc := http.NewResponseController(w)
-	// The write deadline too: reading the body may write "100 Continue",
-	// and the connection may still carry the deadline of an earlier
-	// response.
-	_ = rc.SetWriteDeadline(time.Now().Add(h.cfg.WriteTimeout))
-	_ = rc.SetReadDeadline(time.Now().Add(h.cfg.WriteTimeout))
-	// A held request must not trip over this deadline in net/http's
-	// background read, which watches for the client going away.
-	defer func() { _ = rc.SetReadDeadline(time.Time{}) }()
-
-	max := h.cfg.MaxBodyBytes
-	bp := getBuffer()
-	if r.ContentLength > int64(max) {
-		*bp, _ = appendRead(*bp, io.LimitReader(r.Body, 512), 512)
-		return bp, errTooLarge
-	}
-	b, err := appendRead(*bp, r.Body, max)
-	*bp = b
-	return bp, err
-}
-
-// appendRead appends everything r holds to b, refusing more than max bytes.
-func appendRead(b []byte, r io.Reader, max int) ([]byte, error) {
-	for {
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
-		n, err := r.Read(b[len(b):min(cap(b), max+1)])
-		b = b[:len(b)+n]
-		if len(b) > max {
-			return b[:max], errTooLarge
-		}
-		if err == io.EOF {
-			return b, nil
-		}
-		if err != nil {
-			return b, err
-		}
-	}
 }
 
 var bufferPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}

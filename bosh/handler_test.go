@@ -17,6 +17,7 @@ import (
 
 	"github.com/xmppbridge/xmppbridge/bridge"
 	"github.com/xmppbridge/xmppbridge/internal/fakexmpp"
+	"github.com/xmppbridge/xmppbridge/internal/httphold"
 	"github.com/xmppbridge/xmppbridge/internal/xmlsplit"
 	"github.com/xmppbridge/xmppbridge/xmppclient"
 )
@@ -26,6 +27,7 @@ type env struct {
 	hub *bridge.Hub
 	h   *Handler
 	srv *httptest.Server
+	hl  *httphold.Listener
 	url string
 }
 
@@ -43,7 +45,12 @@ func newEnvHub(t testing.TB, upstreamAddr string, hc bridge.Config, cfg Config) 
 	hub := bridge.New(hc)
 	cfg.Hub = hub
 	h := New(cfg)
-	srv := httptest.NewServer(h)
+	// Served as the daemon serves it: held requests are taken over
+	// (httphold) and handed back to the server between requests.
+	srv := httptest.NewUnstartedServer(h)
+	hl := httphold.Attach(srv.Config, srv.Listener, 0)
+	srv.Listener = hl
+	srv.Start()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -51,7 +58,7 @@ func newEnvHub(t testing.TB, upstreamAddr string, hc bridge.Config, cfg Config) 
 		h.Shutdown(ctx)
 		srv.Close()
 	})
-	return &env{hub: hub, h: h, srv: srv, url: srv.URL + "/http-bind"}
+	return &env{hub: hub, h: h, srv: srv, hl: hl, url: srv.URL + "/http-bind"}
 }
 
 // resp is one parsed response.
@@ -297,9 +304,9 @@ func (s *sess) waitHeld(t testing.TB, n int) {
 	t.Helper()
 	st := s.state(t)
 	waitFor(t, strconv.Itoa(n)+" held requests", func() bool {
-		st.mu.Lock()
-		defer st.mu.Unlock()
-		return len(st.held) == n
+		st.lp.Lock()
+		defer st.lp.Unlock()
+		return st.lp.HeldLocked() == n
 	})
 }
 
@@ -307,9 +314,9 @@ func (s *sess) waitEarly(t testing.TB, n int) {
 	t.Helper()
 	st := s.state(t)
 	waitFor(t, strconv.Itoa(n)+" early requests", func() bool {
-		st.mu.Lock()
-		defer st.mu.Unlock()
-		return len(st.early) == n
+		st.lp.Lock()
+		defer st.lp.Unlock()
+		return st.lp.EarlyLocked() == n
 	})
 }
 
@@ -660,4 +667,25 @@ func TestResourceConstraint(t *testing.T) {
 	if e.h.Len() != 1 {
 		t.Fatalf("%d sessions", e.h.Len())
 	}
+}
+
+// A held request costs no goroutine of net/http's: its connection is
+// taken over, and handed back for the next request once answered.
+func TestHeldRequestsTakenOver(t *testing.T) {
+	e := newEnv(t, fakexmpp.Start(t, fakexmpp.Echo).Addr, Config{})
+	s, _ := e.open(t, "")
+	held := async(t, func(t testing.TB) resp { return s.send(t, "", "") })
+	s.waitHeld(t, 1)
+	waitFor(t, "the held request's connection taken over", func() bool {
+		n, _ := e.hl.Counts()
+		return n == 1
+	})
+	s.send(t, "", msg("x"))
+	if r := recv(t, held); r.attrs["type"] != "" {
+		t.Fatalf("held request: %s", r)
+	}
+	waitFor(t, "answered connections parked for their next request", func() bool {
+		n, parked := e.hl.Counts()
+		return n <= 1 && parked >= 1
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -111,21 +112,19 @@ func (h *Handler) Prebind(ctx context.Context, req PrebindRequest) (Prebound, er
 	if err != nil {
 		return Prebound{}, prebindError(req.To, err)
 	}
-	s.mu.Lock()
+	s.lp.Lock()
 	c := s.create
 	s.create = nil
 	// As if the creation request had been answered: its rid, resent, gets
 	// an empty body (XEP-0124 §14.3), so a client that counts from RID
 	// rather than NextRID goes on.
-	s.keepLocked(rid, emptyBody)
+	s.lp.KeepLocked(rid, s.response(http.StatusOK, emptyBody, false))
 	s.lastResp = rid
-	s.mu.Unlock()
+	s.lp.Unlock()
 	if !h.register(s, bs) {
 		return Prebound{}, prebindError(req.To, &bridge.CloseError{Reason: bridge.ReasonShutdown})
 	}
-	s.mu.Lock()
-	s.armIdleLocked()
-	s.mu.Unlock()
+	s.lp.Touch()
 	p := Prebound{
 		JID:        bs.JID(),
 		SID:        s.sid,

@@ -14,6 +14,7 @@ import (
 
 	"github.com/xmppbridge/xmppbridge/bridge"
 	"github.com/xmppbridge/xmppbridge/internal/fakexmpp"
+	"github.com/xmppbridge/xmppbridge/internal/longpoll"
 	"github.com/xmppbridge/xmppbridge/internal/xmlsplit"
 )
 
@@ -254,17 +255,17 @@ func TestRequestProtocol(t *testing.T) {
 			}
 			recv(t, held).expect(t, "type", "-")
 			st := s.state(t)
-			st.mu.Lock()
-			paused, left := st.paused, time.Until(st.idleUntil)
-			st.mu.Unlock()
-			if paused != 30*time.Second || left < 20*time.Second {
-				t.Fatalf("paused %v, inactivity ends in %v; want 30 s", paused, left)
+			st.lp.Lock()
+			paused, due := st.lp.InactivityLocked()
+			st.lp.Unlock()
+			if left := time.Until(due); paused != 30*time.Second || left < 20*time.Second {
+				t.Fatalf("inactivity %v, ending in %v; want the pause of 30 s", paused, left)
 			}
 			s.send(t, "", msg("back")).expect(t, "type", "-")
-			st.mu.Lock()
-			paused = st.paused
-			st.mu.Unlock()
-			if paused != 0 {
+			st.lp.Lock()
+			paused, _ = st.lp.InactivityLocked()
+			st.lp.Unlock()
+			if paused != time.Second {
 				t.Fatalf("the pause outlived the next request")
 			}
 		}},
@@ -540,7 +541,8 @@ func TestFromUpstream(t *testing.T) {
 			e := newEnv(t, up.Addr, Config{})
 			s, _ := e.open(t, "")
 			rs := []resp{s.send(t, "", "<presence/>")}
-			for len(rs[len(rs)-1].kids) == 0 && rs[len(rs)-1].attrs["type"] == "" {
+			ends := strings.Contains(tt.send, "</stream:stream>")
+			for rs[len(rs)-1].attrs["type"] == "" && (ends || len(rs[len(rs)-1].kids) == 0) {
 				rs = append(rs, s.send(t, "", ""))
 			}
 			tt.check(t, rs)
@@ -614,17 +616,13 @@ func TestOveractive(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			now := time.Unix(1_700_000_000, 0)
-			s := &session{requests: 2, polling: 5 * time.Second, pollingSession: tt.polling, lastNew: now.Add(-tt.since), maxRID: 4}
+			s := &session{polling: 5 * time.Second, pollingSession: tt.polling, lastNew: now.Add(-tt.since), maxRID: 4}
+			p := longpoll.Params{Requests: 2}
 			if tt.polling {
-				s.requests = 1
+				p.Requests = 1
 			}
-			for range tt.held {
-				s.held = append(s.held, &request{})
-			}
-			for range tt.open {
-				s.early = append(s.early, &request{})
-			}
-			if got := s.overactiveLocked(&tt.body, now) != nil; got != tt.want {
+			s.lp = longpoll.New(p, s, 1)
+			if got := s.overactiveLocked(&tt.body, tt.held+tt.open, now) != nil; got != tt.want {
 				t.Errorf("policy-violation = %v, want %v", got, tt.want)
 			}
 		})

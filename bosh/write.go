@@ -7,7 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
+
+	"github.com/xmppbridge/xmppbridge/internal/httphold"
 )
 
 // defaultContentType is the Content-Type of every response unless the
@@ -18,35 +19,34 @@ const defaultContentType = "text/xml; charset=utf-8"
 // header and trailer eat most of the gain.
 const gzipMinBytes = 1024
 
-// write sends one response within WriteTimeout. contentType "" means the
-// default.
-func (h *Handler) write(w http.ResponseWriter, r *http.Request, status int, body []byte, contentType string) {
+// write sends an answer given at once, within WriteTimeout.
+func (h *Handler) write(w http.ResponseWriter, r *http.Request, resp httphold.Response) {
+	httphold.Write(w, resp, h.cfg.WriteTimeout)
+}
+
+// response is an answer with BOSH's headers: Content-Type (contentType, ""
+// the default), no caching, and the body gzipped when gzip (the client
+// accepts it) and it is worth it. CORS headers are set on the
+// ResponseWriter before, for every answer of the request.
+func (h *Handler) response(status int, body []byte, contentType string, gzip bool) httphold.Response {
 	if contentType == "" {
 		contentType = defaultContentType
 	}
-	hd := w.Header()
-	h.cors(hd, r)
-	hd.Set("Content-Type", contentType)
-	hd.Set("Cache-Control", "no-store")
-	hd.Set("X-Content-Type-Options", "nosniff")
-
-	out := body
-	var zb *bytes.Buffer
+	hd := http.Header{
+		"Content-Type":           {contentType},
+		"Cache-Control":          {"no-store"},
+		"X-Content-Type-Options": {"nosniff"},
+	}
 	if len(body) >= gzipMinBytes {
-		hd.Add("Vary", "Accept-Encoding")
-		if acceptsGzip(r.Header.Values("Accept-Encoding")) {
-			zb = compress(body)
-			out = zb.Bytes()
-			hd.Set("Content-Encoding", "gzip")
+		hd["Vary"] = []string{"Origin", "Accept-Encoding"}
+		if gzip {
+			zb := compress(body)
+			body = append([]byte(nil), zb.Bytes()...) // kept, or written later
+			putZipBuffer(zb)
+			hd["Content-Encoding"] = []string{"gzip"}
 		}
 	}
-	hd.Set("Content-Length", strconv.Itoa(len(out)))
-	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(h.cfg.WriteTimeout))
-	w.WriteHeader(status)
-	_, _ = w.Write(out)
-	if zb != nil {
-		putZipBuffer(zb)
-	}
+	return httphold.Response{Status: status, Header: hd, Body: body}
 }
 
 // acceptsGzip reports whether Accept-Encoding allows gzip (RFC 9110

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/xmppbridge/xmppbridge/bridge"
+	"github.com/xmppbridge/xmppbridge/internal/httphold"
 	"github.com/xmppbridge/xmppbridge/internal/testbed"
 	"github.com/xmppbridge/xmppbridge/wsframe"
 	"github.com/xmppbridge/xmppbridge/xmppclient"
@@ -52,7 +53,10 @@ func serveBridge(t *testing.T, hub *bridge.Hub, path string, h bridgeTransport) 
 	t.Helper()
 	mux := http.NewServeMux()
 	mux.Handle(path, h)
-	srv := httptest.NewServer(mux)
+	// As cmd/xmppbridge serves: held requests are taken over (httphold).
+	srv := httptest.NewUnstartedServer(mux)
+	srv.Listener = httphold.Attach(srv.Config, srv.Listener, 0)
+	srv.Start()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

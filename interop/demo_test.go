@@ -21,6 +21,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"github.com/xmppbridge/xmppbridge/internal/httphold"
 	"github.com/xmppbridge/xmppbridge/internal/testbed"
 	"github.com/xmppbridge/xmppbridge/jsonapi"
 	"github.com/xmppbridge/xmppbridge/web"
@@ -131,7 +132,10 @@ func startDemoServer(t *testing.T, p *testbed.Prosody) string {
 	mux := http.NewServeMux()
 	mux.Handle("/json/", jh)
 	mux.Handle("/", web.Handler())
-	srv := httptest.NewServer(mux)
+	// As cmd/xmppbridge serves: held requests are taken over (httphold).
+	srv := httptest.NewUnstartedServer(mux)
+	srv.Listener = httphold.Attach(srv.Config, srv.Listener, 0)
+	srv.Start()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

@@ -29,6 +29,7 @@ import (
 
 	"github.com/xmppbridge/xmppbridge/bosh"
 	"github.com/xmppbridge/xmppbridge/bridge"
+	"github.com/xmppbridge/xmppbridge/internal/httphold"
 	"github.com/xmppbridge/xmppbridge/jsonapi"
 	"github.com/xmppbridge/xmppbridge/web"
 	"github.com/xmppbridge/xmppbridge/wsframe"
@@ -140,16 +141,19 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 	mux.Handle(cfg.JSON.Path+"/", jh)
 	mux.Handle("/", rootHandler(&cfg))
 
-	ln, err := net.Listen("tcp", cfg.Listen)
+	tcp, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		IdleTimeout:       idleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
+	// Held long-poll requests are taken over from net/http and handed back
+	// through this listener between requests (package httphold).
+	ln := httphold.Attach(srv, tcp, idleTimeout)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "websocket", cfg.WebSocket.Path, "bosh", cfg.BOSH.Path, "json", cfg.JSON.Path, "demo", *cfg.Web.Demo)
@@ -180,6 +184,10 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 	}
 	return nil
 }
+
+// idleTimeout is how long a browser's keep-alive connection may wait for
+// its next request.
+const idleTimeout = 2 * time.Minute
 
 // rootHandler serves the demo chat page at / when it is on, and a plain
 // text 404 for paths no endpoint serves.

@@ -3,10 +3,12 @@
 // request waits — what a long-poll (BOSH, the JSON API's polls and event
 // streams) does with most of its requests most of the time.
 //
-// The handler calls Hold and returns through Wait. When it can, Hold takes
-// the connection over (http.Hijacker) and Wait parks it in the network
-// poller on a fresh goroutine whose stack is still small (package netwait),
-// noticing the client going away without reading. Answer, from any
+// The handler calls Hold, hands the Held to whatever will answer, and
+// returns through Wait. An answer given by then is written as net/http
+// would; otherwise, when it can, Wait takes the connection over
+// (http.Hijacker) and parks it in the network poller on a fresh goroutine
+// whose stack is still small (package netwait), noticing the client going
+// away without reading. Answer, from any
 // goroutine, wakes that goroutine, which writes the response itself; then,
 // between keep-alive requests, the connection is parked again until the
 // client sends its next request, when it is handed back to the http.Server

@@ -34,6 +34,9 @@ type Options struct {
 	// the handler's) when the client goes away before its answer. The
 	// request must still be answered.
 	OnGone func()
+	// OnDone, if set, is called once the answer is written (or could not
+	// be), from whichever goroutine wrote it.
+	OnDone func()
 }
 
 const defaultWriteTimeout = 10 * time.Second
@@ -45,9 +48,9 @@ var aLongTimeAgo = time.Unix(1, 0)
 // Held is a request to be answered later.
 type Held struct {
 	opt  Options
-	w    http.ResponseWriter // nil once taken over
+	w    http.ResponseWriter
 	r    *http.Request
-	base http.Header // the handler's header at Hold, for a taken-over answer
+	base http.Header // the handler's header when taken over
 
 	mu       sync.Mutex
 	resp     *Response
@@ -61,41 +64,41 @@ type Held struct {
 	keepAlive bool
 }
 
-// Hold prepares to answer the request being served later. The handler
-// must then return through Wait. Hold reads nothing: the handler reads the
-// request body first (all of it, if the connection is to be kept).
+// Hold prepares to answer the request being served later: Answer may be
+// called from now on, and the handler must return through Wait. Hold
+// reads nothing: the handler reads the request body first, all of it.
 func Hold(w http.ResponseWriter, r *http.Request, opt Options) *Held {
 	if opt.WriteTimeout <= 0 {
 		opt.WriteTimeout = defaultWriteTimeout
 	}
-	h := &Held{opt: opt, w: w, r: r, answered: make(chan struct{})}
-	ci, _ := r.Context().Value(connKey{}).(*connInfo)
-	if ci == nil || r.ProtoMajor != 1 || netwait.For(ci.c) == nil || ci.l.closed() {
-		return h
+	return &Held{opt: opt, w: w, r: r, answered: make(chan struct{})}
+}
+
+// takeOverLocked takes the connection over, if it can be.
+func (h *Held) takeOverLocked() bool {
+	ci, _ := h.r.Context().Value(connKey{}).(*connInfo)
+	if ci == nil || h.r.ProtoMajor != 1 || netwait.For(ci.c) == nil || ci.l.closed() {
+		return false
 	}
-	base := w.Header().Clone()
-	nc, rw, err := http.NewResponseController(w).Hijack()
+	base := h.w.Header().Clone()
+	nc, rw, err := http.NewResponseController(h.w).Hijack()
 	if err != nil {
-		return h
+		return false
 	}
 	if rw.Reader.Buffered() > 0 {
 		// The client sent more behind this request, which browsers never
 		// do: answer it, then close, rather than keep its bytes.
 		h.keepAlive = false
 	} else {
-		h.keepAlive = r.ProtoMinor >= 1 && !r.Close
+		h.keepAlive = h.r.ProtoMinor >= 1 && !h.r.Close
 	}
-	h.w, h.base = nil, base
+	h.w, h.r, h.base = nil, nil, base
 	h.l, h.nc, h.rawc = ci.l, nc, netwait.For(nc)
 	ci.l.mu.Lock()
 	ci.l.held++
 	ci.l.mu.Unlock()
-	return h
+	return true
 }
-
-// TakenOver reports whether the connection was taken over, so that the
-// handler's goroutine will not wait.
-func (h *Held) TakenOver() bool { return h.nc != nil }
 
 // Answer gives the request its answer. It does not block; only the first
 // call counts.
@@ -107,20 +110,25 @@ func (h *Held) Answer(resp Response) {
 	}
 	h.resp = &resp
 	close(h.answered)
+	nc := h.nc
 	h.mu.Unlock()
-	if h.nc != nil {
-		_ = h.nc.SetReadDeadline(aLongTimeAgo) // wakes the parked goroutine
+	if nc != nil {
+		_ = nc.SetReadDeadline(aLongTimeAgo) // wakes the parked goroutine
 	}
 }
 
-// Wait is the handler's last call. For a connection taken over it returns
-// at once, leaving the wait to a fresh goroutine; otherwise it blocks until
-// the answer and writes it.
+// Wait is the handler's last call. An answer already given is written at
+// once. Otherwise the connection is taken over, if it can be, and Wait
+// returns, leaving the wait to a fresh goroutine; else it blocks until the
+// answer and writes it.
 func (h *Held) Wait() {
-	if h.nc != nil {
+	h.mu.Lock()
+	if h.resp == nil && h.takeOverLocked() {
+		h.mu.Unlock()
 		go h.watch()
 		return
 	}
+	h.mu.Unlock()
 	select {
 	case <-h.answered:
 	case <-h.r.Context().Done():
@@ -128,6 +136,13 @@ func (h *Held) Wait() {
 		<-h.answered
 	}
 	h.writeFallback()
+	h.finished()
+}
+
+func (h *Held) finished() {
+	if h.opt.OnDone != nil {
+		h.opt.OnDone()
+	}
 }
 
 func (h *Held) setGone() {
@@ -187,6 +202,7 @@ func (h *Held) respond() {
 // done lets go of a connection taken over: parked for its next request, or
 // closed.
 func (h *Held) done(keep bool) {
+	h.finished()
 	l, nc := h.l, h.nc
 	l.mu.Lock()
 	l.held--
@@ -208,9 +224,12 @@ func (h *Held) done(keep bool) {
 }
 
 // writeFallback writes the answer through net/http.
-func (h *Held) writeFallback() {
-	resp := h.resp
-	hd := h.w.Header()
+func (h *Held) writeFallback() { Write(h.w, *h.resp, h.opt.WriteTimeout) }
+
+// Write writes resp through w, within timeout, as a Held not taken over
+// does: for answers given at once.
+func Write(w http.ResponseWriter, resp Response, timeout time.Duration) {
+	hd := w.Header()
 	for k, v := range resp.Header {
 		hd[k] = v
 	}
@@ -218,9 +237,9 @@ func (h *Held) writeFallback() {
 	if resp.Close {
 		hd.Set("Connection", "close")
 	}
-	_ = http.NewResponseController(h.w).SetWriteDeadline(time.Now().Add(h.opt.WriteTimeout))
-	h.w.WriteHeader(resp.Status)
-	_, _ = h.w.Write(resp.Body)
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(timeout))
+	w.WriteHeader(resp.Status)
+	_, _ = w.Write(resp.Body)
 }
 
 // appendHead appends the status line and header of an answer.

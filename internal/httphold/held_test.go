@@ -19,9 +19,8 @@ func server(t *testing.T, plain bool, idle time.Duration, handler http.HandlerFu
 	t.Helper()
 	srv := httptest.NewUnstartedServer(handler)
 	if !plain {
-		l = NewListener(srv.Listener, idle)
+		l = Attach(srv.Config, srv.Listener, idle)
 		srv.Listener = l
-		srv.Config.ConnContext = l.ConnContext
 	}
 	srv.Start()
 	t.Cleanup(srv.Close)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/http"
 	"sync"
 	"time"
 )
@@ -115,6 +116,14 @@ func (l *Listener) Counts() (held, parked int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.held, len(l.parked)
+}
+
+// Attach wraps l for srv, which must then serve from the Listener
+// returned: srv.ConnContext becomes the Listener's.
+func Attach(srv *http.Server, l net.Listener, idle time.Duration) *Listener {
+	ln := NewListener(l, idle)
+	srv.ConnContext = ln.ConnContext
+	return ln
 }
 
 // ConnContext is for http.Server.ConnContext: it lets Hold find the

@@ -38,6 +38,10 @@ type Content interface {
 	// Take forwards r's payloads upstream. The lock is not held: it may
 	// block, and it may call into the session (End, Poke).
 	Take(r *Request)
+	// Taken is called, without the lock, once r is held (or answered,
+	// when Immediate): what must follow its being held, such as closing
+	// the stream for a terminate.
+	Taken(r *Request)
 	// Ready reports whether r, the oldest request held, should be answered
 	// now, though its wait has not run out.
 	Ready(r *Request) bool
@@ -52,6 +56,9 @@ type Content interface {
 	// session is over unless the transport says otherwise by calling
 	// Touch.
 	Idle()
+	// Ended is called once, without the lock, after the session ended
+	// (an Answer with End, or End).
+	Ended()
 }
 
 // Why says why the engine turned a request away.
@@ -69,7 +76,8 @@ const (
 	// WhySuperseded: the client sent the same rid again; the newer copy
 	// is answered instead.
 	WhySuperseded
-	// WhyEnded: the session is over.
+	// WhyEnded: the session is over (a request that arrived after its
+	// end; those open at the end get the end's Rest).
 	WhyEnded
 )
 
@@ -131,12 +139,14 @@ type Session struct {
 	held    []*Request // taken and waiting for their answer, in rid order
 	kept    []kept     // recent answers by rid, oldest first
 	ended   bool
-	rest    httphold.Response // for requests after the end
+	told    bool              // Ended was called
+	rest    httphold.Response // for the requests open at the end
 	others  int               // consumers besides requests (event streams)
 	pause   time.Duration     // the inactivity after the next request
 	idle    *time.Timer
 	idleAt  time.Time
 	pending []delivery // answers decided, to hand over after unlocking
+	taken   []*Request // taken, for Taken after unlocking
 }
 
 type delivery struct {
@@ -161,13 +171,22 @@ func (s *Session) Params() Params { return s.p }
 // Lock takes the session's lock, which also guards the transport's state.
 func (s *Session) Lock() { s.mu.Lock() }
 
-// Unlock releases it, then hands over the answers decided meanwhile.
+// Unlock releases it, then hands over the answers decided meanwhile and
+// tells the transport what happened (Taken, Ended).
 func (s *Session) Unlock() {
-	out := s.pending
-	s.pending = nil
+	out, taken := s.pending, s.taken
+	s.pending, s.taken = nil, nil
+	ended := s.ended && !s.told
+	s.told = s.told || ended
 	s.mu.Unlock()
 	for _, d := range out {
 		d.reply.Answer(d.resp)
+	}
+	for _, r := range taken {
+		s.c.Taken(r)
+	}
+	if ended {
+		s.c.Ended()
 	}
 }
 
@@ -289,6 +308,7 @@ func (s *Session) takeLoopLocked(r *Request) {
 
 		s.mu.Lock()
 		s.busy = false
+		s.taken = append(s.taken, r)
 		if r.Immediate {
 			if !s.ended {
 				s.answerWithLocked(r, s.c.Answer(r))
@@ -429,10 +449,6 @@ func (s *Session) answerWithLocked(r *Request, a Answer) {
 
 // refuseLocked answers r as the transport says for why.
 func (s *Session) refuseLocked(r *Request, why Why) {
-	if why == WhyEnded {
-		s.answerWithLocked(r, Answer{Response: s.rest})
-		return
-	}
 	s.answerWithLocked(r, s.c.Refused(r, why))
 }
 
@@ -468,6 +484,11 @@ func (s *Session) resendLocked(r *Request) {
 	}
 	s.refuseLocked(r, WhyNotKept)
 }
+
+// KeepLocked keeps resp as the answer to rid, as if it had been
+// answered: for a session created without its creation request being
+// served here (a prebound one).
+func (s *Session) KeepLocked(rid uint64, resp httphold.Response) { s.keepLocked(rid, resp) }
 
 // keepLocked keeps an answer for a resend of its rid: as many as the
 // client may have open at once.
@@ -582,6 +603,19 @@ func (s *Session) armIdleLocked() {
 	} else {
 		s.idle.Reset(d)
 	}
+}
+
+// InactivityLocked is the inactivity period in force (Params.Inactivity,
+// or a pause asked for) and, when nothing is open, when it ends.
+func (s *Session) InactivityLocked() (d time.Duration, due time.Time) {
+	d = s.p.Inactivity
+	if s.pause > 0 {
+		d = s.pause
+	}
+	if s.OpenLocked() > 0 || s.others > 0 || s.ended {
+		return d, time.Time{}
+	}
+	return d, s.idleAt
 }
 
 func (s *Session) stopIdleLocked() {

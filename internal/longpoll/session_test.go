@@ -63,6 +63,10 @@ func (f *fake) Refused(r *Request, why Why) Answer {
 	return Answer{Response: httphold.Response{Status: 200, Body: []byte(fmt.Sprintf("refused:%d", why))}}
 }
 
+func (f *fake) Taken(*Request) {}
+
+func (f *fake) Ended() {}
+
 func (f *fake) Idle() {
 	f.mu.Lock()
 	f.idle++
@@ -302,7 +306,7 @@ func TestEnd(t *testing.T) {
 		f.ends = true
 		f.push("bye")
 		got := []string{r2.answer(t), r3.answer(t), r4.answer(t), f.submit(5).answer(t)}
-		if strings.Join(got, "|") != "rid:2 bye|over|over|over" {
+		if strings.Join(got, "|") != "rid:2 bye|over|over|"+fmt.Sprintf("refused:%d", WhyEnded) {
 			t.Fatalf("answers %q", got)
 		}
 		time.Sleep(time.Hour)
