@@ -191,7 +191,7 @@ func (h *Held) respond() {
 	resp := h.resp
 	keep := h.keepAlive && !resp.Close && !h.l.closed()
 	_ = h.nc.SetWriteDeadline(time.Now().Add(h.opt.WriteTimeout))
-	head := appendHead(getBuf(), resp, h.base, keep)
+	head := appendHead(getBuf(), resp, h.base, len(resp.Body), keep)
 	bufs := net.Buffers{head, resp.Body}
 	_, err := bufs.WriteTo(h.nc)
 	putBuf(head)
@@ -242,8 +242,9 @@ func Write(w http.ResponseWriter, resp Response, timeout time.Duration) {
 	_, _ = w.Write(resp.Body)
 }
 
-// appendHead appends the status line and header of an answer.
-func appendHead(b []byte, resp *Response, base http.Header, keep bool) []byte {
+// appendHead appends the status line and header of an answer whose body
+// is resp.Body, or, with length -1, ends with the connection.
+func appendHead(b []byte, resp *Response, base http.Header, length int, keep bool) []byte {
 	b = append(b, "HTTP/1.1 "...)
 	b = strconv.AppendInt(b, int64(resp.Status), 10)
 	b = append(b, ' ')
@@ -276,9 +277,12 @@ func appendHead(b []byte, resp *Response, base http.Header, keep bool) []byte {
 	}
 	b = append(b, "Date: "...)
 	b = time.Now().UTC().AppendFormat(b, http.TimeFormat)
-	b = append(b, "\r\nContent-Length: "...)
-	b = strconv.AppendInt(b, int64(len(resp.Body)), 10)
 	b = append(b, "\r\n"...)
+	if length >= 0 {
+		b = append(b, "Content-Length: "...)
+		b = strconv.AppendInt(b, int64(length), 10)
+		b = append(b, "\r\n"...)
+	}
 	if !keep {
 		b = append(b, "Connection: close\r\n"...)
 	}

@@ -225,3 +225,60 @@ func TestListenerClose(t *testing.T) {
 		t.Fatalf("held answer after Close: %q close=%v", got, res.Close)
 	}
 }
+
+func TestStream(t *testing.T) {
+	for _, plain := range []bool{false, true} {
+		t.Run(map[bool]string{false: "taken over", true: "net/http"}[plain], func(t *testing.T) {
+			streams := make(chan *Stream, 1)
+			gone := make(chan struct{}, 1)
+			addr, l := server(t, plain, time.Minute, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Access-Control-Allow-Origin", "https://page.example")
+				st := StartStream(w, r, Response{Status: 200, Header: http.Header{"Content-Type": {"text/event-stream"}}, Body: []byte(": hello\n\n")},
+					Options{OnGone: func() { gone <- struct{}{} }})
+				streams <- st
+				st.Wait()
+			})
+			c := dial(t, addr)
+			if _, err := c.c.Write([]byte("GET /events HTTP/1.1\r\nHost: h\r\n\r\n")); err != nil {
+				t.Fatal(err)
+			}
+			st := <-streams
+			res := c.read()
+			if res.StatusCode != 200 || res.Header.Get("Content-Type") != "text/event-stream" || res.Header.Get("Access-Control-Allow-Origin") != "https://page.example" {
+				t.Fatalf("head %d %v", res.StatusCode, res.Header)
+			}
+			br := bufio.NewReader(res.Body)
+			line := func() string {
+				c.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+				s, err := br.ReadString('\n')
+				if err != nil {
+					t.Fatalf("reading the stream: %v", err)
+				}
+				return s
+			}
+			if got := line(); got != ": hello\n" {
+				t.Fatalf("first line %q", got)
+			}
+			line()
+			if !plain {
+				if held, _ := l.Counts(); held != 1 {
+					t.Fatalf("%d held, want the stream taken over", held)
+				}
+			}
+			for _, ev := range []string{"data: 1\n", "data: 2\n"} {
+				st.Write([]byte(ev + "\n"))
+				if got := line(); got != ev {
+					t.Fatalf("event %q, want %q", got, ev)
+				}
+				line()
+			}
+			c.c.Close()
+			waitFor(t, gone, "OnGone")
+			select {
+			case <-st.Done():
+			case <-time.After(5 * time.Second):
+				t.Fatal("the stream is not over")
+			}
+		})
+	}
+}
