@@ -207,6 +207,10 @@ func (s *session) Taken(r *longpoll.Request) {
 	}
 }
 
+// Resent leaves a resend to the engine: the answer kept, or the copy
+// still held (XEP-0124 §14.3).
+func (s *session) Resent(*longpoll.Request) (*longpoll.Answer, bool) { return nil, false }
+
 // Ready says whether the oldest request held should be answered: the
 // server sent something (a stream header alone is not enough), the session
 // ended, the client terminates, or a missed response is to be reported.

@@ -17,8 +17,14 @@
 // order and a repeated rid is answered without sending its frames twice —
 // the guarantees of BOSH (XEP-0124), which package bosh gives XML clients.
 //
+// The HTTP transports' posts go through the request engine of package
+// longpoll, shared with BOSH: it takes them in rid order, holds polls and
+// answers resends; the session is its Content and shares its lock.
+//
 // Goroutines: a WebSocket has its handler's goroutine reading and one
-// writer goroutine (pings included); polls and events streams are net/http
-// handler goroutines, waiting on their session. Handler.Shutdown waits for
-// all of them. The package never logs; Config.OnReject hears of refusals.
+// writer goroutine (pings included). A held poll and an events stream hold
+// no goroutine of their own: package httphold parks their connections and
+// writes their answers. Handler.Shutdown waits until every request served
+// has been answered. The package never logs; Config.OnReject hears of
+// refusals.
 package jsonapi

@@ -4,7 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"io"
+	"errors"
 	"net/http"
 	"strings"
 	"sync"
@@ -13,6 +13,8 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/xmppbridge/xmppbridge/bridge"
+	"github.com/xmppbridge/xmppbridge/internal/httphold"
+	"github.com/xmppbridge/xmppbridge/internal/longpoll"
 	"github.com/xmppbridge/xmppbridge/internal/origin"
 )
 
@@ -197,9 +199,9 @@ func (h *Handler) reject(w http.ResponseWriter, r *http.Request, status int, cod
 
 func writeJSON(w http.ResponseWriter, status int, b []byte) {
 	hd := w.Header()
-	hd.Set("Content-Type", "application/json")
-	hd.Set("Cache-Control", "no-store")
-	hd.Set("X-Content-Type-Options", "nosniff")
+	for k, v := range jsonHeader() {
+		hd[k] = v
+	}
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
 }
@@ -255,7 +257,11 @@ func newSID() string {
 }
 
 func (h *Handler) newSession(sid string) *session {
-	return &session{h: h, sid: sid, changed: make(chan struct{}), next: 1}
+	s := &session{h: h, sid: sid, changed: make(chan struct{}), next: 1}
+	// The engine orders the HTTP transports' posts (create configures it);
+	// on every transport its lock is the session's.
+	s.lp = longpoll.New(longpoll.Params{Wait: h.cfg.Wait, Hold: h.cfg.Hold, Requests: h.cfg.Hold + 1, Inactivity: h.cfg.Inactivity}, s, 0)
+	return s
 }
 
 // register makes s findable by its sid.
@@ -323,9 +329,17 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 	}
-	// Cut what is left: held requests and writers see h.ctx, readers
-	// their connection's close.
+	// Cut what is left: held polls are answered, events streams closed,
+	// writers see h.ctx, readers their connection's close.
 	h.cancel()
+	for _, s := range list {
+		s.lp.Lock()
+		if s.events != nil {
+			s.stopStreamLocked(s.events)
+		}
+		s.lp.EndLocked(jsonResponse(http.StatusServiceUnavailable, errorFrame(nil, errShutdown, "", "the bridge is shutting down")))
+		s.lp.Unlock()
+	}
 	h.mu.Lock()
 	for _, ws := range h.sockets {
 		_ = ws.Close()
@@ -335,15 +349,15 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// readBody reads a POST body up to the limit.
-func (h *Handler) readBody(r *http.Request) ([]byte, *apiError) {
-	limit := int64(h.cfg.MaxFrameBytes)*2 + 4096
-	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
-	if err != nil {
-		return nil, &apiError{code: errBadRequest, text: "reading the request: " + err.Error()}
-	}
-	if int64(len(b)) > limit {
+// readBody reads a POST body up to the limit, within WriteTimeout.
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {
+	limit := h.cfg.MaxFrameBytes*2 + 4096
+	b, err := httphold.ReadBody(w, r, nil, limit, 0, h.cfg.WriteTimeout)
+	switch {
+	case errors.Is(err, httphold.ErrTooLarge):
 		return nil, &apiError{code: errTooLarge, text: "request body over the size limit"}
+	case err != nil:
+		return nil, &apiError{code: errBadRequest, text: "reading the request: " + err.Error()}
 	}
 	return b, nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/xmppbridge/xmppbridge/bridge"
+	"github.com/xmppbridge/xmppbridge/internal/httphold"
 	"github.com/xmppbridge/xmppbridge/internal/testbed"
 	"github.com/xmppbridge/xmppbridge/internal/testpeer"
 	"github.com/xmppbridge/xmppbridge/xmppclient"
@@ -60,7 +61,10 @@ func serve(t *testing.T, cfg Config) (string, *Handler) {
 	h := New(cfg)
 	mux := http.NewServeMux()
 	mux.Handle("/json/", h)
-	srv := httptest.NewServer(mux)
+	// As cmd/xmppbridge serves: held requests are taken over (httphold).
+	srv := httptest.NewUnstartedServer(mux)
+	srv.Listener = httphold.Attach(srv.Config, srv.Listener, 0)
+	srv.Start()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -295,7 +299,10 @@ func (c *pollClient) next(t *testing.T) frameOf {
 	case b := <-c.frames:
 		return decode(t, b)
 	case <-time.After(frameTimeout):
-		t.Fatal("no frame")
+		c.mu.Lock()
+		rid, ack := c.rid, c.ack
+		c.mu.Unlock()
+		t.Fatalf("no frame (rid %d, ack %d)", rid, ack)
 	}
 	return frameOf{}
 }

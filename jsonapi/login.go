@@ -82,11 +82,11 @@ func (h *Handler) login(ctx context.Context, r *http.Request, f *loginFrame, s *
 		if p == nil {
 			return nil, &apiError{code: errBadToken, id: f.ID, text: "unknown, used or expired token"}
 		}
-		p.mu.Lock()
+		p.lp.Lock()
 		p.sid = s.sid
 		p.fillLocked() // learn of an end while it waited
 		if p.ended {
-			p.mu.Unlock()
+			p.lp.Unlock()
 			return nil, &apiError{code: errBadToken, id: f.ID, text: "the prebound session has ended"}
 		}
 		// The session frame prebinding queued first now answers this login.
@@ -95,7 +95,7 @@ func (h *Handler) login(ctx context.Context, r *http.Request, f *loginFrame, s *
 		for i := range p.log {
 			p.bytes += len(p.log[i].data)
 		}
-		p.mu.Unlock()
+		p.lp.Unlock()
 		return p, nil
 	}
 	if !h.passwordAllowed(r) {
@@ -105,9 +105,9 @@ func (h *Handler) login(ctx context.Context, r *http.Request, f *loginFrame, s *
 		e.id = f.ID
 		return nil, e
 	}
-	s.mu.Lock()
+	s.lp.Lock()
 	s.appendLocked(sessionFrame(nil, s.jid, s.sid, f.ID))
-	s.mu.Unlock()
+	s.lp.Unlock()
 	return s, nil
 }
 
@@ -128,9 +128,9 @@ func (h *Handler) open(ctx context.Context, jid, password, resource string, s *s
 		// The queue holds a header and the end; nothing to read there.
 		return loginError(err)
 	}
-	s.mu.Lock()
+	s.lp.Lock()
 	s.bs, s.jid = bs, bs.JID()
-	s.mu.Unlock()
+	s.lp.Unlock()
 	return nil
 }
 

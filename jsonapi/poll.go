@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/xmppbridge/xmppbridge/bridge"
+	"github.com/xmppbridge/xmppbridge/internal/httphold"
+	"github.com/xmppbridge/xmppbridge/internal/longpoll"
 	"github.com/xmppbridge/xmppbridge/jsonxlate"
 )
 
@@ -21,6 +23,18 @@ type post struct {
 	Pause  *int              `json:"pause"`
 	Frames []json.RawMessage `json:"frames"`
 }
+
+// request is what the engine keeps of one post.
+type request struct {
+	p    *post
+	poll bool
+	// A resend of a poll whose rid was taken: answered with the frames
+	// after from.
+	resend bool
+	from   uint64
+}
+
+func reqOf(r *longpoll.Request) *request { return r.Data.(*request) }
 
 // sendWindow is how many posts of the events transport may be in flight.
 const sendWindow = 8
@@ -49,9 +63,11 @@ func parsePost(b []byte) (*post, *apiError) {
 }
 
 // servePost serves one long-poll request (poll) or one post of the events
-// transport (!poll): the first of a session logs in.
+// transport (!poll): the first of a session logs in; the others go to the
+// session's request engine, which takes them in rid order and holds polls
+// until frames are ready.
 func (h *Handler) servePost(w http.ResponseWriter, r *http.Request, poll bool) {
-	b, e := h.readBody(r)
+	b, e := h.readBody(w, r)
 	var p *post
 	if e == nil {
 		p, e = parsePost(b)
@@ -64,115 +80,174 @@ func (h *Handler) servePost(w http.ResponseWriter, r *http.Request, poll bool) {
 		h.reject(w, r, http.StatusServiceUnavailable, errShutdown, "the bridge is shutting down")
 		return
 	}
-	defer h.leave()
 	if p.SID == "" {
+		defer h.leave()
 		h.create(w, r, p, poll)
 		return
 	}
 	s := h.lookup(p.SID)
 	if s == nil {
+		h.leave()
 		h.reject(w, r, http.StatusNotFound, errItemNotFound, "no such session")
 		return
 	}
-	rid := *p.RID
-
-	s.mu.Lock()
-	repeat, err := s.admitLocked(rid, s.window, r.Context().Done())
-	if err != nil {
-		s.mu.Unlock()
-		code := errBadRequest
-		if err == errRIDTurn {
-			code = errOutOfOrder
-		}
-		h.reject(w, r, http.StatusBadRequest, code, err.Error())
-		return
-	}
-	if poll && s.ended && (repeat && p.Ack != nil && *p.Ack >= s.next-1 || !repeat && s.sent >= s.next-1) {
-		// The close frame has been answered: the session is over.
-		s.mu.Unlock()
-		if !repeat {
-			s.mu.Lock()
-			s.doneLocked(rid)
-			s.mu.Unlock()
-		}
-		h.reject(w, r, http.StatusNotFound, errItemNotFound, "the session has ended")
-		return
-	}
-	if p.Ack != nil {
-		s.ackLocked(*p.Ack)
-	} else if poll && !repeat {
-		s.implicitAckLocked(rid)
-	}
-	s.pauseTo = 0 // a pause lasts until the next request (XEP-0124 §10)
+	req := &longpoll.Request{RID: *p.RID, Immediate: !poll, Data: &request{p: p, poll: poll}}
 	if p.Pause != nil {
-		s.pauseTo = seconds(*p.Pause, h.cfg.MaxPause)
+		req.Pause = seconds(*p.Pause, s.maxPause)
 	}
-	s.attachLocked()
-	s.mu.Unlock()
-	if !repeat {
-		s.send(p.Frames)
-		s.mu.Lock()
-		s.doneLocked(rid)
-		s.mu.Unlock()
-	}
-	if !poll {
-		s.mu.Lock()
-		s.detachLocked()
-		s.mu.Unlock()
-		writeJSON(w, http.StatusOK, append(strconv.AppendUint([]byte(`{"rid":`), rid, 10), '}'))
-		return
-	}
-	h.hold(w, r, s, p, repeat)
+	held := httphold.Hold(w, r, httphold.Options{
+		WriteTimeout: h.cfg.WriteTimeout,
+		OnGone:       func() { s.lp.Gone(req) },
+		OnDone:       h.leave,
+	})
+	s.lp.Submit(req, held)
+	held.Wait()
 }
 
-// hold answers a poll when frames are ready, or empty when wait runs out,
-// or at once when a newer poll leaves it above hold.
-func (h *Handler) hold(w http.ResponseWriter, r *http.Request, s *session, p *post, repeat bool) {
-	rid := *p.RID
-	s.mu.Lock()
-	from := s.sent
-	if repeat {
-		// A resend: its answer may have been lost, so everything after what
-		// the client says it has (or after what that answer began with).
-		if p.Ack != nil {
-			from = *p.Ack
-		} else if first, ok := s.firstOfLocked(rid); ok {
-			from = first - 1
-		}
+// The session as the request engine's Content.
+
+// Admit turns away a poll once the close frame has been answered: the
+// session is over.
+func (s *session) Admit(r *longpoll.Request, _ int) *longpoll.Answer {
+	if q := reqOf(r); q.poll && s.ended && s.sent >= s.next-1 {
+		return s.errorAnswer(http.StatusNotFound, errItemNotFound, "the session has ended")
 	}
-	answerNow := make(chan struct{})
-	s.held = append(s.held, answerNow)
-	for len(s.held) > s.hold {
-		close(s.held[0])
-		s.held = s.held[1:]
+	return nil
+}
+
+// Turn applies the browser's acknowledgement: ack, or for a poll without
+// it, the answers a window before.
+func (s *session) Turn(r *longpoll.Request) *longpoll.Answer {
+	q := reqOf(r)
+	if q.p.Ack != nil {
+		s.ackLocked(*q.p.Ack)
+	} else if q.poll {
+		s.implicitAckLocked(r.RID)
 	}
-	wait := s.wait
-	if p.Pause != nil {
-		wait = 0 // a pause is answered at once (XEP-0124 §10)
+	return nil
+}
+
+// Take forwards the post's frames upstream.
+func (s *session) Take(r *longpoll.Request) {
+	q := reqOf(r)
+	s.send(q.p.Frames)
+	q.p.Frames = nil // sent: a held poll keeps none of them
+}
+
+// Taken has nothing to do after a post is held.
+func (s *session) Taken(*longpoll.Request) {}
+
+// Resent answers a post whose rid was taken before, without sending its
+// frames again: a post of the events transport at once, a poll with every
+// frame after what the browser says it has (or after what that poll's
+// answer began with), held until there is one.
+func (s *session) Resent(r *longpoll.Request) (*longpoll.Answer, bool) {
+	q := reqOf(r)
+	if !q.poll {
+		return &longpoll.Answer{Response: s.sentAnswer(r.RID)}, false
 	}
-	t := time.NewTimer(wait)
-	s.waitForLocked(from, answerNow, r.Context().Done(), t.C)
-	t.Stop()
-	if !repeat {
-		// Another poll may have answered while this one waited: send only
-		// what no answer has carried.
-		from = max(from, s.sent)
+	if s.ended && q.p.Ack != nil && *q.p.Ack >= s.next-1 {
+		return s.errorAnswer(http.StatusNotFound, errItemNotFound, "the session has ended"), false
 	}
-	for i, c := range s.held {
-		if c == answerNow {
-			s.held = append(s.held[:i], s.held[i+1:]...)
-			break
-		}
+	q.resend = true
+	q.from = s.sent
+	if q.p.Ack != nil {
+		q.from = *q.p.Ack
+		s.ackLocked(*q.p.Ack)
+	} else if first, ok := s.firstOfLocked(r.RID); ok {
+		q.from = first - 1
 	}
-	first, frames := s.sinceLocked(from)
-	resp := appendFrames([]byte(`{`), first, frames)
+	return nil, true
+}
+
+// from is the number after which frames answer r: what no answer carried,
+// for a new poll.
+func (s *session) fromLocked(q *request) uint64 {
+	if q.resend {
+		return q.from
+	}
+	return s.sent
+}
+
+// Ready says whether frames are ready for the oldest poll held.
+func (s *session) Ready(r *longpoll.Request) bool {
+	s.fillLocked()
+	return s.next-1 > s.fromLocked(reqOf(r))
+}
+
+// Answer answers the oldest poll held with the frames ready for it, or a
+// post of the events transport with its rid.
+func (s *session) Answer(r *longpoll.Request) longpoll.Answer {
+	q := reqOf(r)
+	if !q.poll {
+		return longpoll.Answer{Response: s.sentAnswer(r.RID)}
+	}
+	s.fillLocked()
+	first, frames := s.sinceLocked(s.fromLocked(q))
 	if n := len(frames); n > 0 {
 		s.sent = max(s.sent, frames[n-1].n)
 	}
-	s.rememberLocked(rid, first, s.window)
-	s.detachLocked()
-	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, append(resp, '}'))
+	s.rememberLocked(r.RID, first)
+	b := append(appendFrames([]byte(`{`), first, frames), '}')
+	return longpoll.Answer{Response: jsonResponse(http.StatusOK, b)}
+}
+
+// sentAnswer is the answer to a post of the events transport.
+func (s *session) sentAnswer(rid uint64) httphold.Response {
+	return jsonResponse(http.StatusOK, append(strconv.AppendUint([]byte(`{"rid":`), rid, 10), '}'))
+}
+
+// Refused answers a post the engine turns away. Its rid is not taken: the
+// page may send it again (docs/json-api.md).
+func (s *session) Refused(r *longpoll.Request, why longpoll.Why) longpoll.Answer {
+	switch why {
+	case longpoll.WhyWindow:
+		return *s.errorAnswer(http.StatusBadRequest, errBadRequest, "rid outside the window")
+	case longpoll.WhyTurn:
+		return *s.errorAnswer(http.StatusBadRequest, errOutOfOrder, "the requests before this rid did not arrive in time")
+	case longpoll.WhySuperseded:
+		// The page sent the rid again: the newer copy is taken instead.
+		if reqOf(r).poll {
+			return longpoll.Answer{Response: jsonResponse(http.StatusOK, []byte(`{"frames":[]}`))}
+		}
+		return longpoll.Answer{Response: s.sentAnswer(r.RID)}
+	}
+	return *s.errorAnswer(http.StatusNotFound, errItemNotFound, "no such session")
+}
+
+func (s *session) errorAnswer(status int, code, text string) *longpoll.Answer {
+	return &longpoll.Answer{Response: jsonResponse(status, errorFrame(nil, code, "", text))}
+}
+
+// Idle ends and forgets a session nobody has looked at for too long.
+func (s *session) Idle() {
+	s.lp.Lock()
+	if s.gone {
+		s.lp.Unlock()
+		return
+	}
+	s.gone = true
+	s.lp.Unlock()
+	s.h.forget(s)
+	if s.bs != nil {
+		s.bs.End(&bridge.CloseError{Reason: bridge.ReasonConnectionTimeout})
+	}
+}
+
+// Ended lets the handler forget a session whose engine ended (shutdown).
+func (s *session) Ended() { s.h.forget(s) }
+
+// jsonResponse is an answer with the API's headers.
+func jsonResponse(status int, b []byte) httphold.Response {
+	return httphold.Response{Status: status, Header: jsonHeader(), Body: b}
+}
+
+func jsonHeader() http.Header {
+	return http.Header{
+		"Content-Type":           {"application/json"},
+		"Cache-Control":          {"no-store"},
+		"X-Content-Type-Options": {"nosniff"},
+	}
 }
 
 // create logs a new session in and answers with its first frames.
@@ -191,21 +266,19 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request, p *post, poll b
 		h.reject(w, r, httpStatus(e.code), e.code, e.text)
 		return
 	}
-	s.mu.Lock()
-	s.rid = *p.RID
-	s.hold = h.cfg.Hold
+	params := longpoll.Params{Wait: h.cfg.Wait, Hold: h.cfg.Hold, Inactivity: h.cfg.Inactivity}
 	if p.Hold != nil {
-		s.hold = min(*p.Hold, s.hold)
+		params.Hold = min(*p.Hold, params.Hold)
 	}
-	s.window = s.hold + 1
+	params.Requests = params.Hold + 1
 	if !poll {
-		s.window = sendWindow
+		params.Requests = sendWindow
 	}
-	s.wait = h.cfg.Wait
 	if p.Wait != nil {
-		s.wait = seconds(*p.Wait, s.wait)
+		params.Wait = seconds(*p.Wait, params.Wait)
 	}
-	s.mu.Unlock()
+	s.lp.Configure(params, *p.RID)
+	s.maxPause = h.cfg.MaxPause
 	if !h.register(s) {
 		s.bs.End(&bridge.CloseError{Reason: bridge.ReasonShutdown})
 		h.reject(w, r, http.StatusServiceUnavailable, errShutdown, "the bridge is shutting down")
@@ -213,23 +286,23 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request, p *post, poll b
 	}
 	s.send(p.Frames[1:])
 
-	s.mu.Lock()
+	s.lp.Lock()
 	s.fillLocked()
 	first, frames := s.sinceLocked(0)
 	if n := len(frames); n > 0 {
 		s.sent = frames[n-1].n
 	}
-	s.rememberLocked(s.rid, first, s.window)
+	s.rememberLocked(*p.RID, first)
 	b := append(jsonxlate.AppendString([]byte(`{"sid":`), s.sid), ',')
 	if poll {
-		b = appendSeconds(b, "wait", s.wait)
-		b = strconv.AppendInt(append(b, `"hold":`...), int64(s.hold), 10)
-		b = strconv.AppendInt(append(b, `,"requests":`...), int64(s.window), 10)
+		b = appendSeconds(b, "wait", params.Wait)
+		b = strconv.AppendInt(append(b, `"hold":`...), int64(params.Hold), 10)
+		b = strconv.AppendInt(append(b, `,"requests":`...), int64(params.Requests), 10)
 		b = append(b, ',')
 		b = appendSeconds(b, "inactivity", h.cfg.Inactivity)
 		b = appendSeconds(b, "maxpause", h.cfg.MaxPause)
 	} else {
-		b = strconv.AppendUint(append(b, `"rid":`...), s.rid, 10)
+		b = strconv.AppendUint(append(b, `"rid":`...), *p.RID, 10)
 		b = append(b, ',')
 	}
 	b = appendFrames(b, first, frames)
@@ -238,9 +311,9 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request, p *post, poll b
 		// frames are in b now: ackLocked reuses the log's array).
 		s.ackLocked(frames[len(frames)-1].n)
 	}
-	s.armLocked()
-	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, append(b, '}'))
+	s.lp.Unlock()
+	s.lp.Touch()
+	httphold.Write(w, jsonResponse(http.StatusOK, append(b, '}')), h.cfg.WriteTimeout)
 }
 
 // seconds is n seconds, at most most (n is not negative).

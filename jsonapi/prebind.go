@@ -49,7 +49,7 @@ func (h *Handler) prebind(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer h.leave()
-	b, e := h.readBody(r)
+	b, e := h.readBody(w, r)
 	if e != nil {
 		h.reject(w, r, httpStatus(e.code), e.code, e.text)
 		return
@@ -98,9 +98,9 @@ func (h *Handler) prebind(w http.ResponseWriter, r *http.Request) {
 	}
 	// Frame 1 answers the login that redeems the token; it is written
 	// again then, with that login's id and sid.
-	s.mu.Lock()
+	s.lp.Lock()
 	s.appendLocked(sessionFrame(nil, s.jid, "", ""))
-	s.mu.Unlock()
+	s.lp.Unlock()
 	tok := h.tokens.put(s, h.cfg.TokenTTL)
 	out := jsonxlate.AppendString([]byte(`{"token":`), tok)
 	out = jsonxlate.AppendString(append(out, `,"jid":`...), s.jid)

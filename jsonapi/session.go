@@ -2,13 +2,12 @@ package jsonapi
 
 import (
 	"encoding/json"
-	"errors"
-	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
 	"github.com/xmppbridge/xmppbridge/bridge"
+	"github.com/xmppbridge/xmppbridge/internal/longpoll"
 	"github.com/xmppbridge/xmppbridge/jsonxlate"
 	"github.com/xmppbridge/xmppbridge/xmppclient"
 )
@@ -20,21 +19,26 @@ type frame struct {
 }
 
 // session is one JSON API session: its bridge session, the numbered frames
-// for the browser, and the order of what the browser sends.
+// for the browser, and, on the HTTP transports, the request engine that
+// orders what the browser sends and holds its polls (package longpoll; the
+// session is its Content).
 //
 // Frames are built from the bridge session's queue only when a consumer (a
 // WebSocket writer, an events stream, a held poll) looks, so a session nobody
 // reads from holds its backlog in the bridge's bounded queue. Frames stay in
 // log until the browser acknowledges them (HTTP transports) or until written
 // (WebSocket): a dropped answer or stream is sent again.
+//
+// The engine's lock (lp.Lock) is the session's lock on every transport: it
+// guards everything below lp.
 type session struct {
 	h   *Handler
 	sid string // HTTP transports; "" on a WebSocket
 	bs  *bridge.Session
 	jid string
+	lp  *longpoll.Session
 
-	mu      sync.Mutex
-	changed chan struct{} // closed and replaced when consumers should look again
+	changed chan struct{} // WebSocket: closed and replaced when the writer should look again
 	log     []frame       // frames not yet acknowledged, in order
 	bytes   int           // the size of log
 	next    uint64        // number of the next frame
@@ -45,23 +49,15 @@ type session struct {
 	gone    bool   // forgotten: no consumer may attach again
 	acked   uint64 // highest number the browser acknowledged
 
+	filling bool // fillLocked runs
+	dirty   bool // frames were added meanwhile
+
 	closingWS atomic.Bool // WebSocket: the close frame is written
 
-	// The order of what the browser sends (HTTP transports).
-	rid      uint64        // highest rid taken; every lower one was too
-	busy     bool          // rid+1 is being forwarded upstream
-	ridDone  chan struct{} // closed and replaced each time a rid is taken
+	// HTTP transports.
 	answered []ridFirst    // recent rids and the first frame of their answer
-
-	window    int             // how far ahead of rid a request may be
-	wait      time.Duration   // polls: the longest one is held
-	hold      int             // polls: the most held at once
-	held      []chan struct{} // polls held, oldest first: closed to answer now
-	consumers int             // held polls and events streams
-	stream    chan struct{}   // closed to end the current events stream
-	timer     *time.Timer     // inactivity, while no consumer is attached
-	idleAt    time.Time       // when the armed timeout is due
-	pauseTo   time.Duration
+	maxPause time.Duration // the longest pause a poll may ask for
+	events   *eventStream  // the events stream attached, if any
 }
 
 type ridFirst struct {
@@ -73,23 +69,36 @@ type closeInfo struct {
 	code, text string
 }
 
-// Wake implements bridge.Transport.
+// Wake implements bridge.Transport: whoever consumes the session looks
+// again — the WebSocket's writer, the events stream, a held poll.
 func (s *session) Wake() {
-	s.mu.Lock()
+	s.lp.Lock()
 	s.signalLocked()
-	s.mu.Unlock()
+	s.lp.Unlock()
 }
 
+// signalLocked tells every consumer that frames may be ready.
 func (s *session) signalLocked() {
 	close(s.changed)
 	s.changed = make(chan struct{})
+	if s.events != nil {
+		s.pushLocked()
+	}
+	s.lp.PokeLocked()
 }
 
-// appendLocked numbers b and adds it to the log.
+// appendLocked numbers b and adds it to the log. Consumers hear of it at
+// once, or, while the log is being filled from the bridge session's queue,
+// once that is done: a consumer that looked in the middle would fill out
+// of order.
 func (s *session) appendLocked(b []byte) {
 	s.log = append(s.log, frame{n: s.next, data: b})
 	s.bytes += len(b)
 	s.next++
+	if s.filling {
+		s.dirty = true
+		return
+	}
 	s.signalLocked()
 }
 
@@ -97,21 +106,24 @@ func (s *session) appendLocked(b []byte) {
 // frame that would take the log past the queue bound ends the session as a
 // slow consumer.
 func (s *session) fillLocked() {
-	if s.bs == nil || s.ended {
+	if s.bs == nil || s.ended || s.filling {
 		return
 	}
-	for {
+	s.filling = true
+	for !s.ended {
 		items := s.bs.Pull(nil)
 		if len(items) == 0 {
-			return
+			break
 		}
 		for i := range items {
 			s.itemLocked(&items[i])
 		}
 		s.bs.Release(items)
-		if s.ended {
-			return
-		}
+	}
+	s.filling = false
+	if s.dirty {
+		s.dirty = false
+		s.signalLocked()
 	}
 }
 
@@ -150,8 +162,8 @@ func (s *session) boundedLocked(b []byte) {
 	}
 	e := &bridge.CloseError{Reason: bridge.ReasonSlowConsumer}
 	s.endLocked(e)
-	// End wakes this session's consumers, which takes s.mu: not from
-	// here, but from a goroutine that ends with the call.
+	// End wakes this session's consumers, which takes the session's lock:
+	// not from here, but from a goroutine that ends with the call.
 	if s.bs != nil {
 		go s.bs.End(e)
 	}
@@ -186,8 +198,10 @@ func (s *session) endLocked(e *bridge.CloseError) {
 	if s.closing != nil && (e.Reason == bridge.ReasonUpstreamClosed || e.Reason == bridge.ReasonUpstreamFailed) {
 		code, text = s.closing.code, s.closing.text
 	}
-	s.appendLocked(closeFrame(nil, code, text))
 	s.ended, s.end = true, e
+	s.appendLocked(closeFrame(nil, code, text))
+	// Kept a little while only, for a resend of the answer with the close.
+	s.lp.SetInactivityLocked(min(s.lp.Params().Inactivity, 10*time.Second))
 }
 
 // closeCode is the close frame's code for a session's end.
@@ -209,8 +223,8 @@ func (s *session) sinceLocked(n uint64) (first uint64, frames []frame) {
 }
 
 // waitForLocked blocks until frames above n are ready, the session ends,
-// a or b is closed or the timer fires. It is called and returns with s.mu
-// held.
+// a or b is closed or the timer fires: for the WebSocket's writer. It is
+// called and returns with the lock held.
 func (s *session) waitForLocked(n uint64, a, b <-chan struct{}, timer <-chan time.Time) {
 	for {
 		s.fillLocked()
@@ -218,7 +232,7 @@ func (s *session) waitForLocked(n uint64, a, b <-chan struct{}, timer <-chan tim
 			return
 		}
 		ch := s.changed
-		s.mu.Unlock()
+		s.lp.Unlock()
 		woken := false
 		select {
 		case <-ch:
@@ -228,7 +242,7 @@ func (s *session) waitForLocked(n uint64, a, b <-chan struct{}, timer <-chan tim
 		case <-timer:
 		case <-s.h.ctx.Done():
 		}
-		s.mu.Lock()
+		s.lp.Lock()
 		if !woken {
 			s.fillLocked()
 			return
@@ -236,127 +250,9 @@ func (s *session) waitForLocked(n uint64, a, b <-chan struct{}, timer <-chan tim
 	}
 }
 
-// Consumers.
-
-// attachLocked counts a consumer in: no inactivity timeout while one is
-// attached.
-func (s *session) attachLocked() {
-	s.consumers++
-	if s.timer != nil {
-		s.timer.Stop()
-	}
-}
-
-// detachLocked counts a consumer out and arms the inactivity timeout when
-// it was the last.
-func (s *session) detachLocked() {
-	s.consumers--
-	s.armLocked()
-}
-
-// armLocked starts the inactivity timeout if no consumer is attached.
-func (s *session) armLocked() {
-	if s.consumers > 0 || s.gone {
-		return
-	}
-	d := s.h.cfg.Inactivity
-	if s.pauseTo > d {
-		d = s.pauseTo
-	}
-	if s.ended {
-		// Keep the close frame for a resend for a little while only.
-		d = min(d, 10*time.Second)
-	}
-	s.idleAt = time.Now().Add(d)
-	if s.timer == nil {
-		s.timer = time.AfterFunc(d, s.onIdle)
-	} else {
-		s.timer.Reset(d)
-	}
-}
-
-// onIdle ends and forgets a session nobody has looked at for too long.
-func (s *session) onIdle() {
-	s.mu.Lock()
-	if s.consumers > 0 || s.gone || time.Now().Before(s.idleAt) {
-		// Used again since the timer was set: a later one is running, or
-		// will be armed when the consumer leaves.
-		s.mu.Unlock()
-		return
-	}
-	s.gone = true
-	s.mu.Unlock()
-	s.h.forget(s)
-	if s.bs != nil {
-		s.bs.End(&bridge.CloseError{Reason: bridge.ReasonConnectionTimeout})
-	}
-}
-
-// The order of requests (HTTP transports).
-
-var (
-	errRIDWindow = errors.New("rid outside the window")
-	errRIDTurn   = errors.New("the requests before this rid did not arrive in time")
-)
-
-// admitLocked waits until rid is the next one to take, or reports that it
-// was taken before (repeat): a copy of a request still being forwarded
-// waits for it and is then a repeat. On success with repeat false the
-// caller forwards the request's frames and then calls doneLocked.
-func (s *session) admitLocked(rid uint64, window int, stop <-chan struct{}) (repeat bool, err error) {
-	var t *time.Timer
-	defer func() {
-		if t != nil {
-			t.Stop()
-		}
-	}()
-	for {
-		switch {
-		case rid <= s.rid:
-			return true, nil
-		case rid > s.rid+uint64(window):
-			return false, errRIDWindow
-		case rid == s.rid+1 && !s.busy:
-			s.busy = true
-			return false, nil
-		}
-		if t == nil {
-			t = time.NewTimer(s.h.cfg.Wait)
-		}
-		if s.ridDone == nil {
-			s.ridDone = make(chan struct{})
-		}
-		done := s.ridDone
-		s.mu.Unlock()
-		timedOut := false
-		select {
-		case <-done:
-		case <-t.C:
-			timedOut = true
-		case <-stop:
-			timedOut = true
-		case <-s.h.ctx.Done():
-			timedOut = true
-		}
-		s.mu.Lock()
-		if timedOut && rid > s.rid {
-			return false, errRIDTurn
-		}
-	}
-}
-
-// doneLocked marks rid taken and lets the requests waiting look again.
-func (s *session) doneLocked(rid uint64) {
-	s.rid = rid
-	s.busy = false
-	if s.ridDone != nil {
-		close(s.ridDone)
-		s.ridDone = nil
-	}
-}
-
-// rememberLocked keeps which frame answered rid began with, for a repeat.
-func (s *session) rememberLocked(rid, first uint64, window int) {
+// rememberLocked keeps which frame answered rid began with, for a resend.
+func (s *session) rememberLocked(rid, first uint64) {
+	window := s.lp.Params().Requests
 	if len(s.answered) >= window {
 		s.answered = append(s.answered[:0], s.answered[1:]...)
 	}
@@ -367,8 +263,9 @@ func (s *session) rememberLocked(rid, first uint64, window int) {
 // the answers to rids a full window before it: a client has no more than
 // window requests open, so those answers have arrived.
 func (s *session) implicitAckLocked(rid uint64) {
+	window := uint64(s.lp.Params().Requests)
 	for _, a := range s.answered {
-		if a.rid+uint64(s.window) > rid {
+		if a.rid+window > rid {
 			s.ackLocked(a.first - 1)
 			return
 		}
@@ -444,11 +341,11 @@ const maxEcho = 256
 
 // report adds an error frame for the browser, within the queue bound.
 func (s *session) report(e apiError) {
-	s.mu.Lock()
+	s.lp.Lock()
 	if !s.ended {
 		s.boundedLocked(errorFrame(nil, e.code, truncate(e.id), truncate(e.text)))
 	}
-	s.mu.Unlock()
+	s.lp.Unlock()
 }
 
 // truncate cuts s to maxEcho bytes, at a character boundary.

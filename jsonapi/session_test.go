@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 	"unicode/utf8"
 
 	"github.com/xmppbridge/xmppbridge/bridge"
+	"github.com/xmppbridge/xmppbridge/internal/longpoll"
 )
 
 func testSession(cfg Config) *session {
@@ -17,7 +17,7 @@ func testSession(cfg Config) *session {
 	}
 	h := New(cfg)
 	s := h.newSession("sid")
-	s.window = 2
+	s.lp.Configure(longpoll.Params{Wait: h.cfg.Wait, Hold: 1, Requests: 2, Inactivity: h.cfg.Inactivity}, 1)
 	return s
 }
 
@@ -33,8 +33,8 @@ func numbers(frames []frame) []uint64 {
 // from any acknowledged point finds exactly what followed.
 func TestLog(t *testing.T) {
 	s := testSession(Config{})
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.lp.Lock()
+	defer s.lp.Unlock()
 	for i := 1; i <= 5; i++ {
 		s.appendLocked([]byte(fmt.Sprintf(`{"kind":"message","id":"%d"}`, i)))
 	}
@@ -65,8 +65,8 @@ func TestLog(t *testing.T) {
 // bound ends the session as a slow consumer instead of dropping anything.
 func TestBound(t *testing.T) {
 	s := testSession(Config{QueueBytes: 40})
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.lp.Lock()
+	defer s.lp.Unlock()
 	for range 4 {
 		s.boundedLocked(make([]byte, 10))
 	}
@@ -90,8 +90,8 @@ func TestErrorsBounded(t *testing.T) {
 		frames = append(frames, json.RawMessage(`{"kind":"telegram","id":"`+long+`"}`))
 	}
 	s.send(frames)
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.lp.Lock()
+	defer s.lp.Unlock()
 	if len(s.log) != maxErrors {
 		t.Fatalf("%d error frames, want %d", len(s.log), maxErrors)
 	}
@@ -122,97 +122,14 @@ func TestEndFrame(t *testing.T) {
 	}
 	for _, tt := range tests {
 		s := testSession(Config{})
-		s.mu.Lock()
+		s.lp.Lock()
 		s.closing = tt.seen
 		s.endLocked(tt.e)
 		s.endLocked(&bridge.CloseError{Reason: bridge.ReasonInternal}) // no second close
 		if len(s.log) != 1 || string(s.log[0].data) != tt.want || !s.ended || s.end.Reason != tt.wantEnd {
 			t.Errorf("%v: log %v", tt.e, s.log)
 		}
-		s.mu.Unlock()
-	}
-}
-
-// TestAdmitOrder: requests are taken in rid order; an early one waits for
-// the one before it; a copy of one being forwarded waits and is a repeat;
-// one past the window is refused.
-func TestAdmitOrder(t *testing.T) {
-	s := testSession(Config{Wait: 5 * time.Second})
-	s.rid = 10
-	s.mu.Lock()
-	if _, err := s.admitLocked(13, 2, nil); err != errRIDWindow {
-		t.Fatalf("rid 13 with window 2: %v", err)
-	}
-	s.mu.Unlock()
-
-	type result struct {
-		rid    uint64
-		repeat bool
-	}
-	got := make(chan result, 3)
-	admit := func(rid uint64) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		repeat, err := s.admitLocked(rid, 2, nil)
-		if err != nil {
-			t.Errorf("rid %d: %v", rid, err)
-			return
-		}
-		got <- result{rid, repeat}
-		if !repeat {
-			s.doneLocked(rid)
-		}
-	}
-	s.mu.Lock()
-	if repeat, err := s.admitLocked(11, 2, nil); err != nil || repeat {
-		t.Fatalf("rid 11: %v %v", repeat, err)
-	}
-	s.mu.Unlock()
-	// 11 is being forwarded: 12 and a copy of 11 arrive and wait.
-	go admit(12)
-	go admit(11)
-	waitParked := func() {
-		for {
-			s.mu.Lock()
-			parked := s.ridDone != nil
-			s.mu.Unlock()
-			if parked {
-				return
-			}
-			time.Sleep(time.Millisecond)
-		}
-	}
-	waitParked()
-	s.mu.Lock()
-	s.doneLocked(11)
-	s.mu.Unlock()
-	want := map[result]bool{{12, false}: true, {11, true}: true}
-	for range 2 {
-		r := <-got
-		if !want[r] {
-			t.Fatalf("unexpected %+v", r)
-		}
-		delete(want, r)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.rid != 12 {
-		t.Fatalf("rid %d taken, want 12", s.rid)
-	}
-}
-
-// TestAdmitGapTimesOut: a request whose predecessor never comes is
-// refused when wait runs out, and the session takes the gap's rid later.
-func TestAdmitGapTimesOut(t *testing.T) {
-	s := testSession(Config{Wait: 20 * time.Millisecond})
-	s.rid = 10
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, err := s.admitLocked(12, 2, nil); err != errRIDTurn {
-		t.Fatalf("rid 12 without 11: %v", err)
-	}
-	if repeat, err := s.admitLocked(11, 2, nil); err != nil || repeat {
-		t.Fatalf("rid 11: %v %v", repeat, err)
+		s.lp.Unlock()
 	}
 }
 
@@ -220,13 +137,13 @@ func TestAdmitGapTimesOut(t *testing.T) {
 // received, and nothing newer.
 func TestImplicitAck(t *testing.T) {
 	s := testSession(Config{})
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.lp.Lock()
+	defer s.lp.Unlock()
 	for range 6 {
 		s.appendLocked([]byte("{}"))
 	}
-	s.rememberLocked(1, 1, 2) // rid 1 answered with frames 1-2
-	s.rememberLocked(2, 3, 2) // rid 2 answered with frames 3-6
+	s.rememberLocked(1, 1) // rid 1 answered with frames 1-2
+	s.rememberLocked(2, 3) // rid 2 answered with frames 3-6
 	s.sent = 6
 	s.implicitAckLocked(3) // rid 2's answer may still be on its way
 	if fmt.Sprint(numbers(s.log)) != "[3 4 5 6]" {

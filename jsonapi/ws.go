@@ -145,13 +145,13 @@ func (h *Handler) writeWebSocket(ws *websocket.Conn, s *session) {
 	ping := time.NewTicker(h.cfg.PingInterval)
 	defer ping.Stop()
 	for {
-		s.mu.Lock()
+		s.lp.Lock()
 		s.fillLocked()
 		out := s.log
 		s.log, s.bytes = nil, 0
 		ended, end := s.ended, s.end
 		ch := s.changed
-		s.mu.Unlock()
+		s.lp.Unlock()
 
 		for i, f := range out {
 			if ended && i == len(out)-1 {

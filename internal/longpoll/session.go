@@ -42,6 +42,12 @@ type Content interface {
 	// when Immediate): what must follow its being held, such as closing
 	// the stream for a terminate.
 	Taken(r *Request)
+	// Resent is asked first about a request whose rid was taken before:
+	// it may answer it (a non-nil Answer), have it held again without
+	// taking it (hold, for a transport that builds a resend's answer
+	// afresh), or leave it to the engine (the answer kept, or the copy
+	// still held, XEP-0124 §14.3).
+	Resent(r *Request) (a *Answer, hold bool)
 	// Ready reports whether r, the oldest request held, should be answered
 	// now, though its wait has not run out.
 	Ready(r *Request) bool
@@ -132,21 +138,23 @@ type Session struct {
 	p Params
 	c Content
 
-	mu      sync.Mutex
-	rcvd    uint64     // highest rid taken in order: every lower one was too
-	busy    bool       // rid rcvd is being taken (Take runs)
-	early   []*Request // ahead of their turn
-	held    []*Request // taken and waiting for their answer, in rid order
-	kept    []kept     // recent answers by rid, oldest first
-	ended   bool
-	told    bool              // Ended was called
-	rest    httphold.Response // for the requests open at the end
-	others  int               // consumers besides requests (event streams)
-	pause   time.Duration     // the inactivity after the next request
-	idle    *time.Timer
-	idleAt  time.Time
-	pending []delivery // answers decided, to hand over after unlocking
-	taken   []*Request // taken, for Taken after unlocking
+	mu        sync.Mutex
+	rcvd      uint64     // highest rid taken in order: every lower one was too
+	busy      bool       // rid rcvd is being taken (Take runs)
+	early     []*Request // ahead of their turn
+	held      []*Request // taken and waiting for their answer, in rid order
+	kept      []kept     // recent answers by rid, oldest first
+	ended     bool
+	told      bool              // Ended was called
+	rest      httphold.Response // for the requests open at the end
+	others    int               // consumers besides requests (event streams)
+	pause     time.Duration     // the inactivity after the next request
+	idle      *time.Timer
+	idleAt    time.Time
+	answering bool       // answerLocked runs
+	again     bool       // it was called again meanwhile
+	pending   []delivery // answers decided, to hand over after unlocking
+	taken     []*Request // taken, for Taken after unlocking
 }
 
 type delivery struct {
@@ -163,6 +171,16 @@ func New(p Params, c Content, first uint64) *Session {
 		}
 	}
 	return &Session{p: p, c: c, rcvd: first}
+}
+
+// Configure sets the session's rules and the rid of its creation request,
+// for a transport that learns them after making the session; it must come
+// before any request.
+func (s *Session) Configure(p Params, first uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ns := New(p, s.c, first)
+	s.p, s.rcvd = ns.p, first
 }
 
 // Params returns the session's rules.
@@ -415,14 +433,28 @@ func (s *Session) ForceLocked() {
 }
 
 // answerLocked answers the oldest held requests while they are due: over
-// hold, marked Now, expired, or Ready.
+// hold, marked Now, expired, or Ready. A transport that pokes the session
+// from within Ready or Answer (what it builds an answer from made it look)
+// is heard once the answer in hand is given, not in the middle of it.
 func (s *Session) answerLocked() {
-	for len(s.held) > 0 && !s.ended {
-		r := s.held[0]
-		if !(len(s.held) > s.p.Hold || r.Now || r.Expired || s.c.Ready(r)) {
+	if s.answering {
+		s.again = true
+		return
+	}
+	s.answering = true
+	defer func() { s.answering = false }()
+	for {
+		s.again = false
+		for len(s.held) > 0 && !s.ended {
+			r := s.held[0]
+			if !(len(s.held) > s.p.Hold || r.Now || r.Expired || s.c.Ready(r)) {
+				break
+			}
+			s.answerWithLocked(r, s.c.Answer(r))
+		}
+		if !s.again {
 			return
 		}
-		s.answerWithLocked(r, s.c.Answer(r))
 	}
 }
 
@@ -456,6 +488,14 @@ func (s *Session) refuseLocked(r *Request, why Why) {
 // with the answer kept, by taking the place of the copy still held, or as
 // refused.
 func (s *Session) resendLocked(r *Request) {
+	if a, hold := s.c.Resent(r); a != nil {
+		s.answerWithLocked(r, *a)
+		return
+	} else if hold {
+		s.holdLocked(r)
+		s.answerLocked()
+		return
+	}
 	for _, k := range s.kept {
 		if k.rid == r.RID {
 			r.done = true
@@ -574,9 +614,23 @@ func (s *Session) Attach() {
 // Detach counts it out.
 func (s *Session) Detach() {
 	s.mu.Lock()
+	s.DetachLocked()
+	s.Unlock()
+}
+
+// DetachLocked is Detach with the lock held.
+func (s *Session) DetachLocked() {
 	s.others--
 	s.armIdleLocked()
-	s.Unlock()
+}
+
+// SetInactivityLocked changes the inactivity period from now on: shorter,
+// say, for a session that is over but keeps its last answer a while.
+func (s *Session) SetInactivityLocked(d time.Duration) {
+	s.p.Inactivity = d
+	if s.idle != nil && s.OpenLocked() == 0 && s.others == 0 && !s.ended && s.pause == 0 {
+		s.armIdleLocked()
+	}
 }
 
 // Touch starts the inactivity period afresh, if nothing is open: for a

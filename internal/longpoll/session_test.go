@@ -23,7 +23,8 @@ type fake struct {
 	block   chan struct{} // Take waits on it when set
 	pending []string      // payloads for the client: Ready when there are some
 	admit   func(r *Request, open int) *Answer
-	ends    bool // the next answer ends the session
+	ends    bool   // the next answer ends the session
+	during  func() // called inside Answer
 }
 
 func (f *fake) Admit(r *Request, open int) *Answer {
@@ -47,6 +48,10 @@ func (f *fake) Take(r *Request) {
 func (f *fake) Ready(*Request) bool { return len(f.pending) > 0 }
 
 func (f *fake) Answer(r *Request) Answer {
+	if d := f.during; d != nil {
+		f.during = nil
+		d()
+	}
 	b := fmt.Sprintf("rid:%d", r.RID)
 	for _, p := range f.pending {
 		b += " " + p
@@ -64,6 +69,8 @@ func (f *fake) Refused(r *Request, why Why) Answer {
 }
 
 func (f *fake) Taken(*Request) {}
+
+func (f *fake) Resent(*Request) (*Answer, bool) { return nil, false }
 
 func (f *fake) Ended() {}
 
@@ -354,6 +361,28 @@ func TestAdmitRefuses(t *testing.T) {
 		r3 := f.submit(3)
 		if a, b := r2.answer(t), r3.answer(t); a != "other" || b != "too many" {
 			t.Fatalf("answers %q %q", a, b)
+		}
+	})
+}
+
+// A transport that pokes the session while it builds an answer (looking at
+// its data made more arrive) is heard after that answer, not inside it:
+// nothing built for the answer in hand goes to another, or is lost.
+func TestPokeWhileAnswering(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake(params)
+		r2 := f.submit(2)
+		f.during = func() {
+			f.pending = append(f.pending, "late")
+			f.s.PokeLocked()
+		}
+		f.push("m")
+		if a := r2.answer(t); a != "rid:2 m late" {
+			t.Fatalf("answer %q", a)
+		}
+		r3 := f.submit(3)
+		if a := r3.answer(t); a != "" {
+			t.Fatalf("the next request got %q", a)
 		}
 	})
 }
