@@ -87,6 +87,8 @@ bench_path_flags() {
 		bridge-bosh) flags+=(-bridge-bosh "http://127.0.0.1:$port/http-bind") ;;
 		prosody-bosh) flags+=(-prosody-bosh "$BOSH_URL") ;;
 		bridge-json) flags+=(-bridge-json "ws://127.0.0.1:$port/json/ws") ;;
+		bridge-sse) flags+=(-bridge-sse "http://127.0.0.1:$port/json") ;;
+		bridge-poll) flags+=(-bridge-poll "http://127.0.0.1:$port/json") ;;
 		*) echo "$(basename "$0"): unknown path $p" >&2; exit 2 ;;
 		esac
 	done

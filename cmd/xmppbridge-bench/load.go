@@ -22,6 +22,7 @@ type loadConfig struct {
 	bridgeWS, prosodyWS     string
 	bridgeBOSH, prosodyBOSH string
 	bridgeJSON              string
+	bridgeSSE, bridgePoll   string
 	bridgePID               int
 	prosodyPID              int
 	testbed                 string
@@ -50,6 +51,8 @@ func load(args []string) error {
 	fs.StringVar(&c.bridgeBOSH, "bridge-bosh", "", "the bridge's BOSH URL (path bridge-bosh); empty: not run")
 	fs.StringVar(&c.prosodyBOSH, "prosody-bosh", "", "Prosody's own BOSH URL (path prosody-bosh); empty: not run")
 	fs.StringVar(&c.bridgeJSON, "bridge-json", "", "the bridge's JSON API WebSocket URL, e.g. ws://HOST:PORT/json/ws (path bridge-json; the bridge logs in upstream itself); empty: not run")
+	fs.StringVar(&c.bridgeSSE, "bridge-sse", "", "the bridge's JSON API base URL, e.g. http://HOST:PORT/json, for its Server-Sent Events transport (path bridge-sse); empty: not run")
+	fs.StringVar(&c.bridgePoll, "bridge-poll", "", "the bridge's JSON API base URL, e.g. http://HOST:PORT/json, for its long-poll transport (path bridge-poll); empty: not run")
 	fs.IntVar(&c.bridgePID, "bridge-pid", 0, "the bridge's process id, for /proc (0: not measured)")
 	fs.IntVar(&c.prosodyPID, "prosody-pid", 0, "Prosody's process id, for /proc (0: from -testbed's pid file)")
 	fs.StringVar(&c.testbed, "testbed", "", "directory of the testbed Prosody (scripts/testbed.sh start DIR), for its pid")
@@ -83,12 +86,12 @@ func load(args []string) error {
 	specs := pathSpecs(c)
 	var problems []error
 	if len(specs) == 0 {
-		problems = append(problems, errors.New("give at least one of -bridge-ws, -prosody-ws, -bridge-bosh, -prosody-bosh, -bridge-json"))
+		problems = append(problems, errors.New("give at least one of -bridge-ws, -prosody-ws, -bridge-bosh, -prosody-bosh, -bridge-json, -bridge-sse, -bridge-poll"))
 	}
 	var lim syscall.Rlimit
 	syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim)
 	if fds := loadFDs(c.n, specs) + 64; c.n < 2*len(specs) || uint64(fds) > lim.Cur {
-		problems = append(problems, fmt.Errorf("-n %d: needs at least %d sessions, and %d file descriptors (one a WebSocket session, two a BOSH session, and headroom) under the open-file limit of %d", c.n, 2*len(specs), fds, lim.Cur))
+		problems = append(problems, fmt.Errorf("-n %d: needs at least %d sessions, and %d file descriptors (one a WebSocket session, two a BOSH, long-poll or events session, and headroom) under the open-file limit of %d", c.n, 2*len(specs), fds, lim.Cur))
 	}
 	if c.rate <= 0 || c.duration <= 0 {
 		problems = append(problems, errors.New("-rate and -duration must be positive"))
@@ -145,17 +148,25 @@ type pathSpec struct {
 }
 
 // loadFDs is the file descriptors n sessions dealt out over specs hold in
-// the load tool: a WebSocket session (JSON API included) one, a BOSH
-// session two while it sends beside its held request.
+// the load tool: a WebSocket session (JSON API included) one, a BOSH or
+// JSON long-poll session two while it sends beside its held request, a
+// JSON events session two (the stream and the posts).
 func loadFDs(n int, specs []pathSpec) int {
 	fds := 0
 	for i := range n {
-		fds++
-		if specs[i%len(specs)].kind == "bosh" {
-			fds++
-		}
+		fds += kindFDs(specs[i%len(specs)].kind)
 	}
 	return fds
+}
+
+// kindFDs is the file descriptors a session of a path of kind holds at
+// most.
+func kindFDs(kind string) int {
+	switch kind {
+	case "bosh", "poll", "sse":
+		return 2
+	}
+	return 1
 }
 
 // pathSpecs lists the paths the flags ask for, in the order their sessions
@@ -168,6 +179,8 @@ func pathSpecs(c loadConfig) []pathSpec {
 		{name: "bridge-bosh", kind: "bosh", url: c.bridgeBOSH, viaBridge: true},
 		{name: "prosody-bosh", kind: "bosh", url: c.prosodyBOSH},
 		{name: "bridge-json", kind: "json", url: c.bridgeJSON, viaBridge: true},
+		{name: "bridge-sse", kind: "sse", url: c.bridgeSSE, viaBridge: true},
+		{name: "bridge-poll", kind: "poll", url: c.bridgePoll, viaBridge: true},
 	} {
 		if p.url != "" {
 			specs = append(specs, p)

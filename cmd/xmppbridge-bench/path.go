@@ -7,7 +7,8 @@ import (
 )
 
 // A Path is one way for a client session to reach the XMPP server: the
-// bridge's WebSocket, BOSH or JSON endpoint, or Prosody's own. The load test runs
+// bridge's WebSocket, BOSH or JSON endpoints (WebSocket, Server-Sent Events,
+// long-poll), or Prosody's own. The load test runs
 // several at once, interleaved, and reports each apart.
 type Path interface {
 	// Name names the path in the results, e.g. "bridge-ws".
@@ -44,7 +45,11 @@ func newPath(name, kind, url string) (Path, error) {
 		return &boshPath{name: name, url: url}, nil
 	case "json":
 		return &jsonPath{name: name, url: url}, nil
+	case "sse":
+		return &jsonSSEPath{name: name, url: url}, nil
+	case "poll":
+		return &jsonPollPath{name: name, url: url}, nil
 	default:
-		return nil, fmt.Errorf("path %s: unknown kind %q (want ws, bosh or json)", name, kind)
+		return nil, fmt.Errorf("path %s: unknown kind %q (want ws, bosh, json, sse or poll)", name, kind)
 	}
 }
