@@ -19,40 +19,31 @@ import (
 
 // loadConfig is the load subcommand's flags.
 type loadConfig struct {
-	bridgeWS, prosodyWS     string
-	bridgeBOSH, prosodyBOSH string
-	bridgeJSON              string
-	bridgeSSE, bridgePoll   string
-	bridgePID               int
-	prosodyPID              int
-	testbed                 string
-	n                       int
-	rate                    float64
-	duration                time.Duration
-	hold                    time.Duration
-	drain                   time.Duration
-	domain                  string
-	prefix, password        string
-	sources                 int
-	concurrency             int
-	senders                 int
-	timeout                 time.Duration
-	jsonFile                string
-	each                    bool // the message phase one path at a time
-	rampOn                  bool // search each path's saturation rate
-	ramp                    rampConfig
+	pathURLs
+	bridgePID        int
+	prosodyPID       int
+	testbed          string
+	n                int
+	rate             float64
+	duration         time.Duration
+	hold             time.Duration
+	drain            time.Duration
+	domain           string
+	prefix, password string
+	sources          int
+	concurrency      int
+	senders          int
+	timeout          time.Duration
+	jsonFile         string
+	each             bool // the message phase one path at a time
+	rampOn           bool // search each path's saturation rate
+	ramp             rampConfig
 }
 
 func load(args []string) error {
 	var c loadConfig
 	fs := flag.NewFlagSet("load", flag.ExitOnError)
-	fs.StringVar(&c.bridgeWS, "bridge-ws", "", "the bridge's WebSocket URL (path bridge-ws); empty: not run")
-	fs.StringVar(&c.prosodyWS, "prosody-ws", "", "Prosody's own WebSocket URL (path prosody-ws); empty: not run")
-	fs.StringVar(&c.bridgeBOSH, "bridge-bosh", "", "the bridge's BOSH URL (path bridge-bosh); empty: not run")
-	fs.StringVar(&c.prosodyBOSH, "prosody-bosh", "", "Prosody's own BOSH URL (path prosody-bosh); empty: not run")
-	fs.StringVar(&c.bridgeJSON, "bridge-json", "", "the bridge's JSON API WebSocket URL, e.g. ws://HOST:PORT/json/ws (path bridge-json; the bridge logs in upstream itself); empty: not run")
-	fs.StringVar(&c.bridgeSSE, "bridge-sse", "", "the bridge's JSON API base URL, e.g. http://HOST:PORT/json, for its Server-Sent Events transport (path bridge-sse); empty: not run")
-	fs.StringVar(&c.bridgePoll, "bridge-poll", "", "the bridge's JSON API base URL, e.g. http://HOST:PORT/json, for its long-poll transport (path bridge-poll); empty: not run")
+	c.pathURLs.flags(fs, true)
 	fs.IntVar(&c.bridgePID, "bridge-pid", 0, "the bridge's process id, for /proc (0: not measured)")
 	fs.IntVar(&c.prosodyPID, "prosody-pid", 0, "Prosody's process id, for /proc (0: from -testbed's pid file)")
 	fs.StringVar(&c.testbed, "testbed", "", "directory of the testbed Prosody (scripts/testbed.sh start DIR), for its pid")
@@ -83,7 +74,7 @@ func load(args []string) error {
 	fs.StringVar(&c.jsonFile, "json", "", "write the results as JSON to this file")
 	fs.Parse(args)
 
-	specs := pathSpecs(c)
+	specs := c.pathURLs.specs()
 	var problems []error
 	if len(specs) == 0 {
 		problems = append(problems, errors.New("give at least one of -bridge-ws, -prosody-ws, -bridge-bosh, -prosody-bosh, -bridge-json, -bridge-sse, -bridge-poll"))
@@ -141,12 +132,6 @@ func load(args []string) error {
 	return nil
 }
 
-// pathSpec names a path and says whether its traffic crosses the bridge.
-type pathSpec struct {
-	name, kind, url string
-	viaBridge       bool
-}
-
 // loadFDs is the file descriptors n sessions dealt out over specs hold in
 // the load tool: a WebSocket session (JSON API included) one, a BOSH or
 // JSON long-poll session two while it sends beside its held request, a
@@ -167,26 +152,6 @@ func kindFDs(kind string) int {
 		return 2
 	}
 	return 1
-}
-
-// pathSpecs lists the paths the flags ask for, in the order their sessions
-// are dealt out.
-func pathSpecs(c loadConfig) []pathSpec {
-	var specs []pathSpec
-	for _, p := range []pathSpec{
-		{name: "bridge-ws", kind: "ws", url: c.bridgeWS, viaBridge: true},
-		{name: "prosody-ws", kind: "ws", url: c.prosodyWS},
-		{name: "bridge-bosh", kind: "bosh", url: c.bridgeBOSH, viaBridge: true},
-		{name: "prosody-bosh", kind: "bosh", url: c.prosodyBOSH},
-		{name: "bridge-json", kind: "json", url: c.bridgeJSON, viaBridge: true},
-		{name: "bridge-sse", kind: "sse", url: c.bridgeSSE, viaBridge: true},
-		{name: "bridge-poll", kind: "poll", url: c.bridgePoll, viaBridge: true},
-	} {
-		if p.url != "" {
-			specs = append(specs, p)
-		}
-	}
-	return specs
 }
 
 // session is one logged-in user on one path.

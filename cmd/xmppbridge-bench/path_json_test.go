@@ -136,7 +136,7 @@ func TestJSONInspect(t *testing.T) {
 		{"message with more after the body", `{"kind":"message","id":"x","type":"chat","from":"a@localhost/load","to":"b@localhost/load","body":"3 12345","payload":[{"name":"stanza-id","xmlns":"urn:xmpp:sid:0","attrs":{"id":"a","by":"b"}}]}`, elemMessage, true},
 		{"message without a probe", `{"kind":"message","type":"chat","body":"hello"}`, elemMessage, false},
 		{"message with half a probe", `{"kind":"message","body":"12"}`, elemMessage, false},
-		{"message with more in the body", `{"kind":"message","body":"12 34 5"}`, elemMessage, false},
+		{"message with more in the body", `{"kind":"message","body":"12 34 5 6"}`, elemMessage, false},
 		{"message without a body", `{"kind":"message","type":"chat","chat_state":"active"}`, elemMessage, false},
 		{"presence", `{"kind":"presence","from":"a@localhost/load","to":"a@localhost/load"}`, elemOther, false},
 		{"iq", `{"kind":"iq","type":"get","id":"p"}`, elemOther, false},
