@@ -48,6 +48,7 @@ const usage = `usage:
   xmppbridge-bench idle [-kind ws|bosh|json] -url URL -pid PID [-server-pid PID] [-n N] [-login] [-settle DURATION] ...
   xmppbridge-bench users -testbed DIR [-n N] [-prefix P] [-password PW]
   xmppbridge-bench load [-bridge-ws URL] [-prosody-ws URL] [-bridge-bosh URL] [-prosody-bosh URL] [-bridge-json URL] [-bridge-sse URL] [-bridge-poll URL] [-n N] [-rate R] [-duration D] [-each | -ramp ...] ...
+  xmppbridge-bench soak [-bridge-ws URL] [-bridge-bosh URL] [-bridge-json URL] [-bridge-sse URL] [-bridge-poll URL] -bridge-pid PID -pprof ADDR -testbed DIR [-n N] [-rate R] [-duration D] [fault flags] ...
 run a subcommand with -h for its flags`
 
 func main() {
@@ -63,6 +64,8 @@ func main() {
 		err = users(os.Args[2:])
 	case "load":
 		err = load(os.Args[2:])
+	case "soak":
+		err = soak(os.Args[2:])
 	default:
 		fmt.Fprintln(os.Stderr, usage)
 		os.Exit(2)

@@ -93,20 +93,33 @@ func (boshCodec) parseAnswer(status int, data []byte) (windowAnswer, error) {
 		return windowAnswer{}, err
 	}
 	ans := windowAnswer{els: els}
+	terminate, condition := false, ""
 	for _, a := range attrs {
 		switch a.name {
 		case "type":
-			if a.value == "terminate" {
-				return windowAnswer{}, fmt.Errorf("bosh: terminated: %.200s", data)
-			}
+			terminate = a.value == "terminate"
+		case "condition":
+			condition = a.value
 		case "sid":
 			ans.sid = a.value
 		case "requests":
 			ans.requests, _ = strconv.Atoi(a.value)
 		}
 	}
+	if terminate {
+		return windowAnswer{}, &terminateError{condition: condition, body: data}
+	}
 	return ans, nil
 }
+
+// terminateError is an answer that ends the BOSH session, with its
+// condition ("" for a plain terminate).
+type terminateError struct {
+	condition string
+	body      []byte
+}
+
+func (e *terminateError) Error() string { return fmt.Sprintf("bosh: terminated: %.200s", e.body) }
 
 // appendBody appends the <body/> of request rid to b.
 func appendBody(b []byte, rid int64, sid, attrs string, payload []byte) []byte {

@@ -261,20 +261,49 @@ func (w *window) pause(d time.Duration) {
 	})
 }
 
-// takeRID hands out the next rid for a request the caller sends itself
-// (a malformed one), and the session's id.
-func (w *window) takeRID() (rid int64, sid string, taken int64) {
+// reserve waits, at most ioTimeout, until a request may be open beside
+// the others, and holds its place for a request the caller sends itself
+// (a malformed one). With take it takes the next rid for it (the server
+// answers in rid order, so Recv skips it), else rid is the next one,
+// still to be used. release gives the place back.
+func (w *window) reserve(take bool) (rid int64, sid string, release func(), err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	rid = w.rid
-	w.rid++
-	// The server answers the requests in rid order: this one is
-	// delivered as it comes, by the caller, so Recv skips it.
-	if w.pending == nil {
-		w.pending = map[int64]windowAnswer{}
+	timedOut := false
+	t := time.AfterFunc(ioTimeout, func() {
+		w.mu.Lock()
+		timedOut = true
+		w.cond.Broadcast()
+		w.mu.Unlock()
+	})
+	defer t.Stop()
+	for w.failed == nil && !w.closing && w.open >= w.maxOpen && !timedOut {
+		w.cond.Wait()
 	}
-	w.pending[rid] = windowAnswer{}
-	return rid, w.sid, w.taken
+	switch {
+	case w.failed != nil:
+		return 0, "", nil, w.failed
+	case w.closing:
+		return 0, "", nil, errors.New("window: closed")
+	case timedOut:
+		return 0, "", nil, fmt.Errorf("window: no request free after %v", ioTimeout)
+	}
+	w.open++
+	rid = w.rid
+	if take {
+		w.rid++
+		if w.pending == nil {
+			w.pending = map[int64]windowAnswer{}
+		}
+		w.pending[rid] = windowAnswer{}
+	}
+	return rid, w.sid, func() {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		w.open--
+		w.cond.Broadcast()
+		w.kickLocked()
+	}, nil
 }
 
 // openRequests is the number of requests posted and not yet answered.
@@ -323,6 +352,7 @@ func (w *window) do(rid int64, body []byte) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.open--
+	w.cond.Broadcast()
 	if w.closing && err != nil {
 		return // cut off by Close or abort, which report the end themselves
 	}
