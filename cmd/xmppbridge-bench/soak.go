@@ -299,8 +299,13 @@ func runSoak(ctx context.Context, c soakConfig, progress *os.File) (*soakResults
 	mon.setPhase("settle")
 	final := mon.settle(ctx, baseline, c.slack, c.settle)
 	stopSampling()
+	leftover := ""
+	if !c.slack.within(final, baseline) {
+		leftover = mon.profile(ctx)
+	}
 
 	r := sk.report(baseline, final, mon.samples())
+	r.Leftover = leftover
 	r.Started = sk.base.UTC()
 	return r, ctx.Err()
 }

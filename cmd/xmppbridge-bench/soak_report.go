@@ -33,6 +33,7 @@ type soakResults struct {
 		RSSMiB     float64 `json:"rss_mib"`
 	} `json:"slack"`
 	Resources []resSample `json:"resources"`
+	Leftover  string      `json:"leftover_goroutines,omitempty"` // the bridge's goroutine profile when it did not come back
 	Pass      bool        `json:"pass"`
 	Problems  []string    `json:"problems,omitempty"`
 }
@@ -298,6 +299,9 @@ func writeSoakTables(w io.Writer, r *soakResults) {
 	fmt.Fprintln(w, "\nFAIL:")
 	for _, p := range r.Problems {
 		fmt.Fprintln(w, "- "+p)
+	}
+	if r.Leftover != "" {
+		fmt.Fprintf(w, "\nThe bridge's goroutines at the end:\n\n```\n%s\n```\n", r.Leftover)
 	}
 }
 

@@ -195,3 +195,28 @@ func (m *monitor) samples() []resSample {
 	defer m.mu.Unlock()
 	return append([]resSample(nil), m.all...)
 }
+
+// profile is the bridge's goroutine profile, grouped by stack, without
+// the frames of the runtime and the standard library's network code,
+// for a report of what did not go away.
+func (m *monitor) profile(ctx context.Context) string {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, m.url, nil)
+	if err != nil {
+		return err.Error()
+	}
+	resp, err := m.client.Do(req)
+	if err != nil {
+		return err.Error()
+	}
+	defer resp.Body.Close()
+	var out []string
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		l := sc.Text()
+		if f := strings.Fields(l); len(f) >= 3 && f[0] == "#" && (strings.HasPrefix(f[2], "runtime.") || strings.HasPrefix(f[2], "internal/poll.") || strings.HasPrefix(f[2], "net.")) {
+			continue
+		}
+		out = append(out, l)
+	}
+	return strings.Join(out, "\n")
+}
