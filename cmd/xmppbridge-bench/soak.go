@@ -271,6 +271,9 @@ func runSoak(ctx context.Context, c soakConfig, progress *os.File) (*soakResults
 		go sk.life(ctx, u)
 	}
 	sk.waitUp(ctx, time.Now().Add(2*time.Minute))
+	sk.mu.Lock()
+	startedUp := sk.up
+	sk.mu.Unlock()
 
 	mon.setPhase("run")
 	start := time.Now()
@@ -306,6 +309,13 @@ func runSoak(ctx context.Context, c soakConfig, progress *os.File) (*soakResults
 
 	r := sk.report(baseline, final, mon.samples())
 	r.Leftover = leftover
+	if startedUp < len(sk.users) {
+		r.Problems = append(r.Problems, fmt.Sprintf("only %d of %d users were logged in when the messages began", startedUp, len(sk.users)))
+	}
+	if sent := r.sent(); sent == 0 {
+		r.Problems = append(r.Problems, "no message was sent")
+	}
+	r.Pass = len(r.Problems) == 0
 	r.Started = sk.base.UTC()
 	return r, ctx.Err()
 }
@@ -464,6 +474,8 @@ func (sk *soakRun) ended(u *soakUser, inc *incarnation) {
 	if inc.byTool.Load() {
 		return
 	}
+	// The bridge ended it: let go of the connections it kept alive.
+	abortStream(inc.st)
 	inc.mu.Lock()
 	end := describeEnd(inc.endEl, inc.err)
 	exp := inc.expect

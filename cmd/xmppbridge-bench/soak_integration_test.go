@@ -71,7 +71,7 @@ func TestSoak(t *testing.T) {
 			malformedEvery: 6 * time.Second, malformedN: 2,
 			serverEvery: 40 * time.Second, serverFaults: "restart,hang",
 			down: 2 * time.Second, hang: 6 * time.Second, recover: 10 * time.Second,
-			poisonSenders: 4, poisonEvery: 5,
+			poisonSenders: 5, poisonEvery: 5,
 		},
 		excuseBefore: 5 * time.Second,
 		deliverBound: 30 * time.Second,

@@ -316,3 +316,12 @@ func countList[V int | int64](m map[string]V) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// sent is the messages sent over every path.
+func (r *soakResults) sent() int64 {
+	var n int64
+	for _, p := range r.Paths {
+		n += p.Sent
+	}
+	return n
+}
