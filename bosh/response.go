@@ -81,21 +81,6 @@ func appendItem(b []byte, it *bridge.Item) []byte {
 	return append(b, it.Data[it.NSAt:]...)
 }
 
-// isStreamError reports whether an element from the server is its stream
-// error. The server's own stream header binds the prefix; every server in
-// use writes it "stream".
-func isStreamError(data []byte) bool {
-	const p = "<stream:error"
-	if !bytes.HasPrefix(data, []byte(p)) || len(data) == len(p) {
-		return false
-	}
-	switch data[len(p)] {
-	case ' ', '>', '/', '\t', '\r', '\n':
-		return true
-	}
-	return false
-}
-
 // usesStreamPrefix reports whether an element from the server is named with
 // the stream prefix (features, error), for which XEP-0206 §2 wants the
 // prefix declared on the <body/>.

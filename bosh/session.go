@@ -467,7 +467,7 @@ func (s *session) pullLocked() {
 // element or the session's end (a stream header alone is not).
 func hasPayload(items []bridge.Item) bool {
 	for i := range items {
-		if items[i].End != nil || items[i].Kind == xmppclient.EventElement {
+		if items[i].End != nil || items[i].Kind != xmppclient.EventHeader {
 			return true
 		}
 	}
@@ -495,10 +495,8 @@ func (s *session) respondLocked(r *request) ([]byte, int, *bridge.CloseError) {
 				s.create.header = &h
 			}
 			continue
-		case xmppclient.EventElement:
-			if isStreamError(it.Data) {
-				streamErr, cut = it, i
-			}
+		case xmppclient.EventStreamError:
+			streamErr, cut = it, i
 		}
 		if streamErr != nil {
 			break

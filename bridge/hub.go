@@ -28,6 +28,19 @@ type Config struct {
 	// OnEnd, if set, is called once for every session when it ends, with
 	// the reason. It runs on the session's goroutine and must not block.
 	OnEnd func(s *Session, e *CloseError)
+	// OnFault, if set, is called for every element from a server that
+	// was not namespace-well-formed and was repaired or dropped instead
+	// of relayed as it came (xmppclient.Event.Fault). It runs on the
+	// session's reader goroutine and must not block.
+	OnFault func(s *Session, fault error)
+}
+
+// Stats are counts over the Hub's life, for metrics.
+type Stats struct {
+	// Repaired and Dropped count elements from servers that were not
+	// namespace-well-formed: repaired to an equivalent that is, or
+	// dropped. Either way their sessions went on.
+	Repaired, Dropped uint64
 }
 
 // Hub opens and tracks sessions.
@@ -35,6 +48,8 @@ type Hub struct {
 	cfg    Config
 	nextID atomic.Uint64
 	wg     sync.WaitGroup // one per running session reader
+
+	repaired, dropped atomic.Uint64
 
 	mu       sync.Mutex
 	sessions map[*Session]struct{}
@@ -55,6 +70,24 @@ func New(cfg Config) *Hub {
 		}
 	}
 	return &Hub{cfg: cfg, sessions: make(map[*Session]struct{})}
+}
+
+// Stats returns the Hub's counts so far.
+func (h *Hub) Stats() Stats {
+	return Stats{Repaired: h.repaired.Load(), Dropped: h.dropped.Load()}
+}
+
+// fault counts and reports an element from the server that was repaired
+// or dropped.
+func (h *Hub) fault(s *Session, ev *xmppclient.Event) {
+	if ev.Kind == xmppclient.EventDropped {
+		h.dropped.Add(1)
+	} else {
+		h.repaired.Add(1)
+	}
+	if h.cfg.OnFault != nil {
+		h.cfg.OnFault(s, ev.Fault)
+	}
 }
 
 // Len is the number of sessions open.

@@ -6,8 +6,9 @@ import (
 	"github.com/xmppbridge/xmppbridge/xmppclient"
 )
 
-// Item is one thing for the browser: a stream header or an element from
-// the server, or the session's end.
+// Item is one thing for the browser: a stream header, an element or the
+// stream error from the server (xmppclient.EventHeader, EventElement,
+// EventStreamError; never EventDropped), or the session's end.
 type Item struct {
 	xmppclient.Event
 	// End is set on the final item of a session, and only there; it has no

@@ -176,6 +176,14 @@ func (s *Session) readLoop(up *xmppclient.Conn, ready bool) {
 			end = &CloseError{Reason: ReasonUpstreamClosed}
 			break
 		}
+		if ev.Fault != nil {
+			// One odd element, likely from another user through the
+			// server, ends nothing: it comes repaired, or not at all.
+			s.hub.fault(s, &ev)
+			if ev.Kind == xmppclient.EventDropped {
+				continue
+			}
+		}
 		if !s.push(Item{Event: ev}) && !s.q.isEnded() {
 			// Overflow: end this session alone, keep reading until the
 			// server answers our stream close.

@@ -1,24 +1,25 @@
 package bridge
 
-import "testing"
+import (
+	"testing"
 
-func TestParseStreamError(t *testing.T) {
+	"github.com/xmppbridge/xmppbridge/internal/xmlsplit"
+)
+
+func TestAppendStreamError(t *testing.T) {
 	tests := []struct {
-		data       string
-		cond, text string
-		ok         bool
+		cond, text, want string
 	}{
-		{"<stream:error><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>", "conflict", "", true},
-		{"<stream:error><system-shutdown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/><text xmlns='urn:ietf:params:xml:ns:xmpp-streams'>back &amp; soon</text></stream:error>", "system-shutdown", "back & soon", true},
-		{"<stream:error/>", "undefined-condition", "", true},
-		{"<stream:errors/>", "", "", false},
-		{"<message/>", "", "", false},
-		{"<stream:error><x", "", "", false},
+		{"conflict", "", "<stream:error xmlns:stream='http://etherx.jabber.org/streams'><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>"},
+		{"system-shutdown", "back & <soon>", "<stream:error xmlns:stream='http://etherx.jabber.org/streams'><system-shutdown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/><text xmlns='urn:ietf:params:xml:ns:xmpp-streams'>back &amp; &lt;soon&gt;</text></stream:error>"},
 	}
 	for _, tt := range tests {
-		cond, text, ok := ParseStreamError([]byte(tt.data))
-		if cond != tt.cond || text != tt.text || ok != tt.ok {
-			t.Errorf("ParseStreamError(%q) = %q, %q, %v; want %q, %q, %v", tt.data, cond, text, ok, tt.cond, tt.text, tt.ok)
+		got := AppendStreamError(nil, tt.cond, tt.text)
+		if string(got) != tt.want {
+			t.Errorf("AppendStreamError(%q, %q) =\n%s\nwant\n%s", tt.cond, tt.text, got, tt.want)
+		}
+		if _, err := xmlsplit.Parse(got, xmlsplit.ParseOptions{}); err != nil {
+			t.Errorf("%s does not stand alone: %v", got, err)
 		}
 	}
 }

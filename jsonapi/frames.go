@@ -1,10 +1,12 @@
 package jsonapi
 
 import (
+	"bytes"
 	"errors"
 	"net/http"
 	"strconv"
 
+	"github.com/xmppbridge/xmppbridge/internal/xmlsplit"
 	"github.com/xmppbridge/xmppbridge/jsonxlate"
 )
 
@@ -87,6 +89,27 @@ func errorFromXlate(err error, id string) apiError {
 		return apiError{code: xe.Code, id: id, text: text}
 	}
 	return apiError{code: errBadValue, id: id, text: text}
+}
+
+// checkXMLNames refuses a stanza with a name in the XML namespace that XML
+// does not define, such as an element <xml:x/> or an attribute xml:foo:
+// servers relay those in a form their other clients cannot read (Prosody
+// writes <xml:x/> as <x xmlns='http://www.w3.org/XML/1998/namespace'/>), so
+// the bridge sends none on a page's behalf. What a server sends the page
+// may have them; the bridge repairs that on the way in.
+func checkXMLNames(x []byte) error {
+	if !bytes.Contains(x, []byte("xml:")) {
+		return nil
+	}
+	if err := xmlsplit.CheckXMLNames(x, xmlsplit.ParseOptions{}); err != nil {
+		var se *xmlsplit.SyntaxError
+		text := err.Error()
+		if errors.As(err, &se) {
+			text = se.Msg
+		}
+		return &jsonxlate.Error{Code: errBadValue, Text: text + ": servers do not relay it faithfully"}
+	}
+	return nil
 }
 
 // errorFrame appends {"kind":"error",...}.

@@ -22,6 +22,7 @@ import (
 
 	"github.com/xmppbridge/xmppbridge/bridge"
 	"github.com/xmppbridge/xmppbridge/internal/testbed"
+	"github.com/xmppbridge/xmppbridge/internal/testpeer"
 	"github.com/xmppbridge/xmppbridge/xmppclient"
 )
 
@@ -440,8 +441,16 @@ func login(user string) string {
 	return fmt.Sprintf(`{"kind":"login","jid":"%s@localhost","password":"secret","resource":"t","id":"l1"}`, user)
 }
 
-// open logs user in over transport.
+// open logs user in over transport and sends initial presence.
 func open(t *testing.T, base, transport, user string) client {
+	t.Helper()
+	c := loginOver(t, base, transport, user)
+	c.send(t, `{"kind":"presence"}`)
+	return c
+}
+
+// loginOver logs user in over transport.
+func loginOver(t *testing.T, base, transport, user string) client {
 	t.Helper()
 	var c client
 	switch transport {
@@ -458,7 +467,6 @@ func open(t *testing.T, base, transport, user string) client {
 	if s.Kind != "session" || s.JID != user+"@localhost/t" || s.ID != "l1" {
 		t.Fatalf("login answer: %s", s.raw)
 	}
-	c.send(t, `{"kind":"presence"}`)
 	return c
 }
 
@@ -744,4 +752,35 @@ func TestSlowConsumer(t *testing.T) {
 		t.Fatalf("alice: %s", f.raw)
 	}
 	exchange(t, bob, "bob", carol, "carol", 3)
+}
+
+// TestServerFaults: a third party makes Prosody relay stanzas that are not
+// namespace-well-formed to a JSON user — offline, in presence, in
+// messages — and the user gets them repaired and keeps the session, on
+// every transport.
+func TestServerFaults(t *testing.T) {
+	for _, transport := range []string{"websocket", "sse", "poll"} {
+		t.Run(transport, func(t *testing.T) {
+			sender, receiver := "mallory-"+transport, "victim-"+transport
+			prosody.AddUser(t, sender, testbed.Password)
+			prosody.AddUser(t, receiver, testbed.Password)
+			prosody.Friends(t, sender, receiver)
+			base, _ := serve(t, Config{Wait: 5 * time.Second})
+			testpeer.Poison(t, prosody, sender, receiver, func() *testpeer.Receiver {
+				c := loginOver(t, base, transport, receiver)
+				t.Cleanup(c.close)
+				return &testpeer.Receiver{
+					JSON: true,
+					Send: func(_, frame string) { c.send(t, frame) },
+					Next: func() (string, bool) {
+						f := c.next(t) // fails the test after frameTimeout
+						if f.Kind == "close" || f.Kind == "error" {
+							t.Fatalf("%s frame: %s", f.Kind, f.raw)
+						}
+						return f.raw, true
+					},
+				}
+			})
+		})
+	}
 }

@@ -123,11 +123,11 @@ func (s *session) itemLocked(it *bridge.Item) {
 		s.endLocked(it.End)
 		return
 	}
-	if it.Kind != xmppclient.EventElement {
-		return // stream headers: the browser has no stream
-	}
-	if cond, text, ok := bridge.ParseStreamError(it.Data); ok {
-		s.closing = &closeInfo{code: cond, text: text}
+	switch it.Kind {
+	case xmppclient.EventHeader:
+		return // the browser has no stream
+	case xmppclient.EventStreamError:
+		s.closing = &closeInfo{code: it.StreamError.Condition, text: it.StreamError.Text}
 		return
 	}
 	b, err := jsonxlate.AppendJSON(make([]byte, 0, len(it.Data)+len(it.Data)/2+64), it.Data, it.NS)
@@ -420,6 +420,9 @@ func (s *session) send(frames []json.RawMessage) {
 		buf, err = jsonxlate.AppendXML(buf[:0], f)
 		if err == nil && len(buf) > s.h.cfg.MaxFrameBytes {
 			err = &jsonxlate.Error{Code: errTooLarge, Text: "stanza over the size limit"}
+		}
+		if err == nil {
+			err = checkXMLNames(buf)
 		}
 		if err != nil {
 			if !report(errorFromXlate(err, id)) {

@@ -4,8 +4,9 @@
 #   scripts/testbed.sh start DIR              start one, print KEY=VALUE lines
 #   scripts/testbed.sh stop DIR               stop it and wait until it is gone
 #   scripts/testbed.sh adduser DIR USER PASS  register another user
-#   scripts/testbed.sh friends DIR            make alice, bob and carol each
-#                                             other's contacts (before they log in)
+#   scripts/testbed.sh friends DIR [USER...]  make alice, bob and carol (or the
+#                                             users named) each other's contacts
+#                                             (before they log in)
 #   scripts/testbed.sh install                install what it needs (apt, as root)
 #
 # Everything of one instance lives in DIR: config, data, pid file, logs,
@@ -24,6 +25,8 @@
 # Environment:
 #   C2S_PORT, HTTP_PORT  fixed ports instead of free ones picked at random
 #   TESTBED_LOG_LEVEL    Prosody's minimum log level (default info)
+#   TESTBED_REQUIRE_TLS  set to 1 to make c2s require STARTTLS (as most
+#                        production servers do): no SASL before TLS
 #   TESTBED_OWNER_PID    stop Prosody when this process is gone, so a test
 #                        binary that is killed leaves no server behind
 #   TESTBED_NO_INSTALL   set to 1 to never call apt-get
@@ -194,7 +197,7 @@ http_default_host = "localhost"
 -- STARTTLS is offered on c2s but not required, so tests can use both a TLS
 -- and a loopback-plaintext upstream. SCRAM works without TLS in any case;
 -- PLAIN without TLS is allowed too, as on the reference captures.
-c2s_require_encryption = false
+c2s_require_encryption = $([ "${TESTBED_REQUIRE_TLS:-}" = 1 ] && echo true || echo false)
 allow_unencrypted_plain_auth = true
 authentication = "internal_hashed"
 storage = "internal"
@@ -415,26 +418,36 @@ cmd_adduser() {
 	register "$2" "$3"
 }
 
-# cmd_friends writes the rosters of the standard users straight into
-# Prosody's file storage: each has the others, subscription both, in group
-# "Friends". Prosody reads a roster from storage when its user logs in, so
-# this is for a testbed nobody has used yet (the demo's).
+# cmd_friends writes the rosters of the standard users (or of the users
+# named) straight into Prosody's file storage: each has the others,
+# subscription both, in group "Friends". Prosody reads a roster from storage
+# when its user logs in, so this is for users who have not logged in yet.
 cmd_friends() {
-	[ $# -eq 1 ] || usage
+	[ $# -ge 1 ] || usage
 	set_dir "$1"
+	shift
 	[ -s "$CFG" ] || die "no testbed in $DIR (run start first)"
 	local dir="$DIR/data/$DOMAIN/roster" u c
+	local users=("${USERS[@]}")
+	[ $# -eq 0 ] || users=("$@")
 	mkdir -p "$dir"
-	for u in "${USERS[@]}"; do
+	for u in "${users[@]}"; do
+		# Prosody's file storage writes every byte of a name that is not
+		# a letter or a digit as %xx.
+		local file="" i ch
+		for ((i = 0; i < ${#u}; i++)); do
+			ch=${u:i:1}
+			if [[ $ch =~ [A-Za-z0-9] ]]; then file+=$ch; else file+=$(printf '%%%02x' "'$ch"); fi
+		done
 		{
 			printf 'return {\n\t[false] = {\n\t\t["pending"] = {};\n\t\t["version"] = 1;\n\t};\n'
-			for c in "${USERS[@]}"; do
+			for c in "${users[@]}"; do
 				[ "$c" != "$u" ] || continue
 				printf '\t["%s@%s"] = {\n\t\t["groups"] = {\n\t\t\t["Friends"] = true;\n\t\t};\n' "$c" "$DOMAIN"
 				printf '\t\t["subscription"] = "both";\n\t\t["name"] = "%s";\n\t};\n' "${c^}"
 			done
 			printf '};\n'
-		} >"$dir/$u.dat"
+		} >"$dir/$file.dat"
 	done
 	# Prosody, started as root, runs as the prosody user.
 	chown -R --reference="$DIR/data" "$dir" 2>/dev/null || true

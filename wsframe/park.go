@@ -82,38 +82,50 @@ const (
 // as gorilla/websocket would (a ping is answered, either extends the read
 // deadline), and reports whether that emptied the buffer. It is called
 // only between messages, when gorilla/websocket expects a frame header
-// next. Anything else, or a frame not wholly buffered or not well-formed
-// (unmasked, fragmented, reserved bits, over 125 bytes), is left for
-// gorilla/websocket to read and judge.
+// next. Anything else, or a frame not wholly buffered or not well-formed,
+// is left for gorilla/websocket to read and judge.
 func (c *conn) takeControl() bool {
+	var payload [125]byte
 	for {
 		n := c.br.Buffered()
 		if n == 0 {
 			return true
 		}
 		b, _ := c.br.Peek(n)
-		if len(b) < 6 {
-			return false
-		}
-		op := b[0] & opcodeBits
-		if b[0]&(finBit|rsvBits) != finBit || (op != opPing && op != opPong) ||
-			b[1]&maskBit == 0 || b[1]&^maskBit > 125 {
-			return false
-		}
-		size := int(b[1] &^ maskBit)
-		if len(b) < 6+size {
+		op, size, frameLen, ok := controlFrame(b, &payload)
+		if !ok {
 			return false
 		}
 		if op == opPing {
-			var payload [125]byte
-			key := b[2:6]
-			for i := range size {
-				payload[i] = b[6+i] ^ key[i&3]
-			}
 			_ = c.onPing(string(payload[:size]))
 		} else {
 			_ = c.extendRead()
 		}
-		_, _ = c.br.Discard(6 + size)
+		_, _ = c.br.Discard(frameLen)
 	}
+}
+
+// controlFrame reads the ping or pong frame from a browser at the start of
+// b (RFC 6455 §5.2, §5.5): its opcode, its payload unmasked into dst[:size],
+// and its length on the wire. ok is false unless b starts with a whole
+// such frame that is well-formed: final, no reserved bits, masked, a
+// payload of at most 125 bytes given in the short form.
+func controlFrame(b []byte, dst *[125]byte) (op byte, size, frameLen int, ok bool) {
+	if len(b) < 6 {
+		return 0, 0, 0, false
+	}
+	op = b[0] & opcodeBits
+	if b[0]&(finBit|rsvBits) != finBit || (op != opPing && op != opPong) ||
+		b[1]&maskBit == 0 || b[1]&^maskBit > 125 {
+		return 0, 0, 0, false
+	}
+	size = int(b[1] &^ maskBit)
+	if len(b) < 6+size {
+		return 0, 0, 0, false
+	}
+	key := b[2:6]
+	for i := range size {
+		dst[i] = b[6+i] ^ key[i&3]
+	}
+	return op, size, 6 + size, true
 }

@@ -71,7 +71,7 @@ func (c *conn) writeItem(it *bridge.Item) {
 	switch it.Kind {
 	case xmppclient.EventHeader:
 		c.writeOpen(&it.Header)
-	case xmppclient.EventElement:
+	case xmppclient.EventElement, xmppclient.EventStreamError:
 		w, err := c.ws.NextWriter(websocket.TextMessage)
 		if err != nil {
 			return

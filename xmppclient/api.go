@@ -45,6 +45,17 @@ type Config struct {
 	// MaxStanzaBytes is the largest element accepted from the server; a
 	// larger one is a policy-violation error. Zero means 256 KiB.
 	MaxStanzaBytes int
+	// Keepalive is how long the server may be silent before the Conn asks
+	// it for a sign of life (an XEP-0199 ping, or an XEP-0198 <r/> once
+	// stream management is on; never before a resource is bound, and never
+	// seen by the caller). Zero means 60 seconds; negative turns the
+	// keepalive off.
+	Keepalive time.Duration
+	// KeepaliveTimeout is how long the server has to show a sign of life
+	// once asked; then the Conn is closed and Next fails with a
+	// remote-connection-failed *Error. A dead or hung server is so noticed
+	// within 2×Keepalive + KeepaliveTimeout. Zero means 20 seconds.
+	KeepaliveTimeout time.Duration
 }
 
 // Header is what the server said in its latest stream header.
@@ -63,20 +74,47 @@ const (
 	EventElement
 	// EventEnd: the server closed its stream (</stream:stream>).
 	EventEnd
+	// EventStreamError: the server's <stream:error/> (RFC 6120 §4.9),
+	// recognised by its namespace whatever its prefix; Event.Data is the
+	// element as for EventElement, Event.StreamError what it says. The
+	// stream's end follows.
+	EventStreamError
+	// EventDropped: the server sent an element that is well-formed XML but
+	// breaks a rule of its own that no equivalent element mends (see
+	// Event.Fault). It was skipped; the stream goes on. Event.Data is nil.
+	EventDropped
 )
 
 // Event is one thing read from the server.
 type Event struct {
 	Kind   EventKind
 	Header Header
-	// Data is the element exactly as the server sent it. The receiver owns
-	// it: Next copies it out of the read buffer.
+	// Data is the element exactly as the server sent it, or as it was
+	// repaired (see Fault). The receiver owns it: Next copies it out of the
+	// read buffer.
 	Data []byte
 	// NS holds the namespace declarations (e.g. " xmlns='jabber:client'")
 	// that must be inserted at offset NSAt of Data for the element to stand
 	// alone outside the stream. Empty when none are needed.
 	NS   string
 	NSAt int
+	// StreamError is set for EventStreamError.
+	StreamError *StreamError
+	// Fault, for EventDropped, says why the element was dropped; for an
+	// EventElement, that the server's element was not namespace-well-formed
+	// and Data is its repaired equivalent (xmlsplit.Repair), standing alone.
+	// A server relays what third parties send, so one user can make it send
+	// another such an element; it ends nothing.
+	Fault error
+}
+
+// StreamError is what a <stream:error/> from the server says.
+type StreamError struct {
+	// Condition is the defined condition of RFC 6120 §4.9.3, or
+	// "undefined-condition" for any other.
+	Condition string
+	// Text is the server's <text/>, if any.
+	Text string
 }
 
 // Credentials are what Login uses. Username is the localpart; Resource may be

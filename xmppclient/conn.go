@@ -51,6 +51,8 @@ type Conn struct {
 	closeOnce sync.Once
 	closeErr  error
 
+	ka keepalive
+
 	jid  string
 	mech string // the SASL mechanism Login used
 
@@ -66,6 +68,9 @@ func newConn(cfg *Config, raw net.Conn, tc *tls.Conn) *Conn {
 	}
 	c.rawc = netwait.For(raw)
 	c.rd.sp.MaxBytes = cfg.MaxStanzaBytes
+	// What the server relays comes partly from other users: an element
+	// with a fault of its own is repaired or dropped, not the stream's end.
+	c.rd.sp.Tolerant = true
 	c.rd.max = cfg.MaxStanzaBytes + poolBufSize
 	return c
 }
@@ -102,6 +107,7 @@ func (c *Conn) Write(b []byte) error {
 		c.werr = fmt.Errorf("xmppclient: write: %w", err)
 		return c.werr
 	}
+	c.wrote(b)
 	return c.writeLocked(b)
 }
 
@@ -135,6 +141,7 @@ func (c *Conn) Restart() error { return c.Write(c.open) }
 // closeGrace, so a server that never answers still ends Next. Writes after
 // CloseStream fail.
 func (c *Conn) CloseStream() error {
+	c.stopKeepalive()
 	c.wmu.Lock()
 	if c.closedSt {
 		c.wmu.Unlock()
@@ -161,6 +168,7 @@ func (c *Conn) CloseStream() error {
 // close. A Next waiting for data returns an error promptly. Only the first
 // call does anything.
 func (c *Conn) Close() error {
+	c.stopKeepalive()
 	c.closeOnce.Do(func() {
 		if err := c.raw.Close(); err != nil {
 			c.closeErr = fmt.Errorf("xmppclient: close: %w", err)

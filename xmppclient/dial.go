@@ -33,6 +33,12 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.MaxStanzaBytes <= 0 {
 		cfg.MaxStanzaBytes = defaultMaxStanzaBytes
 	}
+	if cfg.Keepalive == 0 {
+		cfg.Keepalive = DefaultKeepalive
+	}
+	if cfg.KeepaliveTimeout <= 0 {
+		cfg.KeepaliveTimeout = DefaultKeepaliveTimeout
+	}
 	return cfg, nil
 }
 
@@ -54,7 +60,12 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.DialTimeout)
 	defer cancel()
-	return open(ctx, &cfg, true)
+	c, err := open(ctx, &cfg, true)
+	if err != nil {
+		return nil, err
+	}
+	c.startKeepalive(false)
+	return c, nil
 }
 
 // open connects, secures the link and reads the server's header.

@@ -315,3 +315,46 @@ func TestDialSRVFallback(t *testing.T) {
 	}
 	c.Close()
 }
+
+// A plaintext setting in front of a server that requires STARTTLS cannot
+// work: the browser hears remote-connection-failed (not empty features, nor
+// a wrong password), and the error says why.
+func TestPlaintextToServerRequiringTLS(t *testing.T) {
+	const mechs = "<mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>SCRAM-SHA-1</mechanism></mechanisms>"
+	for _, tt := range []struct {
+		name, features string
+		refused        bool
+	}{
+		{"required", "<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/></starttls>" + mechs + "</stream:features>", true},
+		{"offered with no mechanism", "<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/></stream:features>", true},
+		{"offered with mechanisms", "<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>" + mechs + "</stream:features>", false},
+		{"offered after SASL, as Prosody does", "<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><required/></bind></stream:features>", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := fakexmpp.Start(t, func(c *fakexmpp.Conn) {
+				if _, err := c.Read(); err != nil {
+					return
+				}
+				if c.Send(fakexmpp.Header("s1")+tt.features) == nil {
+					drain(c)
+				}
+			})
+			c := dialT(t, plainCfg(srv))
+			ev, err := c.Next()
+			if !tt.refused {
+				if err != nil || strings.Contains(string(ev.Data), "starttls") {
+					t.Fatalf("Next: %q, %v; want the features without starttls", ev.Data, err)
+				}
+				return
+			}
+			wantCond(t, err, "remote-connection-failed")
+			if !errors.Is(err, ErrTLSRequired) {
+				t.Fatalf("Next: %v, want ErrTLSRequired", err)
+			}
+			_, err = Login(context.Background(), plainCfg(srv), Credentials{"alice", "secret", ""})
+			if xe := wantCond(t, err, "remote-connection-failed"); xe.SASL || !errors.Is(err, ErrTLSRequired) {
+				t.Fatalf("Login: %v (SASL %v), want ErrTLSRequired", err, xe.SASL)
+			}
+		})
+	}
+}

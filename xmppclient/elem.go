@@ -14,14 +14,19 @@ import (
 // the namespace declarations it borrows from the stream inserted, and
 // describes its direct children.
 func parseEvent(ev *Event) (xmlsplit.Element, error) {
-	b := ev.Data
-	if ev.NS != "" {
-		b = make([]byte, 0, len(ev.Data)+len(ev.NS))
-		b = append(b, ev.Data[:ev.NSAt]...)
-		b = append(b, ev.NS...)
-		b = append(b, ev.Data[ev.NSAt:]...)
+	return xmlsplit.Parse(withNS(ev.Data, ev.NSAt, ev.NS), xmlsplit.ParseOptions{Children: true})
+}
+
+// withNS is raw with the declarations ns inserted at nsAt: the element as
+// it stands alone. It is raw itself when ns is empty, else a new slice.
+func withNS(raw []byte, nsAt int, ns string) []byte {
+	if ns == "" {
+		return raw
 	}
-	return xmlsplit.Parse(b, xmlsplit.ParseOptions{Children: true})
+	b := make([]byte, 0, len(raw)+len(ns))
+	b = append(b, raw[:nsAt]...)
+	b = append(b, ns...)
+	return append(b, raw[nsAt:]...)
 }
 
 // parseChildren describes the direct children of el, an element found

@@ -18,6 +18,18 @@ const (
 	condUndefined              = "undefined-condition"
 )
 
+// ErrDropped is what the Fault of an EventDropped wraps.
+var ErrDropped = errors.New("xmppclient: dropped")
+
+// ErrNoMechanism is what Login's *Error wraps when the server offers no SASL
+// mechanism it may use (SCRAM-SHA-256, SCRAM-SHA-1, PLAIN over TLS).
+var ErrNoMechanism = errors.New("xmppclient: no usable SASL mechanism")
+
+// ErrTLSRequired is what the *Error wraps when Config.Security is
+// Plaintext and the server requires STARTTLS: a configuration that cannot
+// work, which the browser hears as remote-connection-failed.
+var ErrTLSRequired = errors.New("xmppclient: the server requires STARTTLS, and Config.Security is Plaintext")
+
 var (
 	errStreamClosed  = errors.New("xmppclient: stream closed by CloseStream")
 	errStreamEnded   = fmt.Errorf("xmppclient: stream ended: %w", io.EOF)
@@ -70,12 +82,25 @@ const (
 
 // serverError describes a <stream:error/> the server sent while we were
 // negotiating.
-func serverError(el *xmlsplit.Element) *Error {
-	cond, text := errorCondition(el, nsStreamErr)
-	if cond == "" {
-		cond = condUndefined
+func serverError(se *StreamError) *Error {
+	return &Error{Cond: se.Condition, Text: se.Text, Err: errors.New("xmppclient: stream error from the server")}
+}
+
+// parseStreamError reads the condition and text of the server's
+// <stream:error/>, by their namespace. An element that cannot be read, or
+// names no defined condition, is undefined-condition.
+func parseStreamError(ev *Event) *StreamError {
+	se := &StreamError{Condition: condUndefined}
+	el, err := parseEvent(ev)
+	if err != nil {
+		return se
 	}
-	return &Error{Cond: cond, Text: text, Err: errors.New("xmppclient: stream error from the server")}
+	cond, text := errorCondition(&el, nsStreamErr)
+	if streamConditions[cond] {
+		se.Condition = cond
+	}
+	se.Text = text
+	return se
 }
 
 // errorCondition finds the condition element and <text/> among the children

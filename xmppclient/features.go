@@ -10,11 +10,13 @@ import (
 
 const nsSASL = "urn:ietf:params:xml:ns:xmpp-sasl"
 
-// isFeatures reports whether a top-level element is <stream:features/>.
-func isFeatures(el *xmlsplit.Element, sp *xmlsplit.Splitter) bool {
+// isStreamElement reports whether a top-level element is named local in
+// the streams namespace (<stream:features/>, <stream:error/>), whatever
+// prefix the server chose for it.
+func isStreamElement(el *xmlsplit.Element, local string, sp *xmlsplit.Splitter) bool {
 	name := el.Name
 	i := bytes.IndexByte(name, ':')
-	if string(name[i+1:]) != "features" {
+	if string(name[i+1:]) != local {
 		return false
 	}
 	attr := "xmlns"
@@ -96,6 +98,30 @@ func filterFeatures(el *xmlsplit.Element) []byte {
 	return append(out, raw[at:]...)
 }
 
+// requiresTLS reports whether features offered before TLS demand it: a
+// <starttls/> marked <required/>, or one offered with nothing else to go
+// on, neither SASL mechanisms nor resource binding (Prosody and ejabberd
+// offer no mechanism before TLS when they require it; Prosody offers
+// <starttls/> again after SASL, beside <bind/>).
+func requiresTLS(el *xmlsplit.Element) bool {
+	if !bytes.Contains(el.Raw, []byte("starttls")) {
+		return false
+	}
+	feat, err := xmlsplit.Parse(el.Raw, xmlsplit.ParseOptions{Children: true, Context: el.Borrowed})
+	if err != nil {
+		return false
+	}
+	tls := findChild(&feat, "starttls", nsTLS)
+	if tls == nil {
+		return false
+	}
+	if findChild(&feat, "mechanisms", nsSASL) == nil && findChild(&feat, "bind", nsBind) == nil {
+		return true
+	}
+	st, err := parseChildren(tls, el.Borrowed, &feat)
+	return err == nil && findChild(&st, "required", nsTLS) != nil
+}
+
 // indexFrom is the offset of the first part in raw at or after from, or -1.
 func indexFrom(raw []byte, from int, part []byte) int {
 	if from > len(raw) {
@@ -111,24 +137,27 @@ func indexFrom(raw []byte, from int, part []byte) int {
 // nextElement reads the next top-level element during negotiation and
 // parses it; a stream error or the stream's end is an *Error.
 func (c *Conn) nextElement() (Event, xmlsplit.Element, error) {
-	ev, err := c.negotiationNext()
-	if err != nil {
-		return ev, xmlsplit.Element{}, err
+	for {
+		ev, err := c.negotiationNext()
+		if err != nil {
+			return ev, xmlsplit.Element{}, err
+		}
+		switch ev.Kind {
+		case EventEnd:
+			return ev, xmlsplit.Element{}, remoteFailed("the server closed the stream")
+		case EventHeader:
+			return ev, xmlsplit.Element{}, errors.New("xmppclient: unexpected stream header")
+		case EventStreamError:
+			return ev, xmlsplit.Element{}, serverError(ev.StreamError)
+		case EventDropped:
+			continue
+		}
+		el, err := parseEvent(&ev)
+		if err != nil {
+			return ev, el, &Error{Cond: condRemoteConnectionFailed, Err: fmt.Errorf("xmppclient: %w", err)}
+		}
+		return ev, el, nil
 	}
-	switch ev.Kind {
-	case EventEnd:
-		return ev, xmlsplit.Element{}, remoteFailed("the server closed the stream")
-	case EventHeader:
-		return ev, xmlsplit.Element{}, errors.New("xmppclient: unexpected stream header")
-	}
-	el, err := parseEvent(&ev)
-	if err != nil {
-		return ev, el, &Error{Cond: condRemoteConnectionFailed, Err: fmt.Errorf("xmppclient: %w", err)}
-	}
-	if is(&el, "error", nsStreams) {
-		return ev, el, serverError(&el)
-	}
-	return ev, el, nil
 }
 
 // negotiationNext is Next for Dial and Login. Whatever goes wrong with the
@@ -136,10 +165,11 @@ func (c *Conn) nextElement() (Event, xmlsplit.Element, error) {
 // the bad XML was not its own.
 func (c *Conn) negotiationNext() (Event, error) {
 	ev, err := c.Next()
-	if err != nil {
+	var xe *Error
+	if err != nil && (!errors.As(err, &xe) || xe.Cond != condRemoteConnectionFailed) {
 		return ev, &Error{Cond: condRemoteConnectionFailed, Err: err}
 	}
-	return ev, nil
+	return ev, err
 }
 
 // readFeatures reads the <stream:features/> that follow a stream header.

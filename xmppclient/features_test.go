@@ -80,7 +80,7 @@ func TestFilterFeatures(t *testing.T) {
 				header = fakexmpp.Header("s1")
 			}
 			sp, el := splitOne(t, header, tt.in)
-			if !isFeatures(&el, sp) {
+			if !isStreamElement(&el, "features", sp) {
 				t.Fatal("not recognised as features")
 			}
 			got := filterFeatures(&el)
@@ -113,8 +113,8 @@ func TestIsFeatures(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			sp, el := splitOne(t, fakexmpp.Header("s1"), tt.in)
-			if got := isFeatures(&el, sp); got != tt.want {
-				t.Errorf("isFeatures = %v, want %v", got, tt.want)
+			if got := isStreamElement(&el, "features", sp); got != tt.want {
+				t.Errorf("isStreamElement(features) = %v, want %v", got, tt.want)
 			}
 		})
 	}

@@ -25,10 +25,11 @@ const (
 // address, and Next the stanzas that follow.
 //
 // Failures are as for Dial, plus: a SASL failure is an *Error with SASL
-// set and the server's condition (not-authorized, ...), as is the absence
-// of a mechanism we may use (invalid-mechanism); a bind or session error
-// is an *Error with the server's condition when it is also a stream
-// condition, else undefined-condition.
+// set and the server's condition (not-authorized, ...); no mechanism we may
+// use is remote-connection-failed wrapping ErrNoMechanism, since no
+// credentials were tried; a bind or session error is an *Error with the
+// server's condition when it is also a stream condition, else
+// undefined-condition.
 func Login(ctx context.Context, cfg Config, cred Credentials) (*Conn, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -44,6 +45,7 @@ func Login(ctx context.Context, cfg Config, cred Credentials) (*Conn, error) {
 		c.Close()
 		return nil, err
 	}
+	c.startKeepalive(true)
 	return c, nil
 }
 
@@ -118,8 +120,10 @@ func (c *Conn) authenticate(feat *xmlsplit.Element, cred Credentials) error {
 	}
 	mech, ok := chooseMechanism(offered, c.Secure())
 	if !ok {
-		return &Error{SASL: true, Cond: "invalid-mechanism", Err: fmt.Errorf(
-			"xmppclient: no usable SASL mechanism among %q (PLAIN needs TLS)", offered)}
+		// Not the user's credentials at fault: the bridge cannot log in
+		// to this server at all.
+		return &Error{Cond: condRemoteConnectionFailed, Err: fmt.Errorf(
+			"%w among %q (PLAIN needs TLS)", ErrNoMechanism, offered)}
 	}
 	c.mech = mech.Name
 	neg := sasl.NewClient(mech,

@@ -198,8 +198,13 @@ func TestLogin(t *testing.T) {
 			tls: true, cred: Credentials{"alice", "secret", "r&d"}, mech: "PLAIN", jid: "alice@localhost/r&d",
 		},
 		{
+			// Nothing was tried, so it is not the credentials that failed.
 			name: "plain refused over plaintext", srv: saslServer{mechs: []string{"PLAIN"}},
-			cred: Credentials{"alice", "secret", ""}, cond: "invalid-mechanism", sasl: true,
+			cred: Credentials{"alice", "secret", ""}, cond: "remote-connection-failed",
+		},
+		{
+			name: "no mechanism at all", srv: saslServer{},
+			cred: Credentials{"alice", "secret", ""}, cond: "remote-connection-failed",
 		},
 		{
 			name: "wrong password", srv: saslServer{mechs: []string{"SCRAM-SHA-256"}},

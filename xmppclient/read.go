@@ -122,7 +122,9 @@ func (c *Conn) Next() (Event, error) {
 				continue
 			}
 			if n > 0 {
+				c.ka.heard.Add(1)
 				var ev Event
+				var bad error
 				switch it.Kind {
 				case xmlsplit.KindOpen:
 					h := parseHeader(&it.Element)
@@ -130,37 +132,80 @@ func (c *Conn) Next() (Event, error) {
 					c.setHeader(h)
 					ev = Event{Kind: EventHeader, Header: h}
 				case xmlsplit.KindElement:
-					ev = c.element(&it.Element)
+					ev, bad = c.element(&it)
 				case xmlsplit.KindClose:
 					ev = Event{Kind: EventEnd}
 				}
 				rd.consume(n)
-				switch ev.Kind {
-				case 0:
+				switch {
+				case bad != nil:
+					rd.fail(bad)
 					continue
-				case EventEnd:
+				case ev.Kind == 0:
+					continue
+				case ev.Kind == EventEnd:
 					rd.fail(errStreamEnded)
 				}
 				return ev, nil
 			}
 		}
 		if err := c.fill(); err != nil {
-			rd.fail(err)
+			rd.fail(c.readFailure(err))
 		}
 	}
 }
 
-// element copies el out of the read buffer: the one copy of a stanza.
-func (c *Conn) element(el *xmlsplit.Element) Event {
+// element copies an element out of the read buffer: the one copy of a
+// stanza. An event of Kind 0 is nothing for the caller; an error ends the
+// stream.
+func (c *Conn) element(it *xmlsplit.Item) (Event, error) {
+	el := &it.Element
+	if it.Fault != nil {
+		return c.repair(el, it.Fault), nil
+	}
+	if c.read(el) {
+		return Event{}, nil // the answer to the keepalive's question: ours alone
+	}
 	var data []byte
-	if c.relay && isFeatures(el, &c.rd.sp) {
-		data = filterFeatures(el)
+	kind := EventElement
+	switch {
+	case (c.relay || c.cfg.Security == Plaintext) && isStreamElement(el, "features", &c.rd.sp):
+		if c.cfg.Security == Plaintext && requiresTLS(el) {
+			return Event{}, &Error{Cond: condRemoteConnectionFailed, Err: ErrTLSRequired}
+		}
+		if c.relay {
+			data = filterFeatures(el)
+		}
+	case isStreamElement(el, "error", &c.rd.sp):
+		kind = EventStreamError
 	}
 	if data == nil {
 		data = make([]byte, len(el.Raw))
 		copy(data, el.Raw)
 	}
-	return Event{Kind: EventElement, Data: data, NS: c.rd.ns.nsFor(el, &c.rd.sp), NSAt: el.NSAt}
+	ev := Event{Kind: kind, Data: data, NS: c.rd.ns.nsFor(el, &c.rd.sp), NSAt: el.NSAt}
+	if kind == EventStreamError {
+		ev.StreamError = parseStreamError(&ev)
+	}
+	return ev, nil
+}
+
+// repair turns an element the tolerant splitter found at fault into its
+// namespace-well-formed equivalent, standing alone, or drops it.
+func (c *Conn) repair(el *xmlsplit.Element, fault *xmlsplit.SyntaxError) Event {
+	who := string(el.Name)
+	if from, ok := el.Attr("from"); ok {
+		who += " from " + unescapeString(from)
+	}
+	b := withNS(el.Raw, el.NSAt, c.rd.ns.nsFor(el, &c.rd.sp))
+	fixed, err := xmlsplit.Repair(b, xmlsplit.ParseOptions{Limits: xmlsplit.Limits{
+		MaxBytes: 2 * len(b),
+		MaxDepth: c.rd.sp.MaxDepth,
+	}})
+	if err != nil {
+		return Event{Kind: EventDropped, Fault: fmt.Errorf("%w %s: %w (%w)", ErrDropped, who, fault, err)}
+	}
+	return Event{Kind: EventElement, Data: fixed, Fault: fmt.Errorf("xmppclient: repaired %s: %w", who, fault)}
 }
 
 // fill reads more bytes into the reader's buffer.
@@ -185,6 +230,9 @@ func (c *Conn) fill() error {
 	}
 	n, err := c.nc.Read((*rd.buf)[rd.w:])
 	rd.w += n
+	if n > 0 {
+		c.ka.heard.Add(1) // a large element coming slowly is a sign of life too
+	}
 	return rd.after(n, err)
 }
 
@@ -318,7 +366,7 @@ func (c *Conn) Await() {
 		c.onWait()
 	}
 	if err := netwait.Readable(c.rawc); err != nil {
-		c.rd.fail(readError(err))
+		c.rd.fail(c.readFailure(readError(err)))
 		return
 	}
 	c.rd.ready = true

@@ -22,6 +22,9 @@ type wantEvent struct {
 	kind EventKind
 	data string
 	ns   string
+	// cond and text: EventStreamError's; fault: Event.Fault is set.
+	cond, text string
+	fault      bool
 }
 
 func el(data, ns string) wantEvent { return wantEvent{kind: EventElement, data: data, ns: ns} }
@@ -88,11 +91,47 @@ func TestNext(t *testing.T) {
 		{
 			name: "stream error and end",
 			send: "<stream:error><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>",
-			want: []wantEvent{el("<stream:error><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>", nsDefaultStream), end},
+			want: []wantEvent{{kind: EventStreamError, data: "<stream:error><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>", ns: nsDefaultStream, cond: "conflict"}, end},
 			wantErr: func(t *testing.T, err error) {
 				if !errors.Is(err, io.EOF) {
 					t.Errorf("Next after the end: %v, want io.EOF", err)
 				}
+			},
+		},
+		{
+			name: "stream error by namespace, not prefix",
+			send: "<s:error xmlns:s='http://etherx.jabber.org/streams'><text xmlns='urn:ietf:params:xml:ns:xmpp-streams'>bye &amp; thanks</text><made-up xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></s:error>" +
+				"<error xmlns='urn:not:streams'/><stream:error xmlns:stream='urn:not:streams'/>",
+			want: []wantEvent{
+				{kind: EventStreamError, data: "<s:error xmlns:s='http://etherx.jabber.org/streams'><text xmlns='urn:ietf:params:xml:ns:xmpp-streams'>bye &amp; thanks</text><made-up xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></s:error>", ns: nsDefault, cond: "undefined-condition", text: "bye & thanks"},
+				el("<error xmlns='urn:not:streams'/>", ""),
+				el("<stream:error xmlns:stream='urn:not:streams'/>", nsDefault),
+			},
+		},
+		{
+			// What Prosody relays when one user sends another <xml:x/> or
+			// xml:foo='1': not namespace-well-formed, but nothing to end a
+			// stream for.
+			name: "elements a server relays from other users, repaired",
+			send: "<message from='alice@localhost/x' type='chat'><x xmlns='http://www.w3.org/XML/1998/namespace'/></message>" +
+				"<message><x xmlns='urn:a' xmlns:ns1='http://www.w3.org/XML/1998/namespace' ns1:foo='1'/></message>" +
+				"<presence><show>away</show></presence>",
+			want: []wantEvent{
+				{kind: EventElement, data: "<message xmlns='jabber:client' from='alice@localhost/x' type='chat'><xml:x/></message>", fault: true},
+				{kind: EventElement, data: "<message xmlns='jabber:client'><x xmlns='urn:a' xml:foo='1'/></message>", fault: true},
+				el("<presence><show>away</show></presence>", nsDefault),
+			},
+		},
+		{
+			name: "elements that cannot be repaired, dropped",
+			send: "<message><p:x/></message><message><x xmlns='http://www.w3.org/2000/xmlns/'/></message>" +
+				"<iq a='1' a='2'/><message>" + strings.Repeat("<a>", 70) + strings.Repeat("</a>", 70) + "</message><message/>",
+			want: []wantEvent{
+				{kind: EventDropped, fault: true},
+				{kind: EventDropped, fault: true},
+				{kind: EventDropped, fault: true},
+				{kind: EventDropped, fault: true},
+				el("<message/>", nsDefault),
 			},
 		},
 		{
@@ -183,8 +222,14 @@ func TestNext(t *testing.T) {
 						if ev.Kind != w.kind || string(ev.Data) != w.data || ev.NS != w.ns {
 							t.Fatalf("event %d: %v %.80q NS %q, want %v %.80q NS %q", i, ev.Kind, ev.Data, ev.NS, w.kind, w.data, w.ns)
 						}
-						if w.kind == EventElement && ev.NSAt != strings.IndexAny(w.data, " />") {
+						if (ev.Fault != nil) != w.fault {
+							t.Fatalf("event %d: Fault %v, want one: %v", i, ev.Fault, w.fault)
+						}
+						if w.kind == EventElement && !w.fault && ev.NSAt != strings.IndexAny(w.data, " />") {
 							t.Errorf("event %d: NSAt %d", i, ev.NSAt)
+						}
+						if w.kind == EventStreamError && (ev.StreamError == nil || *ev.StreamError != StreamError{Condition: w.cond, Text: w.text}) {
+							t.Errorf("event %d: StreamError %+v, want %q %q", i, ev.StreamError, w.cond, w.text)
 						}
 					}
 					if tt.wantErr == nil {

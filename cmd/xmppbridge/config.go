@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/xmppbridge/xmppbridge/xmppclient"
 )
 
 // Defaults, named once so that Defaults, the example file and the tests
@@ -99,6 +101,7 @@ type Config struct {
 	JSON      JSONConfig      `toml:"json"`
 	Web       WebConfig       `toml:"web"`
 	Limits    LimitsConfig    `toml:"limits"`
+	Upstream  UpstreamConfig  `toml:"upstream"`
 	// TLS is the default for verifying upstream certificates.
 	TLS TLSConfig `toml:"tls"`
 	// Domains holds per-domain upstream settings, keyed by XMPP domain
@@ -207,6 +210,18 @@ type LimitsConfig struct {
 	// QueueBytes bounds each session's outbound queue; it must hold at
 	// least one stanza of MaxStanzaBytes. Default 1048576.
 	QueueBytes int `toml:"queue_bytes"`
+}
+
+// UpstreamConfig says how the bridge watches its streams to the servers.
+type UpstreamConfig struct {
+	// Keepalive is how long a server may be silent before the bridge asks
+	// it for a sign of life (an XEP-0199 ping, or an XEP-0198 <r/> once
+	// the stream has stream management). Default 60s; at least 1s.
+	Keepalive Duration `toml:"keepalive"`
+	// KeepaliveTimeout is how long the server then has to answer before
+	// the session ends with remote-connection-failed. Default 20s; at
+	// least 1s.
+	KeepaliveTimeout Duration `toml:"keepalive_timeout"`
 }
 
 // TLSConfig holds the default upstream certificate verification settings.
@@ -368,6 +383,12 @@ func (c *Config) Defaults() {
 	}
 	if c.Limits.QueueBytes == 0 {
 		c.Limits.QueueBytes = defaultQueueBytes
+	}
+	if c.Upstream.Keepalive.Duration == 0 {
+		c.Upstream.Keepalive.Duration = xmppclient.DefaultKeepalive
+	}
+	if c.Upstream.KeepaliveTimeout.Duration == 0 {
+		c.Upstream.KeepaliveTimeout.Duration = xmppclient.DefaultKeepaliveTimeout
 	}
 	c.BOSH.defaults(c.Limits.MaxStanzaBytes)
 	c.JSON.defaults()
@@ -535,6 +556,13 @@ func (c *Config) check() []ConfigProblem {
 	positive(toml.Key{"websocket", "ping_interval"}, c.WebSocket.PingInterval)
 	positive(toml.Key{"websocket", "write_timeout"}, c.WebSocket.WriteTimeout)
 	positive(toml.Key{"shutdown_timeout"}, c.ShutdownTimeout)
+	atLeastSecond := func(key toml.Key, d Duration) {
+		if d.Duration < time.Second {
+			bad(key, "must be at least 1s")
+		}
+	}
+	atLeastSecond(toml.Key{"upstream", "keepalive"}, c.Upstream.Keepalive)
+	atLeastSecond(toml.Key{"upstream", "keepalive_timeout"}, c.Upstream.KeepaliveTimeout)
 	probs = append(probs, c.BOSH.check(c.WebSocket.Path, c.Limits.MaxStanzaBytes)...)
 	probs = append(probs, c.JSON.check(c.WebSocket.Path, c.BOSH.Path)...)
 
@@ -724,12 +752,12 @@ func (c *Config) OriginAllowed(origin, host string) bool {
 	return false
 }
 
-// Upstream says how to reach domain's server: its [domain] table with the
+// Domain says how to reach domain's server: its [domain] table with the
 // defaults filled in or, for a domain without one, SRV lookup and STARTTLS
 // with the domain as server name. ok is false when the domain is refused:
 // it is not a valid domain name, or allow_any_domain is false and it has no
 // table.
-func (c *Config) Upstream(domain string) (d DomainConfig, ok bool) {
+func (c *Config) Domain(domain string) (d DomainConfig, ok bool) {
 	domain = strings.ToLower(domain)
 	if checkDomain(domain) != nil {
 		return DomainConfig{}, false

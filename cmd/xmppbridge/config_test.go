@@ -231,7 +231,7 @@ colour = "blue"
 	}
 	want := []string{
 		`config: xmppbridge.toml: listen: must be a string, not an integer`,
-		`config: xmppbridge.toml: bogus: unknown key (known here: listen, log_level, allowed_origins, websocket, bosh, json, web, limits, tls, domain, allow_any_domain, shutdown_timeout)`,
+		`config: xmppbridge.toml: bogus: unknown key (known here: listen, log_level, allowed_origins, websocket, bosh, json, web, limits, upstream, tls, domain, allow_any_domain, shutdown_timeout)`,
 		`config: xmppbridge.toml: shutdown_timeout: "10" is not a duration such as "30s" or "1m30s"`,
 		`config: xmppbridge.toml: limits.queue_bytes: must be an integer, not a string`,
 		`config: xmppbridge.toml: domain."example.com".colour: unknown key (known here: address, security, ca_file, server_name)`,
@@ -665,7 +665,7 @@ func TestUpstream(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok := tt.c.Upstream(tt.domain)
+			got, ok := tt.c.Domain(tt.domain)
 			if got != tt.want || ok != tt.ok {
 				t.Errorf("Upstream(%q) = %+v, %v; want %+v, %v", tt.domain, got, ok, tt.want, tt.ok)
 			}
@@ -755,7 +755,7 @@ func FuzzUpstream(f *testing.F) {
 	}
 	c := Default()
 	f.Fuzz(func(t *testing.T, domain string) {
-		d, ok := c.Upstream(domain)
+		d, ok := c.Domain(domain)
 		if !ok {
 			return
 		}

@@ -77,6 +77,7 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 		MaxSessions: cfg.Limits.MaxSessions,
 		QueueBytes:  cfg.Limits.QueueBytes,
 		OnEnd:       logEnd(log),
+		OnFault:     logFault(log),
 	})
 	checkOrigin := func(r *http.Request) bool {
 		return cfg.OriginAllowed(r.Header.Get("Origin"), r.Host)
@@ -235,7 +236,7 @@ func upstreamFor(cfg *Config) func(string) (xmppclient.Config, error) {
 		tlsByDomain[strings.ToLower(name)] = built{t, err}
 	}
 	return func(domain string) (xmppclient.Config, error) {
-		d, ok := cfg.Upstream(domain)
+		d, ok := cfg.Domain(domain)
 		if !ok {
 			return xmppclient.Config{}, &bridge.CloseError{Reason: bridge.ReasonHostUnknown, Text: "this bridge does not serve " + domain}
 		}
@@ -256,11 +257,13 @@ func upstreamFor(cfg *Config) func(string) (xmppclient.Config, error) {
 			sec = xmppclient.Plaintext
 		}
 		return xmppclient.Config{
-			Domain:         domain,
-			Addr:           d.Address,
-			Security:       sec,
-			TLS:            tlsCfg,
-			MaxStanzaBytes: cfg.Limits.MaxStanzaBytes,
+			Domain:           domain,
+			Addr:             d.Address,
+			Security:         sec,
+			TLS:              tlsCfg,
+			MaxStanzaBytes:   cfg.Limits.MaxStanzaBytes,
+			Keepalive:        cfg.Upstream.Keepalive.Duration,
+			KeepaliveTimeout: cfg.Upstream.KeepaliveTimeout.Duration,
 		}, nil
 	}
 }
@@ -272,13 +275,41 @@ func upstreamFor(cfg *Config) func(string) (xmppclient.Config, error) {
 // it would not take rather than pretend to).
 func routeFor(cfg *Config) func(to, host, port string) bool {
 	return func(to, host, port string) bool {
-		d, ok := cfg.Upstream(to)
+		d, ok := cfg.Domain(to)
 		if !ok || d.Address == "" {
 			return false
 		}
 		h, p, err := net.SplitHostPort(d.Address)
 		return err == nil && strings.EqualFold(h, host) && p == port
 	}
+}
+
+// logFault logs an element from a server that was not
+// namespace-well-formed: repaired ones at debug (nothing was lost), dropped
+// ones at info. The cause names the element and its sender.
+func logFault(log *slog.Logger) func(*bridge.Session, error) {
+	return func(s *bridge.Session, fault error) {
+		ctx := context.Background()
+		level, msg := slog.LevelDebug, "element from the server repaired"
+		if errors.Is(fault, xmppclient.ErrDropped) {
+			level, msg = slog.LevelInfo, "element from the server dropped"
+		}
+		if log.Enabled(ctx, level) {
+			log.Log(ctx, level, msg, "session", s.ID(), "cause", fault.Error())
+		}
+	}
+}
+
+// configHint names the setting to look at when a session ended because the
+// configuration cannot work with the server, not through anyone's fault.
+func configHint(err error) string {
+	switch {
+	case errors.Is(err, xmppclient.ErrTLSRequired):
+		return `the server requires STARTTLS, and its [domain] table says security = "plaintext": set security = "starttls" (or "tls")`
+	case errors.Is(err, xmppclient.ErrNoMechanism):
+		return "for a bridge-side login (JSON API, prebind) the server must offer SCRAM-SHA-256, SCRAM-SHA-1, or PLAIN over TLS (security = \"starttls\" or \"tls\")"
+	}
+	return ""
 }
 
 // logEnd logs every session's end: clean ends at debug, the rest at info
@@ -300,6 +331,9 @@ func logEnd(log *slog.Logger) func(*bridge.Session, *bridge.CloseError) {
 		}
 		if e.Err != nil {
 			attrs = append(attrs, "cause", e.Err.Error())
+		}
+		if h := configHint(e.Err); h != "" {
+			attrs = append(attrs, "hint", h)
 		}
 		log.Log(ctx, level, "session ended", attrs...)
 	}

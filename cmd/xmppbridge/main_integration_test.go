@@ -39,6 +39,15 @@ address = %q
 security = "starttls"
 ca_file = %q
 `, p.Domain, p.C2SAddr, p.CAFile) + strings.Join(extra, "\n")
+	addr, stop := startDaemonConfig(t, cfg)
+	return "ws://" + addr + "/xmpp-websocket", stop
+}
+
+// startDaemonConfig runs the daemon with the configuration cfg and returns
+// the address it listens on and a function that sends it the shutdown
+// signal and waits for run to return (also called when the test ends).
+func startDaemonConfig(t *testing.T, cfg string) (addr string, stop func() error) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "xmppbridge.toml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -48,8 +57,7 @@ ca_file = %q
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"-config", path, "-listen", "127.0.0.1:0"}, ready) }()
 	select {
-	case addr := <-ready:
-		url = "ws://" + addr + "/xmpp-websocket"
+	case addr = <-ready:
 	case err := <-done:
 		cancel()
 		t.Fatalf("run: %v", err)
@@ -69,22 +77,48 @@ ca_file = %q
 		}
 	}
 	t.Cleanup(func() { stop() })
-	return url, stop
+	return addr, stop
 }
 
+// wsClient is a WebSocket whose messages a goroutine reads into a
+// channel, so that a test can also wait a while for nothing to come
+// (gorilla/websocket gives up on a connection after a read deadline).
 type wsClient struct {
-	t  *testing.T
-	ws *websocket.Conn
+	t      *testing.T
+	ws     *websocket.Conn
+	msgs   chan string
+	closed chan int // the close code, or -1 for another end
 }
 
 func dialWS(t *testing.T, url string) *wsClient {
 	t.Helper()
-	ws, _, err := (&websocket.Dialer{Subprotocols: []string{"xmpp"}}).Dial(url, nil)
+	return dialWSWith(t, url, "xmpp")
+}
+
+func dialWSWith(t *testing.T, url, subprotocol string) *wsClient {
+	t.Helper()
+	ws, _, err := (&websocket.Dialer{Subprotocols: []string{subprotocol}}).Dial(url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ws.Close() })
-	return &wsClient{t, ws}
+	c := &wsClient{t: t, ws: ws, msgs: make(chan string, 64), closed: make(chan int, 1)}
+	go func() {
+		for {
+			_, b, err := ws.ReadMessage()
+			if err != nil {
+				code := -1
+				if ce, ok := err.(*websocket.CloseError); ok {
+					code = ce.Code
+				}
+				c.closed <- code
+				close(c.msgs)
+				return
+			}
+			c.msgs <- string(b)
+		}
+	}()
+	return c
 }
 
 func (c *wsClient) send(s string) {
@@ -94,30 +128,59 @@ func (c *wsClient) send(s string) {
 	}
 }
 
+// next returns the next message, or false when none came within d.
+func (c *wsClient) next(d time.Duration) (string, bool) {
+	c.t.Helper()
+	select {
+	case m, ok := <-c.msgs:
+		if !ok {
+			c.t.Fatalf("the WebSocket closed (code %d)", <-c.closed)
+		}
+		return m, true
+	case <-time.After(d):
+		return "", false
+	}
+}
+
 // until reads messages until one contains want, and returns it.
 func (c *wsClient) until(want string) string {
 	c.t.Helper()
-	c.ws.SetReadDeadline(time.Now().Add(15 * time.Second))
+	deadline := time.Now().Add(15 * time.Second)
 	for {
-		_, b, err := c.ws.ReadMessage()
-		if err != nil {
-			c.t.Fatalf("waiting for %q: %v", want, err)
+		m, ok := c.next(time.Until(deadline))
+		if !ok {
+			c.t.Fatalf("no %q within 15s", want)
 		}
-		if strings.Contains(string(b), want) {
-			return string(b)
+		if strings.Contains(m, want) {
+			return m
 		}
 	}
 }
 
+// quiet waits for d, failing on any message.
+func (c *wsClient) quiet(d time.Duration) {
+	c.t.Helper()
+	if m, ok := c.next(d); ok {
+		c.t.Fatalf("got %s while idle", m)
+	}
+}
+
+// closeCode skips messages until the close frame and returns its code.
 func (c *wsClient) closeCode() int {
 	c.t.Helper()
-	c.ws.SetReadDeadline(time.Now().Add(15 * time.Second))
+	timeout := time.After(15 * time.Second)
 	for {
-		if _, _, err := c.ws.ReadMessage(); err != nil {
-			if ce, ok := err.(*websocket.CloseError); ok {
-				return ce.Code
+		select {
+		case _, ok := <-c.msgs:
+			if !ok {
+				code := <-c.closed
+				if code < 0 {
+					c.t.Fatal("want a close frame, the connection ended without one")
+				}
+				return code
 			}
-			c.t.Fatalf("want a close frame, got %v", err)
+		case <-timeout:
+			c.t.Fatal("no close frame within 15s")
 		}
 	}
 }
@@ -375,12 +438,7 @@ func TestDaemonJSON(t *testing.T) {
 		t.Fatalf("GET /: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
 	}
 
-	ws, _, err := (&websocket.Dialer{Subprotocols: []string{"xmppbridge-json.v1"}}).Dial(strings.Replace(base, "http://", "ws://", 1)+"/json/ws", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ws.Close()
-	c := &wsClient{t, ws}
+	c := dialWSWith(t, strings.Replace(base, "http://", "ws://", 1)+"/json/ws", "xmppbridge-json.v1")
 	c.send(`{"kind":"login","jid":"alice@localhost","password":"secret","resource":"json","id":"l1"}`)
 	c.until(`"jid":"alice@localhost/json"`)
 	c.send(`{"kind":"iq","type":"get","id":"p1","payload":[{"name":"ping","xmlns":"urn:xmpp:ping"}]}`)
@@ -418,12 +476,7 @@ func TestDaemonPrebind(t *testing.T) {
 	}
 
 	m := prebind(`{"jid":"alice@localhost","password":"secret","resource":"tok"}`)
-	ws, _, err := (&websocket.Dialer{Subprotocols: []string{"xmppbridge-json.v1"}}).Dial(strings.Replace(base, "http://", "ws://", 1)+"/json/ws", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ws.Close()
-	c := &wsClient{t, ws}
+	c := dialWSWith(t, strings.Replace(base, "http://", "ws://", 1)+"/json/ws", "xmppbridge-json.v1")
 	c.send(fmt.Sprintf(`{"kind":"login","token":%q}`, m["token"]))
 	c.until(`"jid":"alice@localhost/tok"`)
 

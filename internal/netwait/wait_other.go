@@ -13,3 +13,6 @@ func For(net.Conn) syscall.RawConn { return nil }
 
 // Readable returns at once; it is never called with a RawConn from For here.
 func Readable(syscall.RawConn) error { return nil }
+
+// PeerClosed returns false; it is never called with a RawConn from For here.
+func PeerClosed(syscall.RawConn) bool { return false }

@@ -96,3 +96,27 @@ func TestReadable(t *testing.T) {
 		t.Fatal("close did not end the wait")
 	}
 }
+
+func TestPeerClosed(t *testing.T) {
+	client, server := pair(t)
+	rc := For(server)
+	if PeerClosed(rc) {
+		t.Fatal("closed with nothing sent")
+	}
+	client.Write([]byte("a"))
+	if err := Readable(rc); err != nil {
+		t.Fatal(err)
+	}
+	if PeerClosed(rc) {
+		t.Fatal("closed with data waiting")
+	}
+	b := make([]byte, 4)
+	server.Read(b)
+	client.Close()
+	if err := Readable(rc); err != nil {
+		t.Fatal(err)
+	}
+	if !PeerClosed(rc) {
+		t.Fatal("not closed after the peer closed")
+	}
+}

@@ -51,3 +51,27 @@ func peekReadable(fd uintptr) bool {
 		return true
 	}
 }
+
+// PeerClosed reports, without waiting and without consuming anything,
+// whether the peer has closed its side (a read would return EOF) or the
+// socket has failed. It is false when data is waiting or nothing is.
+func PeerClosed(rc syscall.RawConn) bool {
+	closed := false
+	err := rc.Read(func(fd uintptr) bool {
+		var b [1]byte
+		for {
+			n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+			switch err {
+			case syscall.EINTR:
+				continue
+			case syscall.EAGAIN:
+			case nil:
+				closed = n == 0
+			default:
+				closed = true
+			}
+			return true
+		}
+	})
+	return closed || err != nil
+}

@@ -47,15 +47,33 @@ type Prosody struct {
 	stopErr  error
 }
 
+// Options change how a Prosody of the testbed is set up. The zero value is
+// the usual one.
+type Options struct {
+	// RequireTLS makes c2s require STARTTLS, as most production servers
+	// do: no SASL mechanism is offered before TLS.
+	RequireTLS bool
+}
+
 // Start starts a private Prosody for the test and stops it in t.Cleanup. It
 // fails the test if Prosody cannot be started (never skips silently). When
 // the test has failed, the end of Prosody's log is written to the test log.
 func Start(t testing.TB) *Prosody {
 	t.Helper()
+	return StartWith(t, Options{})
+}
+
+// StartWith is Start with options.
+func StartWith(t testing.TB, opt Options) *Prosody {
+	t.Helper()
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
-	p, err := start(ctx, dir, nil)
+	var env []string
+	if opt.RequireTLS {
+		env = append(env, "TESTBED_REQUIRE_TLS=1")
+	}
+	p, err := start(ctx, dir, env)
 	if err != nil {
 		t.Fatalf("testbed: %v", err)
 	}
@@ -100,6 +118,18 @@ func (p *Prosody) AddUser(t testing.TB, user, password string) {
 	defer cancel()
 	if _, err := runScript(ctx, p.script, nil, "adduser", p.Dir, user, password); err != nil {
 		t.Fatalf("testbed: add user %s: %v", user, err)
+	}
+}
+
+// Friends makes the users named (all registered, none logged in yet) each
+// other's contacts with subscription both, as if they had added each other
+// long ago: a user's presence then reaches the others.
+func (p *Prosody) Friends(t testing.TB, users ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), userTimeout)
+	defer cancel()
+	if _, err := runScript(ctx, p.script, nil, append([]string{"friends", p.Dir}, users...)...); err != nil {
+		t.Fatalf("testbed: friends %v: %v", users, err)
 	}
 }
 

@@ -92,6 +92,11 @@ const (
 type Item struct {
 	Kind    Kind
 	Element Element // for KindElement and KindOpen; only Raw, Name and NSAt for KindClose
+	// Fault, for a KindElement item of a Tolerant Splitter, is the first
+	// rule the element breaks that concerns it alone (Offset into the
+	// buffer given to Split); nil when it breaks none. Such an element
+	// must not be relayed as it is.
+	Fault *SyntaxError
 }
 
 // ParseOptions tunes Parse. The zero value checks the element and fills in
@@ -107,7 +112,7 @@ type ParseOptions struct {
 }
 
 // The functions and methods below are specified here and implemented in
-// parse.go, split.go and chars.go.
+// parse.go, split.go, repair.go and chars.go.
 //
 //	// Parse checks that b holds exactly one well-formed element, optionally
 //	// surrounded by whitespace, and describes it. No XML declaration is
@@ -157,6 +162,12 @@ type ParseOptions struct {
 //	// prefix (nil or empty prefix: the default namespace) and whether it is
 //	// bound.
 //	func (s *Splitter) Namespace(prefix []byte) (string, bool)
+//
+//	// Repair rewrites an element that is well-formed XML but declares the
+//	// XML namespace as the default namespace or under another prefix into
+//	// the namespace-well-formed equivalent (names written xml:…), and fails
+//	// for every other fault (repair.go).
+//	func Repair(b []byte, opt ParseOptions) ([]byte, error)
 //
 //	// String returns the stream error condition's name, e.g. "not-well-formed".
 //	func (c Condition) String() string

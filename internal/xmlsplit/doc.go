@@ -9,6 +9,13 @@
 // caller learns which prefixes an element borrows from its context so it can
 // declare them when the element is sent on its own.
 //
+// What a server relays comes partly from third parties, and one odd stanza
+// must not end a stream whose framing is intact: a Tolerant Splitter hands
+// over an element that breaks only rules concerning that element (XML
+// Namespaces, unique attributes, depth) with Item.Fault set, and Repair
+// makes the one such fault servers produce — the XML namespace declared
+// under another name — namespace-well-formed again.
+//
 // Parse and the Splitter take time linear in their input, even input built
 // to make lookups slow (many attributes or namespace declarations), and a
 // Splitter fed a large element in many small pieces never scans it twice.

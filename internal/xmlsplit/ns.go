@@ -61,12 +61,16 @@ func (s *scanner) startTag(end int, selfClosing bool) status {
 	b := s.b
 	d := len(s.stack) + 1
 	if d > s.maxDepth {
-		return s.fail(PolicyViolation, s.tagStart, "elements nested deeper than "+itoa(s.maxDepth))
+		if r := s.fault(PolicyViolation, s.tagStart, "elements nested deeper than "+itoa(s.maxDepth)); r != cont {
+			return r
+		}
 	}
 	attrs := s.attrs
 	if s.maybeDup {
 		if i := s.duplicate(); i >= 0 {
-			return s.fail(NotWellFormed, attrs[i].name.start, "duplicate attribute "+quote(b[attrs[i].name.start:attrs[i].name.end]))
+			if r := s.fault(NotWellFormed, attrs[i].name.start, "duplicate attribute "+quote(b[attrs[i].name.start:attrs[i].name.end])); r != cont {
+				return r
+			}
 		}
 	}
 	nbind := len(s.binds)
@@ -78,7 +82,9 @@ func (s *scanner) startTag(end int, selfClosing bool) status {
 			if string(b[a.name.start:a.name.end]) == "xmlns" {
 				declDefault = true
 				if v := s.valueOf(a); string(v) == nsXML || string(v) == nsXMLNS {
-					return s.fail(NotWellFormed, a.value.start, "the default namespace must not be "+quote(v))
+					if r := s.fault(NotWellFormed, a.value.start, "the default namespace must not be "+quote(v)); r != cont {
+						return r
+					}
 				}
 				s.push(span{a.name.start, a.name.start}, a, d)
 			}
@@ -90,17 +96,27 @@ func (s *scanner) startTag(end int, selfClosing bool) status {
 		}
 		local := b[a.colon+1 : a.name.end]
 		if string(local) == "xmlns" {
-			return s.fail(NotWellFormed, a.name.start, "the prefix xmlns must not be declared")
+			if r := s.fault(NotWellFormed, a.name.start, "the prefix xmlns must not be declared"); r != cont {
+				return r
+			}
+			continue
 		}
 		if a.value.start == a.value.end {
-			return s.fail(NotWellFormed, a.name.start, "the prefix "+quote(local)+" must not be bound to the empty namespace name")
+			if r := s.fault(NotWellFormed, a.name.start, "the prefix "+quote(local)+" must not be bound to the empty namespace name"); r != cont {
+				return r
+			}
+			continue
 		}
 		v := s.valueOf(a)
 		if isXML := string(v) == nsXML; isXML != (string(local) == "xml") {
-			return s.fail(NotWellFormed, a.name.start, "only the prefix xml may be bound to "+nsXML+", and only to it")
+			if r := s.fault(NotWellFormed, a.name.start, "only the prefix xml may be bound to "+nsXML+", and only to it"); r != cont {
+				return r
+			}
 		}
 		if string(v) == nsXMLNS {
-			return s.fail(NotWellFormed, a.name.start, "no prefix may be bound to "+nsXMLNS)
+			if r := s.fault(NotWellFormed, a.name.start, "no prefix may be bound to "+nsXMLNS); r != cont {
+				return r
+			}
 		}
 		s.push(span{a.colon + 1, a.name.end}, a, d)
 	}
@@ -113,11 +129,14 @@ func (s *scanner) startTag(end int, selfClosing bool) status {
 	}
 	if s.tagColon >= 0 {
 		p := span{s.tag.start, s.tagColon}
+		var r status
 		if string(b[p.start:p.end]) == "xmlns" {
-			return s.fail(NotWellFormed, s.tag.start, "element names must not have the prefix xmlns")
+			r = s.fault(NotWellFormed, s.tag.start, "element names must not have the prefix xmlns")
+		} else if _, ok := s.resolve(p, d); !ok {
+			r = s.fault(NotWellFormed, s.tag.start, "undeclared namespace prefix "+quote(b[p.start:p.end]))
 		}
-		if _, ok := s.resolve(p, d); !ok {
-			return s.fail(NotWellFormed, s.tag.start, "undeclared namespace prefix "+quote(b[p.start:p.end]))
+		if r != cont {
+			return r
 		}
 	}
 	if prefixed > 0 {
@@ -129,13 +148,18 @@ func (s *scanner) startTag(end int, selfClosing bool) status {
 			}
 			ref, ok := s.resolve(span{a.name.start, a.colon}, d)
 			if !ok {
-				return s.fail(NotWellFormed, a.name.start, "undeclared namespace prefix "+quote(b[a.name.start:a.colon]))
+				if r := s.fault(NotWellFormed, a.name.start, "undeclared namespace prefix "+quote(b[a.name.start:a.colon])); r != cont {
+					return r
+				}
+				continue
 			}
 			s.refs = append(s.refs, attrRef{i, ref})
 		}
 		if len(s.refs) > 1 {
 			if i := s.duplicateExpanded(); i >= 0 {
-				return s.fail(NotWellFormed, attrs[i].name.start, "attribute "+quote(b[attrs[i].name.start:attrs[i].name.end])+" duplicates the expanded name of another")
+				if r := s.fault(NotWellFormed, attrs[i].name.start, "attribute "+quote(b[attrs[i].name.start:attrs[i].name.end])+" duplicates the expanded name of another"); r != cont {
+					return r
+				}
 			}
 		}
 	}
@@ -146,6 +170,11 @@ func (s *scanner) startTag(end int, selfClosing bool) status {
 		t.start, t.end, t.name, t.declDefault, t.selfClosing = s.tagStart, end, s.tag, declDefault, selfClosing
 		s.topAttrs = append(s.topAttrs[:0], attrs...)
 		if s.stream {
+			if f := s.elemFault; f != nil && (!s.streamOpen || s.needHeader || s.isHeader()) {
+				// Tolerated only in a stanza: fail as a strict scanner
+				// would have.
+				return s.fail(f.Cond, f.Offset, f.Msg)
+			}
 			if s.isHeader() {
 				if selfClosing {
 					return s.fail(NotWellFormed, s.tagStart, "the stream header must not be an empty-element tag")

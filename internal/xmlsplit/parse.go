@@ -25,6 +25,7 @@ func Parse(b []byte, opt ParseOptions) (Element, error) {
 	s.maxDepth = opt.maxDepth()
 	s.stream, s.streamOpen, s.needHeader = false, false, false
 	s.children = opt.Children
+	s.tolerant = false
 	ctx := s.ctxStore[:0]
 	for _, p := range opt.Context {
 		ctx = append(ctx, ctxBinding{prefix: p})

@@ -123,6 +123,11 @@ type scanner struct {
 	errCond Condition
 	errOff  int
 	errMsg  string
+
+	// tolerant: a breach that concerns the element alone (see fault) is
+	// noted in elemFault, and the scan goes on to the element's end.
+	tolerant  bool
+	elemFault *SyntaxError
 }
 
 // begin prepares the scanner for a new item.
@@ -140,11 +145,27 @@ func (s *scanner) begin() {
 	s.kids = s.kids[:0]
 	s.kidAttrs = s.kidAttrs[:0]
 	s.kidBorrowed = s.kidBorrowed[:0]
+	s.elemFault = nil
 }
 
 func (s *scanner) fail(cond Condition, off int, msg string) status {
 	s.errCond, s.errOff, s.errMsg = cond, off, msg
 	return failed
+}
+
+// fault reports a breach of a rule that concerns only the element being
+// scanned, not the XML around it: XML Namespaces, unique attribute names,
+// the nesting depth. Its tags are complete and balance, so a tolerant
+// scanner notes the first such breach and goes on to the element's end;
+// any other scanner fails.
+func (s *scanner) fault(cond Condition, off int, msg string) status {
+	if !s.tolerant {
+		return s.fail(cond, off, msg)
+	}
+	if s.elemFault == nil {
+		s.elemFault = &SyntaxError{Cond: cond, Offset: off, Msg: msg}
+	}
+	return cont
 }
 
 func (s *scanner) failChar(off int) status {

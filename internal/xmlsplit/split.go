@@ -7,6 +7,15 @@ import "bytes"
 // with Limits' defaults.
 type Splitter struct {
 	Limits
+	// Tolerant keeps the stream going past an element that is well-formed
+	// XML but breaks a rule that concerns that element alone: XML
+	// Namespaces (an undeclared prefix, a reserved namespace declared
+	// wrongly), unique attribute names, MaxDepth. Split then returns the
+	// element with Item.Fault set instead of failing; the caller decides
+	// what to do with it (Repair, or skip it). For a reader of what a
+	// server relays from third parties, whose one odd stanza must not end
+	// the stream. Stream headers are never tolerated.
+	Tolerant bool
 
 	sc        scanner
 	partial   bool // sc (or the declaration check) holds an item begun at buf[0] in an earlier call
@@ -85,6 +94,7 @@ func (s *Splitter) Split(buf []byte) (it Item, n int, err error) {
 			} else {
 				s.sc.begin()
 				s.sc.stream = true
+				s.sc.tolerant = s.Tolerant
 				s.sc.needHeader = s.afterDecl
 				s.sc.maxDepth = s.maxDepth()
 			}
@@ -125,6 +135,10 @@ func (s *Splitter) Split(buf []byte) (it Item, n int, err error) {
 		switch r {
 		case doneElement:
 			it = Item{Kind: KindElement, Element: s.element(item)}
+			if f := s.sc.elemFault; f != nil {
+				f.Offset += i
+				it.Fault = f
+			}
 		case doneOpen:
 			it = Item{Kind: KindOpen, Element: s.element(item)}
 			s.open(item)

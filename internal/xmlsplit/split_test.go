@@ -565,13 +565,26 @@ func BenchmarkSplitByteByByte(b *testing.B) {
 type splitRun struct {
 	items []item
 	err   *SyntaxError // with Offset from the start of the input
+	// fault is the Fault of the first faulty element of a Tolerant run,
+	// with Offset from the start of the input; at is how many items came
+	// before it.
+	fault *SyntaxError
+	at    int
 }
 
 // runSplit feeds in to a Splitter in pieces of size bytes and checks, for
 // every element and header, that it stands alone as the bridge frames it.
 func runSplit(t *testing.T, in []byte, size int, lim Limits) splitRun {
 	t.Helper()
-	sp := Splitter{Limits: lim}
+	return runSplitter(t, in, size, Splitter{Limits: lim})
+}
+
+// runSplitter is runSplit with a Splitter set up by the caller. Elements of
+// a Tolerant one that come with a Fault are checked to be either
+// repairable into an element that stands alone, or not.
+func runSplitter(t *testing.T, in []byte, size int, sp Splitter) splitRun {
+	t.Helper()
+	lim := sp.Limits
 	var (
 		run      splitRun
 		buf      []byte
@@ -596,7 +609,24 @@ func runSplit(t *testing.T, in []byte, size int, lim Limits) splitRun {
 			}
 			if it.Kind != 0 {
 				run.items = append(run.items, toItem(it))
-				checkStandalone(t, &sp, it, lim)
+				if it.Fault == nil {
+					checkStandalone(t, &sp, it, lim)
+				} else {
+					if !sp.Tolerant || it.Kind != KindElement {
+						t.Fatalf("Fault %v on %q (Tolerant %v)", it.Fault, it.Element.Raw, sp.Tolerant)
+					}
+					if run.fault == nil {
+						f := *it.Fault
+						f.Offset += consumed
+						run.fault, run.at = &f, len(run.items)-1
+					}
+					b := standalone(&sp, &it.Element)
+					if fixed, err := Repair(b, ParseOptions{Limits: Limits{MaxBytes: 2*len(b) + 8, MaxDepth: lim.MaxDepth}}); err == nil {
+						if _, err := Parse(fixed, ParseOptions{Limits: Limits{MaxBytes: 2*len(b) + 8, MaxDepth: lim.MaxDepth}}); err != nil {
+							t.Fatalf("Repair(%q) = %q, which Parse refuses: %v", b, fixed, err)
+						}
+					}
+				}
 			}
 			buf, consumed = buf[n:], consumed+n
 			continue
@@ -666,6 +696,26 @@ func FuzzSplit(f *testing.F) {
 			if errString(pieces.err) != errString(whole.err) {
 				t.Fatalf("in pieces of %d: %v; at once: %v", size, pieces.err, whole.err)
 			}
+		}
+		// A Tolerant Splitter finds what a strict one does, and where the
+		// strict one fails on a fault of one element, it reports the
+		// fault and goes on.
+		tol := runSplitter(t, in, 1+int(size)%97, Splitter{Limits: lim, Tolerant: true})
+		if tol.fault == nil {
+			// An element with a fault and, further on, an error of XML
+			// itself: the strict run stops at the first, the tolerant at
+			// the second.
+			// Or the faulty element is not complete: the strict run
+			// stopped at its fault, the tolerant one waits for its end.
+			laterErr := tol.err != nil && whole.err != nil && whole.err.Offset <= tol.err.Offset
+			incomplete := tol.err == nil && whole.err != nil
+			if fmt.Sprint(tol.items) != fmt.Sprint(whole.items) || errString(tol.err) != errString(whole.err) && !laterErr && !incomplete {
+				t.Fatalf("tolerant:\n%v %v\nstrict:\n%v %v", tol.items, tol.err, whole.items, whole.err)
+			}
+			return
+		}
+		if whole.err == nil || errString(tol.fault) != errString(whole.err) || fmt.Sprint(tol.items[:tol.at]) != fmt.Sprint(whole.items) {
+			t.Fatalf("tolerant fault %v after\n%v\nstrict:\n%v %v", tol.fault, tol.items[:tol.at], whole.items, whole.err)
 		}
 	})
 }
