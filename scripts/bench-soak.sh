@@ -23,6 +23,9 @@
 # Environment:
 #   PATHS       the paths, default "bridge-ws bridge-bosh bridge-json bridge-sse bridge-poll"
 #   SOAK_FLAGS  more flags for the soak subcommand (xmppbridge-bench soak -h)
+#   KEEPALIVE=D the bridge's [upstream] keepalive and keepalive_timeout, both
+#               D: a hang (-hang) longer than 3 × D ends the sessions with
+#               remote-connection-failed, a shorter one must lose nothing
 #   JSON=FILE   the results as JSON
 #   BRIDGE_BIN  a daemon binary to run instead of building ./cmd/xmppbridge
 set -euo pipefail
@@ -35,6 +38,10 @@ paths="${PATHS:-bridge-ws bridge-bosh bridge-json bridge-sse bridge-poll}"
 bench_init
 bench_prosody prosody "$n"
 PPROF=127.0.0.1:$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+if [ -n "${KEEPALIVE:-}" ]; then
+	BRIDGE_TOML=$(printf '[upstream]\nkeepalive = "%s"\nkeepalive_timeout = "%s"' "$KEEPALIVE" "$KEEPALIVE")
+	export BRIDGE_TOML
+fi
 # Room for the sessions of dropped browsers, which the bridge holds until
 # their inactivity timeout or the user's next login.
 bench_bridge $((2 * n))

@@ -9,7 +9,8 @@
 #                              users; sets DOMAIN, C2S_ADDR, WS_URL, BOSH_URL, PID
 #   bench_bridge N [CMD...]    the bridge for N sessions in front of the
 #                              Prosody last started, run under CMD (e.g.
-#                              taskset -c 1); sets port and bridge
+#                              taskset -c 1), with BRIDGE_TOML (TOML tables)
+#                              added to its config; sets port and bridge
 #   bench_bridge_stop
 #   bench_path_flags PATH...   the load tool's flags for those paths; sets flags
 
@@ -63,6 +64,9 @@ path = "/json"
 address = "$C2S_ADDR"
 security = "plaintext"
 TOML
+	if [ -n "${BRIDGE_TOML:-}" ]; then
+		printf '%s\n' "$BRIDGE_TOML" >>"$dir/bridge.toml"
+	fi
 	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 	"$@" "$dir/xmppbridge" -config "$dir/bridge.toml" -listen "127.0.0.1:$port" ${PPROF:+-pprof "$PPROF"} &
 	bridge=$!

@@ -65,7 +65,7 @@ func (f *faultConfig) flags(fs *flag.FlagSet) {
 	fs.DurationVar(&f.serverEvery, "server-every", 5*time.Minute, "interval between faults of the server, the first after half of it (0: none)")
 	fs.StringVar(&f.serverFaults, "server-faults", "restart,hang", "the server faults, taken in turn: restart (stop Prosody, wait -down, start it on the same ports), hang (SIGSTOP, wait -hang, SIGCONT)")
 	fs.DurationVar(&f.down, "down", 3*time.Second, "how long the server stays stopped at a restart")
-	fs.DurationVar(&f.hang, "hang", 10*time.Second, "how long the server stays hung (SIGSTOP); longer than the bridge's upstream keepalive bound ends the sessions with remote-connection-failed")
+	fs.DurationVar(&f.hang, "hang", 10*time.Second, "how long the server stays hung (SIGSTOP); longer than the bridge's bound, 2 × [upstream] keepalive + keepalive_timeout (140 s by default), ends the sessions with remote-connection-failed, shorter must lose nothing")
 	fs.DurationVar(&f.recover, "recover", 15*time.Second, "after a server fault, how long its excuse lasts once the server is back")
 	fs.IntVar(&f.poisonSenders, "poison-senders", 5, "users on XML paths (ws, bosh) that send poison stanzas, chosen so that their receivers are on as many paths as they can be (0: none)")
 	fs.IntVar(&f.poisonEvery, "poison-every", 5, "every this many messages of a poison sender is a poison one")
