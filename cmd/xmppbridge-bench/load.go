@@ -2,10 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"runtime"
@@ -20,24 +20,21 @@ import (
 // loadConfig is the load subcommand's flags.
 type loadConfig struct {
 	pathURLs
-	bridgePID        int
-	prosodyPID       int
-	testbed          string
-	n                int
-	rate             float64
-	duration         time.Duration
-	hold             time.Duration
-	drain            time.Duration
-	domain           string
-	prefix, password string
-	sources          int
-	concurrency      int
-	senders          int
-	timeout          time.Duration
-	jsonFile         string
-	each             bool // the message phase one path at a time
-	rampOn           bool // search each path's saturation rate
-	ramp             rampConfig
+	bridgePID  int
+	prosodyPID int
+	testbed    string
+	n          int
+	rate       float64
+	duration   time.Duration
+	hold       time.Duration
+	drain      time.Duration
+	userFlags
+	senders  int
+	timeout  time.Duration
+	jsonFile string
+	each     bool // the message phase one path at a time
+	rampOn   bool // search each path's saturation rate
+	ramp     rampConfig
 }
 
 func load(args []string) error {
@@ -64,11 +61,7 @@ func load(args []string) error {
 	fs.IntVar(&c.ramp.disturbed, "ramp-disturbed", 3, "-ramp: times a disturbed step is run again")
 	fs.DurationVar(&c.hold, "hold", 5*time.Second, "time sessions are held idle before the messages")
 	fs.DurationVar(&c.drain, "drain", 10*time.Second, "bound on the wait for messages still under way after the phase")
-	fs.StringVar(&c.domain, "domain", "localhost", "XMPP domain")
-	fs.StringVar(&c.prefix, "prefix", "load", "user names are PREFIX0…PREFIX{n-1} (see the users subcommand)")
-	fs.StringVar(&c.password, "password", "secret", "password of every user")
-	fs.IntVar(&c.sources, "sources", 16, "local source addresses 127.0.0.2… to spread connections over")
-	fs.IntVar(&c.concurrency, "concurrency", 64, "sessions being set up at once")
+	c.userFlags.flags(fs, 64)
 	fs.IntVar(&c.senders, "senders", 4, "goroutines that send messages, each at rate/senders")
 	fs.DurationVar(&c.timeout, "timeout", 8*time.Minute, "bound on the whole run")
 	fs.StringVar(&c.jsonFile, "json", "", "write the results as JSON to this file")
@@ -121,14 +114,9 @@ func load(args []string) error {
 	if err != nil {
 		return fmt.Errorf("load: %w", err)
 	}
-	r.Command = strings.Join(os.Args, " ")
-	if c.jsonFile != "" {
-		b, _ := json.MarshalIndent(r, "", "  ")
-		if err := os.WriteFile(c.jsonFile, append(b, '\n'), 0o644); err != nil {
-			return fmt.Errorf("load: %w", err)
-		}
+	if err := publish(&r.Command, r, c.jsonFile, func(w io.Writer) { writeTable(w, r) }); err != nil {
+		return fmt.Errorf("load: %w", err)
 	}
-	writeTable(os.Stdout, r)
 	return nil
 }
 

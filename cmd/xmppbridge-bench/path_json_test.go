@@ -209,7 +209,7 @@ func TestLoadOverJSON(t *testing.T) {
 	url := newFakeJSONServer(t)
 	base := loadConfig{
 		n: 12, rate: 400, duration: 300 * time.Millisecond, hold: 10 * time.Millisecond, drain: 2 * time.Second,
-		domain: "localhost", prefix: "u", password: "secret", sources: 2, concurrency: 4, senders: 2,
+		userFlags: userFlags{domain: "localhost", prefix: "u", password: "secret", sources: 2, concurrency: 4}, senders: 2,
 		// The fake runs in this process: it stands in for the bridge's.
 		bridgePID: os.Getpid(),
 	}

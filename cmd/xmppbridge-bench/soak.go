@@ -3,10 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -46,20 +46,16 @@ type soakConfig struct {
 	grace         time.Duration
 	settle        time.Duration
 	sample        time.Duration
-	domain        string
-	prefix        string
-	password      string
-	sources       int
-	concurrency   int
-	reconnect     time.Duration
-	faults        faultConfig
-	excuseBefore  time.Duration
-	deliverBound  time.Duration
-	maxStanza     int
-	slack         leakSlack
-	timeout       time.Duration
-	jsonFile      string
-	quiet         bool // no progress lines
+	userFlags
+	reconnect    time.Duration
+	faults       faultConfig
+	excuseBefore time.Duration
+	deliverBound time.Duration
+	maxStanza    int
+	slack        leakSlack
+	timeout      time.Duration
+	jsonFile     string
+	quiet        bool // no progress lines
 }
 
 func soak(args []string) error {
@@ -76,11 +72,7 @@ func soak(args []string) error {
 	fs.DurationVar(&c.grace, "grace", 20*time.Second, "bound on the wait, after the message phase, for messages under way and sessions logging in again")
 	fs.DurationVar(&c.settle, "settle", 2*time.Minute, "bound on the wait, once every session is closed, for the bridge's goroutines and descriptors to come back to the baseline (sessions dropped without a word end at the bridge's inactivity timeout)")
 	fs.DurationVar(&c.sample, "sample", 5*time.Second, "interval between readings of the bridge's RSS, descriptors and goroutines")
-	fs.StringVar(&c.domain, "domain", "localhost", "XMPP domain")
-	fs.StringVar(&c.prefix, "prefix", "load", "user names are PREFIX0…PREFIX{n-1} (see the users subcommand)")
-	fs.StringVar(&c.password, "password", "secret", "password of every user")
-	fs.IntVar(&c.sources, "sources", 16, "local source addresses 127.0.0.2… to spread connections over")
-	fs.IntVar(&c.concurrency, "concurrency", 32, "logins under way at once")
+	c.userFlags.flags(fs, 32)
 	fs.DurationVar(&c.reconnect, "reconnect", 500*time.Millisecond, "pause before a user whose session ended logs in again (and the first of its backoff after a failed login)")
 	c.faults.flags(fs)
 	fs.DurationVar(&c.excuseBefore, "excuse-before", 5*time.Second, "a message sent up to this long before a fault on its sender, its receiver or the server began is excused by it (it may have been under way)")
@@ -104,14 +96,9 @@ func soak(args []string) error {
 	if err != nil {
 		return fmt.Errorf("soak: %w", err)
 	}
-	r.Command = strings.Join(os.Args, " ")
-	if c.jsonFile != "" {
-		b, _ := json.MarshalIndent(r, "", "  ")
-		if err := os.WriteFile(c.jsonFile, append(b, '\n'), 0o644); err != nil {
-			return fmt.Errorf("soak: %w", err)
-		}
+	if err := publish(&r.Command, r, c.jsonFile, func(w io.Writer) { writeSoakTables(w, r) }); err != nil {
+		return fmt.Errorf("soak: %w", err)
 	}
-	writeSoakTables(os.Stdout, r)
 	if !r.Pass {
 		return fmt.Errorf("soak: FAIL: %s", strings.Join(r.Problems, "; "))
 	}
@@ -655,26 +642,18 @@ func (sk *soakRun) underway() int64 {
 	server := slices.Clone(sk.server)
 	sk.mu.Unlock()
 	var n int64
-	for _, u := range sk.users {
-		r := u.partner
-		if r == nil {
-			continue
-		}
-		u.mu.Lock()
-		sf := slices.Clone(u.faults)
-		u.mu.Unlock()
-		r.mu.Lock()
-		pr := r.recv[u.id]
-		for i, m := range u.sent {
-			arrived := pr != nil && i < len(pr.count) && pr.count[i] > 0
-			if m.failed || arrived {
-				continue
+	for _, s := range sk.users {
+		sk.walkPair(s, server, func(r *soakUser, excused func(t0, t1 time.Duration) (string, bool)) {
+			pr := r.recv[s.id]
+			for i, m := range s.sent {
+				if m.failed || pr.arrived(i) {
+					continue
+				}
+				if _, ok := excused(m.at, m.at+sk.cfg.deliverBound); !ok {
+					n++
+				}
 			}
-			if _, ok := excusedBy(m.at-sk.cfg.excuseBefore, m.at+sk.cfg.deliverBound, sf, r.faults, server); !ok {
-				n++
-			}
-		}
-		r.mu.Unlock()
+		})
 	}
 	return n
 }

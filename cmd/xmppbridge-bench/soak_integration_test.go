@@ -57,14 +57,10 @@ func TestSoak(t *testing.T) {
 		grace:         15 * time.Second,
 		// Dropped sessions end at the bridge at the inactivity timeout
 		// of the config below.
-		settle:      45 * time.Second,
-		sample:      5 * time.Second,
-		domain:      p.Domain,
-		prefix:      "load",
-		password:    "secret",
-		sources:     8,
-		concurrency: 16,
-		reconnect:   500 * time.Millisecond,
+		settle:    45 * time.Second,
+		sample:    5 * time.Second,
+		userFlags: userFlags{domain: p.Domain, prefix: "load", password: "secret", sources: 8, concurrency: 16},
+		reconnect: 500 * time.Millisecond,
 		faults: faultConfig{
 			dropEvery: 10 * time.Second, dropN: 2,
 			slowEvery: 10 * time.Second, slowN: 2, slowFor: 3 * time.Second,

@@ -128,6 +128,58 @@ func (sk *soakRun) report(base, final resSample, samples []resSample) *soakResul
 // tallyPair counts the messages s sent to its partner at the partner's
 // path, and those s sent at its own.
 func (sk *soakRun) tallyPair(s *soakUser, paths []*soakPath, server []faultWindow) {
+	sk.walkPair(s, server, func(r *soakUser, excused func(t0, t1 time.Duration) (string, bool)) {
+		p := paths[r.path]
+		pr := r.recv[s.id]
+		for i, m := range s.sent {
+			if m.failed {
+				continue
+			}
+			paths[s.path].SentBy++
+			p.Sent++
+			if m.poison {
+				p.Poison++
+			}
+			if pr.arrived(i) {
+				p.Received++
+				continue
+			}
+			if kind, ok := excused(m.at, m.at+sk.cfg.deliverBound); ok {
+				p.Excused[kind]++
+				continue
+			}
+			p.Lost++
+			if m.poison {
+				p.PoisonLost++
+			}
+		}
+		if pr == nil {
+			return
+		}
+		for _, a := range pr.anomalies {
+			i := int(a.seq - 1)
+			if i >= len(s.sent) {
+				continue
+			}
+			if kind, ok := excused(s.sent[i].at, a.at); ok {
+				p.Excused[kind]++
+				continue
+			}
+			if a.duplicate {
+				p.Duplicated++
+			} else {
+				p.Reordered++
+			}
+		}
+	})
+}
+
+// walkPair calls fn with s's partner r locked and a function that says
+// which fault, if any, excuses a loss to a message sent at t0 and seen
+// (or due) at t1: a fault on s, on r or on the server in force at some
+// time from -excuse-before ahead of t0 to t1. s's sent messages are the
+// sender's own, done by now.
+func (sk *soakRun) walkPair(s *soakUser, server []faultWindow, fn func(r *soakUser, excused func(t0, t1 time.Duration) (string, bool))) {
 	r := s.partner
 	if r == nil {
 		return
@@ -137,50 +189,14 @@ func (sk *soakRun) tallyPair(s *soakUser, paths []*soakPath, server []faultWindo
 	s.mu.Unlock()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	rf := r.faults
-	pr := r.recv[s.id]
-	if pr == nil {
-		pr = &pairRecv{}
-	}
-	p := paths[r.path]
-	before := sk.cfg.excuseBefore
-	for i, m := range s.sent {
-		if m.failed {
-			continue
-		}
-		paths[s.path].SentBy++
-		p.Sent++
-		if m.poison {
-			p.Poison++
-		}
-		if i < len(pr.count) && pr.count[i] > 0 {
-			p.Received++
-			continue
-		}
-		if kind, ok := excusedBy(m.at-before, m.at+sk.cfg.deliverBound, sf, rf, server); ok {
-			p.Excused[kind]++
-			continue
-		}
-		p.Lost++
-		if m.poison {
-			p.PoisonLost++
-		}
-	}
-	for _, a := range pr.anomalies {
-		i := int(a.seq - 1)
-		if i >= len(s.sent) {
-			continue // counted as stray by nobody: it was sent, see receive
-		}
-		if kind, ok := excusedBy(s.sent[i].at-before, a.at, sf, rf, server); ok {
-			p.Excused[kind]++
-			continue
-		}
-		if a.duplicate {
-			p.Duplicated++
-		} else {
-			p.Reordered++
-		}
-	}
+	fn(r, func(t0, t1 time.Duration) (string, bool) {
+		return excusedBy(t0-sk.cfg.excuseBefore, t1, sf, r.faults, server)
+	})
+}
+
+// arrived reports whether the message at index i arrived (pr may be nil).
+func (pr *pairRecv) arrived(i int) bool {
+	return pr != nil && i < len(pr.count) && pr.count[i] > 0
 }
 
 // problems lists why the soak failed, if it did.

@@ -154,27 +154,14 @@ func (w *window) restartStream() {
 func (w *window) Send(el []byte) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.queued >= boshMaxQueued {
-		timedOut := false
-		t := time.AfterFunc(ioTimeout, func() {
-			w.mu.Lock()
-			timedOut = true
-			w.cond.Broadcast()
-			w.mu.Unlock()
-		})
-		defer t.Stop()
-		for w.failed == nil && !w.closing && w.queued >= boshMaxQueued && !timedOut {
-			w.cond.Wait()
-		}
-		if timedOut && w.queued >= boshMaxQueued {
-			return fmt.Errorf("window: %d elements still waiting for a request after %v", w.queued, ioTimeout)
-		}
-	}
+	room := w.waitLocked(func() bool { return w.queued < boshMaxQueued })
 	switch {
 	case w.failed != nil:
 		return w.failed
 	case w.closing:
 		return errors.New("window: closed")
+	case !room:
+		return fmt.Errorf("window: %d elements still waiting for a request after %v", w.queued, ioTimeout)
 	}
 	w.queue = w.codec.appendQueued(w.queue, el)
 	w.queued++
@@ -261,14 +248,12 @@ func (w *window) pause(d time.Duration) {
 	})
 }
 
-// reserve waits, at most ioTimeout, until a request may be open beside
-// the others, and holds its place for a request the caller sends itself
-// (a malformed one). With take it takes the next rid for it (the server
-// answers in rid order, so Recv skips it), else rid is the next one,
-// still to be used. release gives the place back.
-func (w *window) reserve(take bool) (rid int64, sid string, release func(), err error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
+// waitLocked waits, at most ioTimeout, until ok, the stream fails or it
+// closes, and reports whether ok.
+func (w *window) waitLocked(ok func() bool) bool {
+	if ok() {
+		return true
+	}
 	timedOut := false
 	t := time.AfterFunc(ioTimeout, func() {
 		w.mu.Lock()
@@ -277,15 +262,27 @@ func (w *window) reserve(take bool) (rid int64, sid string, release func(), err 
 		w.mu.Unlock()
 	})
 	defer t.Stop()
-	for w.failed == nil && !w.closing && w.open >= w.maxOpen && !timedOut {
+	for w.failed == nil && !w.closing && !ok() && !timedOut {
 		w.cond.Wait()
 	}
+	return ok()
+}
+
+// reserve waits, at most ioTimeout, until a request may be open beside
+// the others, and holds its place for a request the caller sends itself
+// (a malformed one). With take it takes the next rid for it (the server
+// answers in rid order, so Recv skips it), else rid is the next one,
+// still to be used. release gives the place back.
+func (w *window) reserve(take bool) (rid int64, sid string, release func(), err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	free := w.waitLocked(func() bool { return w.open < w.maxOpen })
 	switch {
 	case w.failed != nil:
 		return 0, "", nil, w.failed
 	case w.closing:
 		return 0, "", nil, errors.New("window: closed")
-	case timedOut:
+	case !free:
 		return 0, "", nil, fmt.Errorf("window: no request free after %v", ioTimeout)
 	}
 	w.open++
