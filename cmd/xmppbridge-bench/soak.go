@@ -324,6 +324,9 @@ func makeUsers(c soakConfig, np int, kindOf func(int) string) []*soakUser {
 	}
 	group := np * np
 	whole := c.n / group * group
+	if np == 1 {
+		whole = 0 // one path: a ring
+	}
 	for i := 0; i < whole; i++ {
 		g, b, p := i/group, i%group/np, i%np
 		users[i].partner = users[g*group+(b+1)%np*np+(p+1+b)%np]
