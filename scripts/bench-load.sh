@@ -23,6 +23,8 @@
 #   scripts/bench-load.sh [N [RATE [DURATION]]]     defaults: 1000 500 30s
 # Environment:
 #   PATHS  the paths to run, default "bridge-ws prosody-ws bridge-bosh prosody-bosh bridge-json"
+#          (also bridge-sse and bridge-poll: the JSON API over Server-Sent
+#          Events and over long-polling)
 #   EACH=1 one path at a time
 #   PIN=1  Prosody on CPU 0, the bridge and the load tool on CPU 1
 #   JSON=FILE   the results as JSON;  PPROF=ADDR  the bridge's pprof

@@ -9,7 +9,8 @@
 #                              users; sets DOMAIN, C2S_ADDR, WS_URL, BOSH_URL, PID
 #   bench_bridge N [CMD...]    the bridge for N sessions in front of the
 #                              Prosody last started, run under CMD (e.g.
-#                              taskset -c 1); sets port and bridge
+#                              taskset -c 1), with BRIDGE_TOML (TOML tables)
+#                              added to its config; sets port and bridge
 #   bench_bridge_stop
 #   bench_path_flags PATH...   the load tool's flags for those paths; sets flags
 
@@ -63,6 +64,9 @@ path = "/json"
 address = "$C2S_ADDR"
 security = "plaintext"
 TOML
+	if [ -n "${BRIDGE_TOML:-}" ]; then
+		printf '%s\n' "$BRIDGE_TOML" >>"$dir/bridge.toml"
+	fi
 	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 	"$@" "$dir/xmppbridge" -config "$dir/bridge.toml" -listen "127.0.0.1:$port" ${PPROF:+-pprof "$PPROF"} &
 	bridge=$!
@@ -87,6 +91,8 @@ bench_path_flags() {
 		bridge-bosh) flags+=(-bridge-bosh "http://127.0.0.1:$port/http-bind") ;;
 		prosody-bosh) flags+=(-prosody-bosh "$BOSH_URL") ;;
 		bridge-json) flags+=(-bridge-json "ws://127.0.0.1:$port/json/ws") ;;
+		bridge-sse) flags+=(-bridge-sse "http://127.0.0.1:$port/json") ;;
+		bridge-poll) flags+=(-bridge-poll "http://127.0.0.1:$port/json") ;;
 		*) echo "$(basename "$0"): unknown path $p" >&2; exit 2 ;;
 		esac
 	done

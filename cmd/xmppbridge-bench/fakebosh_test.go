@@ -202,7 +202,7 @@ func TestBOSHClientDiscipline(t *testing.T) {
 	defer srv.Close()
 	c := loadConfig{
 		n: 12, rate: 300, duration: 500 * time.Millisecond, hold: 400 * time.Millisecond, drain: 2 * time.Second,
-		domain: "localhost", prefix: "u", password: "secret", sources: 2, concurrency: 4, senders: 2,
+		userFlags: userFlags{domain: "localhost", prefix: "u", password: "secret", sources: 2, concurrency: 4}, senders: 2,
 	}
 	specs := []pathSpec{{name: "bosh", kind: "bosh", url: srv.URL}}
 	p, err := newPath(specs[0].name, specs[0].kind, specs[0].url)

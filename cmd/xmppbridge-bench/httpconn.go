@@ -25,6 +25,7 @@ type poster struct {
 	addr       string // host:port to dial
 	dialer     net.Dialer
 	timeout    time.Duration // bound on each request, from writing to the last byte read
+	ctype      string        // Content-Type of the bodies
 
 	mu   sync.Mutex
 	idle []*pconn
@@ -47,14 +48,14 @@ func newPoster(rawURL string, src net.IP, timeout time.Duration) (*poster, error
 		return nil, err
 	}
 	if u.Scheme != "http" {
-		return nil, fmt.Errorf("bosh: %s: only http:// URLs", rawURL)
+		return nil, fmt.Errorf("%s: only http:// URLs", rawURL)
 	}
 	addr := u.Host
 	if u.Port() == "" {
 		addr = net.JoinHostPort(u.Hostname(), "80")
 	}
 	return &poster{
-		host: u.Host, path: u.RequestURI(), addr: addr, timeout: timeout,
+		host: u.Host, path: u.RequestURI(), addr: addr, timeout: timeout, ctype: "text/xml; charset=utf-8",
 		dialer: net.Dialer{LocalAddr: &net.TCPAddr{IP: src}},
 	}, nil
 }
@@ -88,7 +89,9 @@ func (p *poster) once(ctx context.Context, pc *pconn, body []byte) (status int, 
 	pc.wb = append(pc.wb, p.path...)
 	pc.wb = append(pc.wb, " HTTP/1.1\r\nHost: "...)
 	pc.wb = append(pc.wb, p.host...)
-	pc.wb = append(pc.wb, "\r\nContent-Type: text/xml; charset=utf-8\r\nContent-Length: "...)
+	pc.wb = append(pc.wb, "\r\nContent-Type: "...)
+	pc.wb = append(pc.wb, p.ctype...)
+	pc.wb = append(pc.wb, "\r\nContent-Length: "...)
 	pc.wb = strconv.AppendInt(pc.wb, int64(len(body)), 10)
 	pc.wb = append(pc.wb, "\r\n\r\n"...)
 	pc.wb = append(pc.wb, body...)

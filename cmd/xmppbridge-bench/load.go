@@ -2,10 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"runtime"
@@ -19,37 +19,28 @@ import (
 
 // loadConfig is the load subcommand's flags.
 type loadConfig struct {
-	bridgeWS, prosodyWS     string
-	bridgeBOSH, prosodyBOSH string
-	bridgeJSON              string
-	bridgePID               int
-	prosodyPID              int
-	testbed                 string
-	n                       int
-	rate                    float64
-	duration                time.Duration
-	hold                    time.Duration
-	drain                   time.Duration
-	domain                  string
-	prefix, password        string
-	sources                 int
-	concurrency             int
-	senders                 int
-	timeout                 time.Duration
-	jsonFile                string
-	each                    bool // the message phase one path at a time
-	rampOn                  bool // search each path's saturation rate
-	ramp                    rampConfig
+	pathURLs
+	bridgePID  int
+	prosodyPID int
+	testbed    string
+	n          int
+	rate       float64
+	duration   time.Duration
+	hold       time.Duration
+	drain      time.Duration
+	userFlags
+	senders  int
+	timeout  time.Duration
+	jsonFile string
+	each     bool // the message phase one path at a time
+	rampOn   bool // search each path's saturation rate
+	ramp     rampConfig
 }
 
 func load(args []string) error {
 	var c loadConfig
 	fs := flag.NewFlagSet("load", flag.ExitOnError)
-	fs.StringVar(&c.bridgeWS, "bridge-ws", "", "the bridge's WebSocket URL (path bridge-ws); empty: not run")
-	fs.StringVar(&c.prosodyWS, "prosody-ws", "", "Prosody's own WebSocket URL (path prosody-ws); empty: not run")
-	fs.StringVar(&c.bridgeBOSH, "bridge-bosh", "", "the bridge's BOSH URL (path bridge-bosh); empty: not run")
-	fs.StringVar(&c.prosodyBOSH, "prosody-bosh", "", "Prosody's own BOSH URL (path prosody-bosh); empty: not run")
-	fs.StringVar(&c.bridgeJSON, "bridge-json", "", "the bridge's JSON API WebSocket URL, e.g. ws://HOST:PORT/json/ws (path bridge-json; the bridge logs in upstream itself); empty: not run")
+	c.pathURLs.flags(fs, true)
 	fs.IntVar(&c.bridgePID, "bridge-pid", 0, "the bridge's process id, for /proc (0: not measured)")
 	fs.IntVar(&c.prosodyPID, "prosody-pid", 0, "Prosody's process id, for /proc (0: from -testbed's pid file)")
 	fs.StringVar(&c.testbed, "testbed", "", "directory of the testbed Prosody (scripts/testbed.sh start DIR), for its pid")
@@ -70,25 +61,21 @@ func load(args []string) error {
 	fs.IntVar(&c.ramp.disturbed, "ramp-disturbed", 3, "-ramp: times a disturbed step is run again")
 	fs.DurationVar(&c.hold, "hold", 5*time.Second, "time sessions are held idle before the messages")
 	fs.DurationVar(&c.drain, "drain", 10*time.Second, "bound on the wait for messages still under way after the phase")
-	fs.StringVar(&c.domain, "domain", "localhost", "XMPP domain")
-	fs.StringVar(&c.prefix, "prefix", "load", "user names are PREFIX0…PREFIX{n-1} (see the users subcommand)")
-	fs.StringVar(&c.password, "password", "secret", "password of every user")
-	fs.IntVar(&c.sources, "sources", 16, "local source addresses 127.0.0.2… to spread connections over")
-	fs.IntVar(&c.concurrency, "concurrency", 64, "sessions being set up at once")
+	c.userFlags.flags(fs, 64)
 	fs.IntVar(&c.senders, "senders", 4, "goroutines that send messages, each at rate/senders")
 	fs.DurationVar(&c.timeout, "timeout", 8*time.Minute, "bound on the whole run")
 	fs.StringVar(&c.jsonFile, "json", "", "write the results as JSON to this file")
 	fs.Parse(args)
 
-	specs := pathSpecs(c)
+	specs := c.pathURLs.specs()
 	var problems []error
 	if len(specs) == 0 {
-		problems = append(problems, errors.New("give at least one of -bridge-ws, -prosody-ws, -bridge-bosh, -prosody-bosh, -bridge-json"))
+		problems = append(problems, errors.New("give at least one of -bridge-ws, -prosody-ws, -bridge-bosh, -prosody-bosh, -bridge-json, -bridge-sse, -bridge-poll"))
 	}
 	var lim syscall.Rlimit
 	syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim)
 	if fds := loadFDs(c.n, specs) + 64; c.n < 2*len(specs) || uint64(fds) > lim.Cur {
-		problems = append(problems, fmt.Errorf("-n %d: needs at least %d sessions, and %d file descriptors (one a WebSocket session, two a BOSH session, and headroom) under the open-file limit of %d", c.n, 2*len(specs), fds, lim.Cur))
+		problems = append(problems, fmt.Errorf("-n %d: needs at least %d sessions, and %d file descriptors (one a WebSocket session, two a BOSH, long-poll or events session, and headroom) under the open-file limit of %d", c.n, 2*len(specs), fds, lim.Cur))
 	}
 	if c.rate <= 0 || c.duration <= 0 {
 		problems = append(problems, errors.New("-rate and -duration must be positive"))
@@ -127,53 +114,32 @@ func load(args []string) error {
 	if err != nil {
 		return fmt.Errorf("load: %w", err)
 	}
-	r.Command = strings.Join(os.Args, " ")
-	if c.jsonFile != "" {
-		b, _ := json.MarshalIndent(r, "", "  ")
-		if err := os.WriteFile(c.jsonFile, append(b, '\n'), 0o644); err != nil {
-			return fmt.Errorf("load: %w", err)
-		}
+	if err := publish(&r.Command, r, c.jsonFile, func(w io.Writer) { writeTable(w, r) }); err != nil {
+		return fmt.Errorf("load: %w", err)
 	}
-	writeTable(os.Stdout, r)
 	return nil
 }
 
-// pathSpec names a path and says whether its traffic crosses the bridge.
-type pathSpec struct {
-	name, kind, url string
-	viaBridge       bool
-}
-
 // loadFDs is the file descriptors n sessions dealt out over specs hold in
-// the load tool: a WebSocket session (JSON API included) one, a BOSH
-// session two while it sends beside its held request.
+// the load tool: a WebSocket session (JSON API included) one, a BOSH or
+// JSON long-poll session two while it sends beside its held request, a
+// JSON events session two (the stream and the posts).
 func loadFDs(n int, specs []pathSpec) int {
 	fds := 0
 	for i := range n {
-		fds++
-		if specs[i%len(specs)].kind == "bosh" {
-			fds++
-		}
+		fds += kindFDs(specs[i%len(specs)].kind)
 	}
 	return fds
 }
 
-// pathSpecs lists the paths the flags ask for, in the order their sessions
-// are dealt out.
-func pathSpecs(c loadConfig) []pathSpec {
-	var specs []pathSpec
-	for _, p := range []pathSpec{
-		{name: "bridge-ws", kind: "ws", url: c.bridgeWS, viaBridge: true},
-		{name: "prosody-ws", kind: "ws", url: c.prosodyWS},
-		{name: "bridge-bosh", kind: "bosh", url: c.bridgeBOSH, viaBridge: true},
-		{name: "prosody-bosh", kind: "bosh", url: c.prosodyBOSH},
-		{name: "bridge-json", kind: "json", url: c.bridgeJSON, viaBridge: true},
-	} {
-		if p.url != "" {
-			specs = append(specs, p)
-		}
+// kindFDs is the file descriptors a session of a path of kind holds at
+// most.
+func kindFDs(kind string) int {
+	switch kind {
+	case "bosh", "poll", "sse":
+		return 2
 	}
-	return specs
+	return 1
 }
 
 // session is one logged-in user on one path.

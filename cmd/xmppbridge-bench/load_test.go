@@ -89,7 +89,7 @@ func TestLoadAgainstFakeServer(t *testing.T) {
 	url := "ws" + strings.TrimPrefix(srv.URL, "http")
 	base := loadConfig{
 		n: 12, rate: 400, duration: 300 * time.Millisecond, hold: 10 * time.Millisecond, drain: 2 * time.Second,
-		domain: "localhost", prefix: "u", password: "secret", sources: 2, concurrency: 4, senders: 2,
+		userFlags: userFlags{domain: "localhost", prefix: "u", password: "secret", sources: 2, concurrency: 4}, senders: 2,
 		ramp: rampConfig{start: 100, factor: 2, max: 400, refine: 1, step: 200 * time.Millisecond, bound: time.Second},
 	}
 	tests := []struct {

@@ -6,6 +6,7 @@
 //	xmppbridge-bench users -testbed DIR -n 1000
 //	xmppbridge-bench load -bridge-ws URL -bridge-bosh URL -bridge-json URL -bridge-pid PID -prosody-ws URL -prosody-bosh URL -testbed DIR -n 1000 -rate 500 -duration 30s
 //	xmppbridge-bench load -each ...   or   xmppbridge-bench load -ramp ...
+//	xmppbridge-bench soak -bridge-ws URL -bridge-bosh URL -bridge-json URL -bridge-sse URL -bridge-poll URL -bridge-pid PID -pprof ADDR -testbed DIR -n 250 -rate 100 -duration 30m
 //
 // idle opens n sessions to one endpoint — WebSocket, BOSH with one request
 // held per session as browsers keep it, or the bridge's JSON API — each
@@ -34,6 +35,15 @@
 // until the path no longer keeps up (-ramp: its saturation rate). See
 // load.go and ramp.go.
 //
+// soak keeps n users logged in through every transport of the bridge (the
+// JSON API's Server-Sent Events and long-poll too) at a moderate rate for a
+// long while, injects faults on a schedule — browsers dropped, slow
+// readers, malformed input, Prosody restarted and hung, poison stanzas —
+// and reports the messages lost, duplicated and reordered that no fault
+// excuses, the sessions that ended with no fault on them, and the bridge's
+// RSS, descriptors and goroutines over time, which must come back to their
+// baseline once the sessions are closed. See soak.go.
+//
 // Every subcommand is bounded in count and time and stops by itself. Source
 // addresses are spread over 127.0.0.x to stay clear of ephemeral port
 // exhaustion.
@@ -47,7 +57,8 @@ import (
 const usage = `usage:
   xmppbridge-bench idle [-kind ws|bosh|json] -url URL -pid PID [-server-pid PID] [-n N] [-login] [-settle DURATION] ...
   xmppbridge-bench users -testbed DIR [-n N] [-prefix P] [-password PW]
-  xmppbridge-bench load [-bridge-ws URL] [-prosody-ws URL] [-bridge-bosh URL] [-prosody-bosh URL] [-bridge-json URL] [-n N] [-rate R] [-duration D] [-each | -ramp ...] ...
+  xmppbridge-bench load [-bridge-ws URL] [-prosody-ws URL] [-bridge-bosh URL] [-prosody-bosh URL] [-bridge-json URL] [-bridge-sse URL] [-bridge-poll URL] [-n N] [-rate R] [-duration D] [-each | -ramp ...] ...
+  xmppbridge-bench soak [-bridge-ws URL] [-bridge-bosh URL] [-bridge-json URL] [-bridge-sse URL] [-bridge-poll URL] -bridge-pid PID -pprof ADDR -testbed DIR [-n N] [-rate R] [-duration D] [fault flags] ...
 run a subcommand with -h for its flags`
 
 func main() {
@@ -63,6 +74,8 @@ func main() {
 		err = users(os.Args[2:])
 	case "load":
 		err = load(os.Args[2:])
+	case "soak":
+		err = soak(os.Args[2:])
 	default:
 		fmt.Fprintln(os.Stderr, usage)
 		os.Exit(2)

@@ -31,8 +31,10 @@ func TestBOSHChildren(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := &boshStream{maxOpen: 2}
-			els, err := s.children([]byte(tt.body))
+			w := &window{maxOpen: 2}
+			ans, err := boshCodec{}.parseAnswer(200, []byte(tt.body))
+			w.adoptLocked(ans)
+			els := ans.els
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
 			}
@@ -46,34 +48,8 @@ func TestBOSHChildren(t *testing.T) {
 			if strings.Join(got, "|") != strings.Join(tt.want, "|") {
 				t.Errorf("children = %q, want %q", got, tt.want)
 			}
-			if s.sid != tt.sid || s.maxOpen != tt.requests {
-				t.Errorf("sid, requests = %q, %d; want %q, %d", s.sid, s.maxOpen, tt.sid, tt.requests)
-			}
-		})
-	}
-}
-
-func TestNextRequest(t *testing.T) {
-	tests := []struct {
-		name          string
-		open, maxOpen int
-		restart       bool
-		queued        int
-		want          boshNext
-	}{
-		{"idle session polls", 0, 2, false, 0, boshPoll},
-		{"one held: no second empty request", 1, 2, false, 0, boshNone},
-		{"stanza beside the held request", 1, 2, false, 1, boshPayload},
-		{"both open: stanzas wait", 2, 2, false, 3, boshNone},
-		{"restart before stanzas", 1, 2, true, 2, boshRestart},
-		{"restart waits for a free request", 2, 2, true, 0, boshNone},
-		{"stanza with nothing open", 0, 2, false, 1, boshPayload},
-		{"requests=1 server", 1, 1, false, 1, boshNone},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := nextRequest(tt.open, tt.maxOpen, tt.restart, tt.queued); got != tt.want {
-				t.Errorf("nextRequest(%d, %d, %v, %d) = %d, want %d", tt.open, tt.maxOpen, tt.restart, tt.queued, got, tt.want)
+			if w.sid != tt.sid || w.maxOpen != tt.requests {
+				t.Errorf("sid, requests = %q, %d; want %q, %d", w.sid, w.maxOpen, tt.sid, tt.requests)
 			}
 		})
 	}

@@ -57,23 +57,32 @@ func (s *jsonStream) Login(ctx context.Context, domain, user, password string) (
 		s.c.SetReadDeadline(dl)
 		defer s.c.SetReadDeadline(time.Time{})
 	}
-	f, err := json.Marshal(struct {
-		Kind     string `json:"kind"`
-		ID       string `json:"id"`
-		JID      string `json:"jid"`
-		Password string `json:"password"`
-		Resource string `json:"resource"`
-	}{"login", "l", user + "@" + domain, password, "load"})
-	if err != nil {
-		return "", err
-	}
-	if err := s.Send(f); err != nil {
+	if err := s.Send(loginFrame(domain, user, password)); err != nil {
 		return "", err
 	}
 	el, err := s.Recv()
 	if err != nil {
 		return "", err
 	}
+	return sessionJID(el)
+}
+
+// loginFrame is the login frame of user@domain, with the load tool's
+// resource.
+func loginFrame(domain, user, password string) []byte {
+	f, _ := json.Marshal(struct {
+		Kind     string `json:"kind"`
+		ID       string `json:"id"`
+		JID      string `json:"jid"`
+		Password string `json:"password"`
+		Resource string `json:"resource"`
+	}{"login", "l", user + "@" + domain, password, "load"})
+	return f
+}
+
+// sessionJID reads the frame that answers a login: the bound full JID
+// from a session frame, or the error.
+func sessionJID(el []byte) (string, error) {
 	var got struct {
 		Kind string `json:"kind"`
 		JID  string `json:"jid"`

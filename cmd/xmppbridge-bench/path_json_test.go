@@ -136,7 +136,7 @@ func TestJSONInspect(t *testing.T) {
 		{"message with more after the body", `{"kind":"message","id":"x","type":"chat","from":"a@localhost/load","to":"b@localhost/load","body":"3 12345","payload":[{"name":"stanza-id","xmlns":"urn:xmpp:sid:0","attrs":{"id":"a","by":"b"}}]}`, elemMessage, true},
 		{"message without a probe", `{"kind":"message","type":"chat","body":"hello"}`, elemMessage, false},
 		{"message with half a probe", `{"kind":"message","body":"12"}`, elemMessage, false},
-		{"message with more in the body", `{"kind":"message","body":"12 34 5"}`, elemMessage, false},
+		{"message with more in the body", `{"kind":"message","body":"12 34 5 6"}`, elemMessage, false},
 		{"message without a body", `{"kind":"message","type":"chat","chat_state":"active"}`, elemMessage, false},
 		{"presence", `{"kind":"presence","from":"a@localhost/load","to":"a@localhost/load"}`, elemOther, false},
 		{"iq", `{"kind":"iq","type":"get","id":"p"}`, elemOther, false},
@@ -209,7 +209,7 @@ func TestLoadOverJSON(t *testing.T) {
 	url := newFakeJSONServer(t)
 	base := loadConfig{
 		n: 12, rate: 400, duration: 300 * time.Millisecond, hold: 10 * time.Millisecond, drain: 2 * time.Second,
-		domain: "localhost", prefix: "u", password: "secret", sources: 2, concurrency: 4, senders: 2,
+		userFlags: userFlags{domain: "localhost", prefix: "u", password: "secret", sources: 2, concurrency: 4}, senders: 2,
 		// The fake runs in this process: it stands in for the bridge's.
 		bridgePID: os.Getpid(),
 	}

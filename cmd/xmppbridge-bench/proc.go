@@ -156,3 +156,12 @@ func parseBusy(line string) (int64, error) {
 	}
 	return busy * (1e9 / clockTicks), nil
 }
+
+// openFDs is the number of the process's open file descriptors.
+func openFDs(pid int) (int, error) {
+	fds, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/fd")
+	if err != nil {
+		return 0, err
+	}
+	return len(fds), nil
+}

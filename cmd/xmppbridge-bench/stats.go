@@ -1,8 +1,10 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -390,4 +392,19 @@ func writeRampTables(w io.Writer, r *results) {
 			fmt.Fprintf(w, "%s / %s at saturation: %.2f×\n", pair[0], pair[1], b/d)
 		}
 	}
+}
+
+// publish sets *command to this process's command line and writes the
+// results r: as JSON to the file jsonFile ("": none), and as tables to
+// stdout.
+func publish(command *string, r any, jsonFile string, tables func(io.Writer)) error {
+	*command = strings.Join(os.Args, " ")
+	if jsonFile != "" {
+		b, _ := json.MarshalIndent(r, "", "  ")
+		if err := os.WriteFile(jsonFile, append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
+	tables(os.Stdout)
+	return nil
 }

@@ -84,3 +84,17 @@ func prosodyEncode(s string) string {
 	}
 	return b.String()
 }
+
+// userFlags is who logs in, and from where: the flags load and soak share.
+type userFlags struct {
+	domain, prefix, password string
+	sources, concurrency     int
+}
+
+func (u *userFlags) flags(fs *flag.FlagSet, concurrency int) {
+	fs.StringVar(&u.domain, "domain", "localhost", "XMPP domain")
+	fs.StringVar(&u.prefix, "prefix", "load", "user names are PREFIX0…PREFIX{n-1} (see the users subcommand)")
+	fs.StringVar(&u.password, "password", "secret", "password of every user")
+	fs.IntVar(&u.sources, "sources", 16, "local source addresses 127.0.0.2… to spread connections over")
+	fs.IntVar(&u.concurrency, "concurrency", concurrency, "logins under way at once")
+}

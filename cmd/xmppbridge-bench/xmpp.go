@@ -149,10 +149,12 @@ func textOf(el []byte, name string) (string, bool) {
 
 // A probe is what a load message carries in its body: the sender's
 // sequence number toward this receiver and the send time, in nanoseconds
-// since the start of the run (the monotonic clock, same process).
+// since the start of the run (the monotonic clock, same process), and
+// where a receiver hears from more than one sender (the soak), who sent it.
 type probe struct {
 	seq  int64
 	sent time.Duration
+	from int64 // the sender's number from 1; 0: not said
 }
 
 // appendMessage appends a chat message to full JID to carrying p.
@@ -164,11 +166,17 @@ func appendMessage(b []byte, to string, p probe) []byte {
 	return append(b, `</body></message>`...)
 }
 
-// appendProbe appends p as a message body carries it: "SEQ SENT".
+// appendProbe appends p as a message body carries it: "SEQ SENT", or
+// "SEQ SENT FROM".
 func appendProbe(b []byte, p probe) []byte {
 	b = strconv.AppendInt(b, p.seq, 10)
 	b = append(b, ' ')
-	return strconv.AppendInt(b, int64(p.sent), 10)
+	b = strconv.AppendInt(b, int64(p.sent), 10)
+	if p.from > 0 {
+		b = append(b, ' ')
+		b = strconv.AppendInt(b, p.from, 10)
+	}
+	return b
 }
 
 // parseProbe finds the probe in a received message.
@@ -188,10 +196,19 @@ func probeAfter(el []byte, open string, end byte) (probe, bool) {
 		return probe{}, false
 	}
 	sent, rest, ok := readInt(rest[1:])
-	if !ok || len(rest) == 0 || rest[0] != end {
+	if !ok || len(rest) == 0 {
 		return probe{}, false
 	}
-	return probe{seq: seq, sent: time.Duration(sent)}, true
+	var from int64
+	if rest[0] == ' ' {
+		if from, rest, ok = readInt(rest[1:]); !ok || len(rest) == 0 {
+			return probe{}, false
+		}
+	}
+	if rest[0] != end {
+		return probe{}, false
+	}
+	return probe{seq: seq, sent: time.Duration(sent), from: from}, true
 }
 
 func readInt(b []byte) (int64, []byte, bool) {

@@ -13,6 +13,7 @@ func TestProbeRoundTrip(t *testing.T) {
 		{"zero", probe{}},
 		{"first", probe{seq: 1, sent: 1500 * time.Microsecond}},
 		{"large", probe{seq: 1 << 40, sent: 10 * time.Hour}},
+		{"with sender", probe{seq: 7, sent: time.Second, from: 42}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -31,6 +32,8 @@ func TestParseProbeRejects(t *testing.T) {
 		`<message><body>hello</body></message>`,
 		`<message><body>12</body></message>`,
 		`<message><body>12 x</body></message>`,
+		`<message><body>12 3 </body></message>`,
+		`<message><body>12 3 4x</body></message>`,
 	} {
 		if p, ok := parseProbe([]byte(el)); ok {
 			t.Errorf("parseProbe(%s) = %v, want no probe", el, p)
