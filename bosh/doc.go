@@ -13,18 +13,23 @@
 // the server go out in the next response, each with the declarations it
 // borrows from the upstream stream header.
 //
-// Concurrency: a held request is its own net/http handler goroutine,
-// waiting on its session's wake channel or on a timer; an idle session
-// (no request held) has no goroutine at all, only an inactivity timer.
-// Responses are built by the goroutine that answers, in rid order. The
-// Handler's methods are safe for concurrent use; Handler.Shutdown waits for
-// every request the Handler is serving, and
-// for every Prebind under way.
+// The request engine (the rid window, in-order intake, answers kept for
+// resends, hold, wait, pause, inactivity) is package longpoll's, shared
+// with the JSON API; this package is its Content for BOSH.
 //
-// Lock order: session.mu may be held while taking Handler.mu (to forget a
-// session) and while calling bridge.Session.Pull and Release, which take
-// only the session queue's own lock. Handler.mu is held for map operations
-// only and never while taking session.mu. No lock of this package is held
-// while calling bridge.Hub.Open or bridge.Session.Send, Restart or End, which
-// write to the network and may call Wake; Wake takes session.mu.
+// Concurrency: a held request has no goroutine of its own: the engine
+// answers it when something happens (the bridge session wakes it, a timer,
+// a newer request) and package httphold writes the answer on the
+// connection it parked. An idle session (no request held) has only its
+// inactivity timer. The Handler's methods are safe for concurrent use;
+// Handler.Shutdown waits until every request the Handler serves is
+// answered, and for every Prebind under way.
+//
+// Lock order: a session's lock is its engine's; it may be held while taking
+// Handler.mu (to forget a session) and while calling bridge.Session.Pull
+// and Release, which take only the session queue's own lock. Handler.mu is
+// held for map operations only and never while taking a session's lock. No
+// lock of this package is held while calling bridge.Hub.Open or
+// bridge.Session.Send, Restart or End, which write to the network and may
+// call Wake; Wake takes the session's lock.
 package bosh
