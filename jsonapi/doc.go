@@ -21,10 +21,11 @@
 // longpoll, shared with BOSH: it takes them in rid order, holds polls and
 // answers resends; the session is its Content and shares its lock.
 //
-// Goroutines: a WebSocket has its handler's goroutine reading and one
-// writer goroutine (pings included). A held poll and an events stream hold
-// no goroutine of their own: package httphold parks their connections and
-// writes their answers. Handler.Shutdown waits until every request served
+// Goroutines: a WebSocket is served by package wsconn, as the XML one is:
+// its reader parks on a fresh goroutine between messages and its writer
+// runs only while something is to be written. A held poll and an events
+// stream hold no goroutine of their own: package httphold parks their
+// connections and writes their answers. Handler.Shutdown waits until every request served
 // has been answered. The package never logs; Config.OnReject hears of
 // refusals.
 package jsonapi

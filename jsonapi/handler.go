@@ -10,12 +10,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gorilla/websocket"
-
 	"github.com/xmppbridge/xmppbridge/bridge"
 	"github.com/xmppbridge/xmppbridge/internal/httphold"
 	"github.com/xmppbridge/xmppbridge/internal/longpoll"
 	"github.com/xmppbridge/xmppbridge/internal/origin"
+	"github.com/xmppbridge/xmppbridge/internal/wsconn"
 )
 
 // Subprotocol is the WebSocket subprotocol of JSON frames.
@@ -80,15 +79,15 @@ type Config struct {
 // Handler serves the JSON API under one base path: ws, events, send, poll
 // and prebind. Mount it with http.StripPrefix or at a path ending in "/".
 type Handler struct {
-	cfg      Config
-	upgrader websocket.Upgrader
-	ctx      context.Context // cancelled when Shutdown begins
-	cancel   context.CancelFunc
-	tokens   tokens
+	cfg    Config
+	ws     *wsconn.Server  // the WebSockets' machinery and goroutines
+	ctx    context.Context // cancelled when Shutdown begins
+	cancel context.CancelFunc
+	tokens tokens
 
 	mu       sync.Mutex
 	sessions map[string]*session // HTTP transports, by sid
-	sockets  map[*session]*websocket.Conn
+	sockets  map[*session]*wsConn
 	closing  bool
 	active   int           // requests being served: WebSockets, posts, streams
 	drained  chan struct{} // closed when active drops to 0 while closing
@@ -132,18 +131,19 @@ func New(cfg Config) *Handler {
 	if cfg.CheckOrigin == nil {
 		cfg.CheckOrigin = origin.Same
 	}
-	h := &Handler{cfg: cfg, sessions: make(map[string]*session), sockets: make(map[*session]*websocket.Conn)}
+	h := &Handler{cfg: cfg, sessions: make(map[string]*session), sockets: make(map[*session]*wsConn)}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
-	h.upgrader = websocket.Upgrader{
-		HandshakeTimeout: cfg.WriteTimeout,
-		ReadBufferSize:   1024,
-		WriteBufferSize:  1024,
-		Subprotocols:     []string{Subprotocol},
-		CheckOrigin:      func(*http.Request) bool { return true }, // checked before
-		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
+	h.ws = wsconn.NewServer(wsconn.Config{
+		PingInterval: cfg.PingInterval,
+		WriteTimeout: cfg.WriteTimeout,
+		// The limit is on stanzas as XML (send checks it, with a too-large
+		// error frame); JSON escaping may make a frame longer than that.
+		MaxMessage:   cfg.MaxFrameBytes*2 + 4096,
+		Subprotocols: []string{Subprotocol},
+		OnUpgradeError: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
 			h.reject(w, r, status, errBadRequest, reason.Error())
 		},
-	}
+	})
 	return h
 }
 
@@ -257,7 +257,7 @@ func newSID() string {
 }
 
 func (h *Handler) newSession(sid string) *session {
-	s := &session{h: h, sid: sid, changed: make(chan struct{}), next: 1}
+	s := &session{h: h, sid: sid, next: 1}
 	// The engine orders the HTTP transports' posts (create configures it);
 	// on every transport its lock is the session's.
 	s.lp = longpoll.New(longpoll.Params{Wait: h.cfg.Wait, Hold: h.cfg.Hold, Requests: h.cfg.Hold + 1, Inactivity: h.cfg.Inactivity}, s, 0)
@@ -340,9 +340,10 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 		s.lp.EndLocked(jsonResponse(http.StatusServiceUnavailable, errorFrame(nil, errShutdown, "", "the bridge is shutting down")))
 		s.lp.Unlock()
 	}
+	h.ws.Cut()
 	h.mu.Lock()
-	for _, ws := range h.sockets {
-		_ = ws.Close()
+	for _, wc := range h.sockets {
+		wc.c.Close()
 	}
 	h.mu.Unlock()
 	<-done

@@ -76,7 +76,7 @@ func (h *Handler) passwordAllowed(r *http.Request) bool {
 // login opens the bridge session for a login frame: with the password, or
 // by redeeming a prebind token. s is the session to open it for (its log
 // is empty); a token hands over the session prebinding made instead.
-func (h *Handler) login(ctx context.Context, r *http.Request, f *loginFrame, s *session) (*session, *apiError) {
+func (h *Handler) login(ctx context.Context, passwordOK bool, f *loginFrame, s *session) (*session, *apiError) {
 	if f.Token != "" {
 		p := h.tokens.take(f.Token)
 		if p == nil {
@@ -98,7 +98,7 @@ func (h *Handler) login(ctx context.Context, r *http.Request, f *loginFrame, s *
 		p.lp.Unlock()
 		return p, nil
 	}
-	if !h.passwordAllowed(r) {
+	if !passwordOK {
 		return nil, &apiError{code: errEncryptionRequired, id: f.ID, text: "passwords are accepted only over TLS"}
 	}
 	if e := h.open(ctx, f.JID, f.Password, f.Resource, s); e != nil {

@@ -261,7 +261,7 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request, p *post, poll b
 		h.reject(w, r, httpStatus(e.code), e.code, e.text)
 		return
 	}
-	s, e := h.login(r.Context(), r, f, h.newSession(newSID()))
+	s, e := h.login(r.Context(), h.passwordAllowed(r), f, h.newSession(newSID()))
 	if e != nil {
 		h.reject(w, r, httpStatus(e.code), e.code, e.text)
 		return

@@ -2,12 +2,12 @@ package jsonapi
 
 import (
 	"encoding/json"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
 	"github.com/xmppbridge/xmppbridge/bridge"
 	"github.com/xmppbridge/xmppbridge/internal/longpoll"
+	"github.com/xmppbridge/xmppbridge/internal/wsconn"
 	"github.com/xmppbridge/xmppbridge/jsonxlate"
 	"github.com/xmppbridge/xmppbridge/xmppclient"
 )
@@ -38,21 +38,19 @@ type session struct {
 	jid string
 	lp  *longpoll.Session
 
-	changed chan struct{} // WebSocket: closed and replaced when the writer should look again
-	log     []frame       // frames not yet acknowledged, in order
-	bytes   int           // the size of log
-	next    uint64        // number of the next frame
-	sent    uint64        // highest number put in an answer or event
-	closing *closeInfo    // a stream error seen, for the close frame
-	ended   bool          // the close frame is in log
+	ws      *wsconn.Conn // the WebSocket the session is served on, if any
+	log     []frame      // frames not yet acknowledged, in order
+	bytes   int          // the size of log
+	next    uint64       // number of the next frame
+	sent    uint64       // highest number put in an answer or event
+	closing *closeInfo   // a stream error seen, for the close frame
+	ended   bool         // the close frame is in log
 	end     *bridge.CloseError
 	gone    bool   // forgotten: no consumer may attach again
 	acked   uint64 // highest number the browser acknowledged
 
 	filling bool // fillLocked runs
 	dirty   bool // frames were added meanwhile
-
-	closingWS atomic.Bool // WebSocket: the close frame is written
 
 	// HTTP transports.
 	answered []ridFirst    // recent rids and the first frame of their answer
@@ -79,8 +77,9 @@ func (s *session) Wake() {
 
 // signalLocked tells every consumer that frames may be ready.
 func (s *session) signalLocked() {
-	close(s.changed)
-	s.changed = make(chan struct{})
+	if s.ws != nil {
+		s.ws.Wake()
+	}
 	if s.events != nil {
 		s.pushLocked()
 	}
@@ -220,34 +219,6 @@ func (s *session) sinceLocked(n uint64) (first uint64, frames []frame) {
 		}
 	}
 	return s.next, nil
-}
-
-// waitForLocked blocks until frames above n are ready, the session ends,
-// a or b is closed or the timer fires: for the WebSocket's writer. It is
-// called and returns with the lock held.
-func (s *session) waitForLocked(n uint64, a, b <-chan struct{}, timer <-chan time.Time) {
-	for {
-		s.fillLocked()
-		if s.next-1 > n {
-			return
-		}
-		ch := s.changed
-		s.lp.Unlock()
-		woken := false
-		select {
-		case <-ch:
-			woken = true
-		case <-a:
-		case <-b:
-		case <-timer:
-		case <-s.h.ctx.Done():
-		}
-		s.lp.Lock()
-		if !woken {
-			s.fillLocked()
-			return
-		}
-	}
 }
 
 // rememberLocked keeps which frame answered rid began with, for a resend.

@@ -2,20 +2,39 @@ package jsonapi
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
 
 	"github.com/xmppbridge/xmppbridge/bridge"
+	"github.com/xmppbridge/xmppbridge/internal/wsconn"
 )
 
 // loginTimeout bounds how long a new WebSocket may take to send its login.
 const loginTimeout = 30 * time.Second
 
-// serveWebSocket serves JSON frames over one WebSocket: the handler's
-// goroutine reads, one writer goroutine writes (pings included).
+// wsConn is the JSON framing of one WebSocket: a login first, then frames
+// both ways. The connection itself — parked reader, writer started on
+// demand, keepalive — is wsconn's.
+type wsConn struct {
+	h          *Handler
+	c          *wsconn.Conn
+	passwordOK bool   // the upgrade request may carry a password
+	remote     string // its RemoteAddr, for OnReject
+
+	mu      sync.Mutex
+	s       *session // once logged in
+	out     [][]byte // frames to write before there is a session (login errors)
+	fatal   int      // after out, close with this code; 0: go on
+	closing bool     // the close frame is being or has been written
+	timer   *time.Timer
+}
+
+// serveWebSocket serves JSON frames over one WebSocket.
 func (h *Handler) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	if !websocket.IsWebSocketUpgrade(r) {
 		h.reject(w, r, http.StatusBadRequest, errBadRequest, "a WebSocket upgrade is expected here")
@@ -29,96 +48,115 @@ func (h *Handler) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		h.reject(w, r, http.StatusServiceUnavailable, errShutdown, "the bridge is shutting down")
 		return
 	}
-	defer h.leave()
-	ws, err := h.upgrader.Upgrade(w, r, nil)
-	if err != nil {
+	wc := &wsConn{h: h, passwordOK: h.passwordAllowed(r), remote: r.RemoteAddr}
+	c := h.ws.Upgrade(w, r, func(c *wsconn.Conn) wsconn.Framing {
+		wc.c = c
+		return wc
+	})
+	if c == nil {
+		h.leave()
 		return // answered by the upgrader's Error
 	}
-	defer ws.Close()
-	// The limit is on stanzas as XML (send checks it, with a too-large
-	// error frame); JSON escaping may make a frame longer than that.
-	ws.SetReadLimit(int64(h.cfg.MaxFrameBytes)*2 + 4096)
-
-	s := h.loginOverWebSocket(ws, r)
-	if s == nil {
-		return
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		h.writeWebSocket(ws, s)
-	}()
-	alive := func() {
-		if !s.closingWS.Load() { // after the close, the deadline stays
-			_ = ws.SetReadDeadline(time.Now().Add(2 * h.cfg.PingInterval))
-		}
-	}
-	alive()
-	ws.SetPongHandler(func(string) error { alive(); return nil })
-	for {
-		typ, msg, err := ws.ReadMessage()
-		if err != nil {
-			s.bs.End(&bridge.CloseError{Reason: bridge.ReasonGone, Err: err})
-			break
-		}
-		alive()
-		if typ != websocket.TextMessage {
-			s.report(apiError{code: errBadJSON, text: "frames are text messages"})
-			continue
-		}
-		s.send([]json.RawMessage{msg})
-	}
-	<-done
-	h.forget(s)
+	wc.mu.Lock()
+	wc.timer = time.AfterFunc(loginTimeout, wc.loginTimedOut)
+	wc.mu.Unlock()
+	c.Start()
 }
 
-// loginOverWebSocket reads frames until one logs in. Frames that cannot
-// get errors and another chance; refused credentials end the connection.
-func (h *Handler) loginOverWebSocket(ws *websocket.Conn, r *http.Request) *session {
-	deadline := time.Now().Add(loginTimeout)
-	for {
-		_ = ws.SetReadDeadline(deadline)
-		typ, msg, err := ws.ReadMessage()
-		if err != nil {
-			return nil
+// Message handles one message from the browser, on the read loop: the
+// login, then frames to send.
+func (wc *wsConn) Message(typ int, payload []byte, err error) {
+	wc.mu.Lock()
+	s, closing := wc.s, wc.closing
+	wc.mu.Unlock()
+	switch {
+	case closing:
+		return // draining until the browser's close frame
+	case errors.Is(err, wsconn.ErrTooBig):
+		if s != nil {
+			s.bs.End(&bridge.CloseError{Reason: bridge.ReasonTooBig, Text: "message over the size limit"})
+			return
 		}
-		var e *apiError
-		var f *loginFrame
-		if typ != websocket.TextMessage {
-			e = &apiError{code: errBadJSON, text: "frames are text messages"}
-		} else {
-			f, e = parseLogin(msg)
+		wc.refuse(&apiError{code: errTooLarge, text: "message over the size limit"}, websocket.CloseMessageTooBig)
+		return
+	case err != nil:
+		return // the read loop ends next
+	case s != nil && typ != websocket.TextMessage:
+		s.report(apiError{code: errBadJSON, text: "frames are text messages"})
+	case s != nil:
+		s.send([]json.RawMessage{payload})
+	default:
+		wc.login(typ, payload)
+	}
+}
+
+// login reads a message before the session exists: a login, or an error
+// frame and another chance; refused credentials end the connection.
+func (wc *wsConn) login(typ int, payload []byte) {
+	h := wc.h
+	var e *apiError
+	var f *loginFrame
+	if typ != websocket.TextMessage {
+		e = &apiError{code: errBadJSON, text: "frames are text messages"}
+	} else {
+		f, e = parseLogin(payload)
+	}
+	var s *session
+	if e == nil {
+		// The upgrade request's context ends with its handler: the
+		// login runs under the Handler's.
+		s, e = h.login(h.ctx, wc.passwordOK, f, h.newSession(""))
+	}
+	if e == nil {
+		h.mu.Lock()
+		closing := h.closing
+		if !closing {
+			h.sockets[s] = wc
 		}
-		var s *session
-		if e == nil {
-			s, e = h.login(r.Context(), r, f, h.newSession(""))
+		h.mu.Unlock()
+		if !closing {
+			s.lp.Lock()
+			s.ws = wc.c
+			s.lp.Unlock()
+			wc.mu.Lock()
+			wc.s = s
+			wc.timer.Stop()
+			wc.mu.Unlock()
+			wc.c.Wake() // the session frame
+			return
 		}
-		if e == nil {
-			h.mu.Lock()
-			closing := h.closing
-			if !closing {
-				h.sockets[s] = ws
-			}
-			h.mu.Unlock()
-			if !closing {
-				return s
-			}
-			// Shutdown began during the login: it did not see this one.
-			s.bs.End(&bridge.CloseError{Reason: bridge.ReasonShutdown})
-			e = &apiError{code: errShutdown, id: f.ID, text: "the bridge is shutting down"}
-		}
-		if h.cfg.OnReject != nil {
-			h.cfg.OnReject(r, 0, e.code, e.text)
-		}
-		b := errorFrame(nil, e.code, e.id, e.text)
-		_ = ws.SetWriteDeadline(time.Now().Add(h.cfg.WriteTimeout))
-		if ws.WriteMessage(websocket.TextMessage, b) != nil {
-			return nil
-		}
-		if code, ok := fatalLogin(e.code); ok {
-			h.closeWebSocket(ws, closeFrame(nil, e.code, e.text), code)
-			return nil
-		}
+		// Shutdown began during the login: it did not see this one.
+		s.bs.End(&bridge.CloseError{Reason: bridge.ReasonShutdown})
+		e = &apiError{code: errShutdown, id: f.ID, text: "the bridge is shutting down"}
+	}
+	if h.cfg.OnReject != nil {
+		// The upgrade request is not kept for the connection's life: its
+		// address stands for it.
+		h.cfg.OnReject(&http.Request{RemoteAddr: wc.remote, Header: http.Header{}}, 0, e.code, e.text)
+	}
+	code, _ := fatalLogin(e.code)
+	wc.refuse(e, code)
+}
+
+// refuse writes an error frame before any session and, with a close code,
+// the close frame and the close.
+func (wc *wsConn) refuse(e *apiError, code int) {
+	wc.mu.Lock()
+	wc.out = append(wc.out, errorFrame(nil, e.code, e.id, e.text))
+	if code != 0 {
+		wc.out = append(wc.out, closeFrame(nil, e.code, e.text))
+		wc.fatal, wc.closing = code, true
+	}
+	wc.mu.Unlock()
+	wc.c.Wake()
+}
+
+func (wc *wsConn) loginTimedOut() {
+	wc.mu.Lock()
+	s := wc.s
+	wc.mu.Unlock()
+	if s == nil {
+		wc.c.Close() // the read loop ends, and with it the connection
 	}
 }
 
@@ -138,60 +176,65 @@ func fatalLogin(code string) (int, bool) {
 	return 0, false
 }
 
-// writeWebSocket is the connection's one writer: frames as they come,
-// pings while idle, and at the session's end the close frame and the close
-// handshake.
-func (h *Handler) writeWebSocket(ws *websocket.Conn, s *session) {
-	ping := time.NewTicker(h.cfg.PingInterval)
-	defer ping.Stop()
+// Flush writes what is waiting, on the connection's one writer: frames as
+// they come (a WebSocket needs no resend: they go once written), and at
+// the session's end its close frame and the close.
+func (wc *wsConn) Flush() {
+	wc.mu.Lock()
+	s, out, fatal := wc.s, wc.out, wc.fatal
+	wc.out = nil
+	wc.mu.Unlock()
+	for i, b := range out {
+		if wc.c.WriteText(b) != nil {
+			return
+		}
+		if fatal != 0 && i == len(out)-1 {
+			wc.c.Finish(fatal, "")
+			return
+		}
+	}
+	if s == nil {
+		return
+	}
 	for {
 		s.lp.Lock()
 		s.fillLocked()
-		out := s.log
+		frames := s.log
 		s.log, s.bytes = nil, 0
 		ended, end := s.ended, s.end
-		ch := s.changed
 		s.lp.Unlock()
-
-		for i, f := range out {
-			if ended && i == len(out)-1 {
-				s.closingWS.Store(true)
-				h.closeWebSocket(ws, f.data, end.Reason.WebSocketCode())
-				return
-			}
-			_ = ws.SetWriteDeadline(time.Now().Add(h.cfg.WriteTimeout))
-			if err := ws.WriteMessage(websocket.TextMessage, f.data); err != nil {
-				s.bs.End(&bridge.CloseError{Reason: bridge.ReasonGone, Err: err})
-				_ = ws.Close() // unblocks the reader
-				return
-			}
-		}
-		select {
-		case <-ch:
-		case <-ping.C:
-			if err := ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(h.cfg.WriteTimeout)); err != nil {
-				s.bs.End(&bridge.CloseError{Reason: bridge.ReasonGone, Err: err})
-				_ = ws.Close()
-				return
-			}
-		case <-h.ctx.Done():
-			_ = ws.Close()
+		if len(frames) == 0 {
 			return
+		}
+		for i, f := range frames {
+			last := ended && i == len(frames)-1
+			if last {
+				wc.mu.Lock()
+				wc.closing = true
+				wc.mu.Unlock()
+			}
+			if wc.c.WriteText(f.data) != nil {
+				return // the read loop sees the close and ends the session
+			}
+			if last {
+				wc.c.Finish(end.Reason.WebSocketCode(), "")
+				return
+			}
 		}
 	}
 }
 
-// closeWebSocket sends the last frame and the close message, waits briefly
-// for the browser's close and closes the connection (which also ends the
-// reader).
-func (h *Handler) closeWebSocket(ws *websocket.Conn, last []byte, code int) {
-	deadline := time.Now().Add(h.cfg.WriteTimeout)
-	_ = ws.SetWriteDeadline(deadline)
-	if ws.WriteMessage(websocket.TextMessage, last) == nil {
-		_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, ""), deadline)
+// Closed is told that the browser's side ended: the session ends with the
+// browser gone (unless something else ended it first), and the Handler
+// forgets the connection.
+func (wc *wsConn) Closed(err error) {
+	wc.mu.Lock()
+	s := wc.s
+	wc.timer.Stop()
+	wc.mu.Unlock()
+	if s != nil {
+		s.bs.End(&bridge.CloseError{Reason: bridge.ReasonGone, Err: err})
+		wc.h.forget(s)
 	}
-	// The reader sees the browser's close, or the deadline, and returns;
-	// a browser that keeps talking instead is cut off all the same.
-	_ = ws.SetReadDeadline(time.Now().Add(time.Second))
-	time.AfterFunc(2*time.Second, func() { _ = ws.Close() })
+	wc.h.leave()
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/xmppbridge/xmppbridge/bridge"
 	"github.com/xmppbridge/xmppbridge/internal/origin"
+	"github.com/xmppbridge/xmppbridge/internal/wsconn"
 )
 
 // Subprotocol is the WebSocket subprotocol RFC 7395 registers.
@@ -44,11 +45,10 @@ type Config struct {
 
 // Handler serves RFC 7395 WebSocket connections.
 type Handler struct {
-	cfg      Config
-	upgrader websocket.Upgrader
-	ctx      context.Context // cancelled when Shutdown gives up waiting
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup // read loops and writers
+	cfg    Config
+	srv    *wsconn.Server  // the connections' machinery and goroutines
+	ctx    context.Context // cancelled when Shutdown gives up waiting
+	cancel context.CancelFunc
 
 	mu      sync.Mutex
 	conns   map[*conn]struct{}
@@ -71,26 +71,17 @@ func New(cfg Config) *Handler {
 	}
 	h := &Handler{cfg: cfg, conns: make(map[*conn]struct{})}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
-	h.upgrader = websocket.Upgrader{
-		HandshakeTimeout: cfg.WriteTimeout,
-		// Zero: the upgrader reads through the buffered reader the hijack
-		// returns, which hijacker makes a small one of ours (park.go)
-		// instead of net/http's 4 KiB one: it is held for the
-		// connection's whole life.
-		ReadBufferSize: 0,
-		// Write buffers are held only while a message is being written.
-		WriteBufferPool: &writeBufferPool,
-		Subprotocols:    []string{Subprotocol},
-		// Origins are checked before the upgrade, with a clearer answer.
-		CheckOrigin: func(*http.Request) bool { return true },
-		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
+	h.srv = wsconn.NewServer(wsconn.Config{
+		PingInterval: cfg.PingInterval,
+		WriteTimeout: cfg.WriteTimeout,
+		MaxMessage:   cfg.MaxStanzaBytes,
+		Subprotocols: []string{Subprotocol},
+		OnUpgradeError: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
 			h.reject(w, r, status, "xmppbridge: "+reason.Error())
 		},
-	}
+	})
 	return h
 }
-
-var writeBufferPool sync.Pool
 
 // ServeHTTP upgrades the request and starts the connection's read loop.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -113,28 +104,27 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.reject(w, r, http.StatusServiceUnavailable, "xmppbridge: shutting down")
 		return
 	}
-	hj := &hijacker{ResponseWriter: w}
-	ws, err := h.upgrader.Upgrade(hj, r, nil)
-	if err != nil {
+	var fc *conn
+	wc := h.srv.Upgrade(w, r, func(wc *wsconn.Conn) wsconn.Framing {
+		fc = &conn{h: h, c: wc}
+		return fc
+	})
+	if wc == nil {
 		return // the upgrader has answered
 	}
-	c := newConn(h, ws, hj)
 	h.mu.Lock()
 	if h.closing {
 		h.mu.Unlock()
 		// Shutdown began during the upgrade and did not see this one: it
 		// hears system-shutdown all the same, from this goroutine, the
 		// only one that knows of it.
-		c.writeEnd(&bridge.CloseError{Reason: bridge.ReasonShutdown})
-		_ = ws.Close()
+		fc.writeEnd(&bridge.CloseError{Reason: bridge.ReasonShutdown})
+		wc.Close()
 		return
 	}
-	h.conns[c] = struct{}{}
-	h.wg.Add(1)
+	h.conns[fc] = struct{}{}
+	wc.Start() // counted before Shutdown can begin waiting
 	h.mu.Unlock()
-	// A fresh goroutine instead of net/http's: it starts with a small stack
-	// and the HTTP server forgets the hijacked connection.
-	go c.readLoop(false)
 }
 
 func (h *Handler) reject(w http.ResponseWriter, r *http.Request, status int, reason string) {
@@ -170,7 +160,7 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 	}
 	done := make(chan struct{})
 	go func() {
-		h.wg.Wait()
+		h.srv.WG.Wait()
 		close(done)
 	}()
 	select {
@@ -179,8 +169,9 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	h.cancel()
+	h.srv.Cut()
 	for _, c := range list {
-		_ = c.ws.Close()
+		c.c.Close()
 	}
 	<-done
 	return ctx.Err()

@@ -3,93 +3,64 @@ package wsframe
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"time"
 	"unsafe"
-
-	"github.com/gorilla/websocket"
 
 	"github.com/xmppbridge/xmppbridge/bridge"
 	"github.com/xmppbridge/xmppbridge/xmppclient"
 )
 
-// writeLoop writes whatever is waiting and exits when nothing is. It is the
-// only goroutine writing to the WebSocket; wake starts it. Write errors are
-// not handled here: a broken connection ends the read loop, which ends the
-// session.
-func (c *conn) writeLoop() {
-	defer c.h.wg.Done()
-	for {
-		c.mu.Lock()
-		if !c.kick || c.finished {
-			c.writing = false
-			c.mu.Unlock()
+// Flush writes whatever is waiting (wsconn.Framing), on the connection's
+// one writer goroutine: an end found before any session, or what the
+// session's queue holds.
+func (c *conn) Flush() {
+	c.mu.Lock()
+	pending := c.pending
+	c.pending = nil
+	sess := c.sess
+	c.mu.Unlock()
+	if pending != nil {
+		c.writeEnd(pending)
+		return
+	}
+	for sess != nil {
+		items := sess.Pull(nil)
+		if len(items) == 0 {
 			return
 		}
-		c.kick = false
-		ping := c.ping
-		c.ping = false
-		var pong []byte
-		if c.pongDue {
-			pong, c.pongDue = append([]byte(nil), c.pong...), false
-		}
-		pending := c.pending
-		c.pending = nil
-		sess := c.sess
-		c.mu.Unlock()
-
-		deadline := time.Now().Add(c.h.cfg.WriteTimeout)
-		if pong != nil {
-			_ = c.ws.WriteControl(websocket.PongMessage, pong, deadline)
-		}
-		if ping {
-			_ = c.ws.WriteControl(websocket.PingMessage, nil, deadline)
-		}
-		if pending != nil {
-			c.writeEnd(pending)
-			continue
-		}
-		for sess != nil {
-			items := sess.Pull(nil)
-			if len(items) == 0 {
-				break
+		for i := range items {
+			if !c.writeItem(&items[i]) {
+				// The connection broke: the read loop sees it and the
+				// session ends with the browser gone.
+				sess.Release(items)
+				return
 			}
-			_ = c.ws.SetWriteDeadline(time.Now().Add(c.h.cfg.WriteTimeout))
-			for i := range items {
-				c.writeItem(&items[i])
-			}
-			sess.Release(items)
 		}
+		sess.Release(items)
 	}
 }
 
-// writeItem writes one item from the session.
-func (c *conn) writeItem(it *bridge.Item) {
+// writeItem writes one item from the session, and reports whether the
+// connection is still good for more.
+func (c *conn) writeItem(it *bridge.Item) bool {
 	if it.End != nil {
 		c.writeEnd(it.End)
-		return
+		return false
 	}
 	switch it.Kind {
 	case xmppclient.EventHeader:
-		c.writeOpen(&it.Header)
+		return c.writeOpen(&it.Header) == nil
 	case xmppclient.EventElement, xmppclient.EventStreamError:
-		w, err := c.ws.NextWriter(websocket.TextMessage)
-		if err != nil {
-			return
-		}
 		if it.NS == "" {
-			_, _ = w.Write(it.Data)
-		} else {
-			_, _ = w.Write(it.Data[:it.NSAt])
-			_, _ = w.Write(stringBytes(it.NS))
-			_, _ = w.Write(it.Data[it.NSAt:])
+			return c.c.WriteText(it.Data) == nil
 		}
-		_ = w.Close()
+		return c.c.WriteTextParts(it.Data[:it.NSAt], stringBytes(it.NS), it.Data[it.NSAt:]) == nil
 	}
+	return true
 }
 
-func (c *conn) writeOpen(h *xmppclient.Header) {
+func (c *conn) writeOpen(h *xmppclient.Header) error {
 	c.opened = true
-	_ = c.ws.WriteMessage(websocket.TextMessage, appendOpen(nil, h))
+	return c.c.WriteText(appendOpen(nil, h))
 }
 
 // writeEnd writes the end of the stream: a header of the bridge's own if the
@@ -99,34 +70,22 @@ func (c *conn) writeOpen(h *xmppclient.Header) {
 func (c *conn) writeEnd(e *bridge.CloseError) {
 	if e.Reason != bridge.ReasonGone {
 		if !c.opened {
-			c.writeOpen(&xmppclient.Header{ID: newID(), Version: "1.0"})
+			_ = c.writeOpen(&xmppclient.Header{ID: newID(), Version: "1.0"})
 		}
 		if cond := e.StreamCondition(); cond != "" {
-			_ = c.ws.WriteMessage(websocket.TextMessage, bridge.AppendStreamError(nil, cond, e.Text))
+			_ = c.c.WriteText(bridge.AppendStreamError(nil, cond, e.Text))
 		}
-		_ = c.ws.WriteMessage(websocket.TextMessage, appendClose(nil, e.URI))
+		_ = c.c.WriteText(appendClose(nil, e.URI))
 	}
-	msg := websocket.FormatCloseMessage(e.Reason.WebSocketCode(), closeText(e))
-	_ = c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(c.h.cfg.WriteTimeout))
-	_ = c.ws.SetReadDeadline(time.Now().Add(closeWait))
-	c.mu.Lock()
-	c.finished = true
-	c.timer.Stop()
-	c.mu.Unlock()
-	close(c.done)
+	c.c.Finish(e.Reason.WebSocketCode(), closeText(e))
 }
 
-// closeText is the close frame's reason: short, as a control frame carries
-// at most 123 bytes of it.
+// closeText is the close frame's reason.
 func closeText(e *bridge.CloseError) string {
-	s := e.StreamCondition()
-	if s == "" {
-		s = "stream closed"
+	if s := e.StreamCondition(); s != "" {
+		return s
 	}
-	if len(s) > 120 {
-		s = s[:120]
-	}
-	return s
+	return "stream closed"
 }
 
 // stringBytes views s as bytes without copying; the writer only reads it.

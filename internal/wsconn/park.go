@@ -1,4 +1,4 @@
-package wsframe
+package wsconn
 
 import (
 	"bufio"
@@ -42,18 +42,18 @@ func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // parkable reports whether the read loop may hand the wait for the
 // browser's next frame to awaitRead: nothing is buffered and the socket can
 // be waited on (plain TCP; a TLS listener's connections cannot).
-func (c *conn) parkable() bool {
+func (c *Conn) parkable() bool {
 	return c.rawc != nil && c.br.Buffered() == 0
 }
 
-// awaitRead runs on a fresh goroutine counted in the handler's wait group.
+// awaitRead runs on a fresh goroutine counted in the Server's WaitGroup.
 // It waits for the browser to send something, takes the pings and pongs
 // that arrive between messages itself (so that a keepalive exchange leaves
 // it parked here rather than inside gorilla/websocket's NextReader, which
 // would wait for the next data frame with a grown stack), and goes back to
 // the read loop for anything else. A failure is left for the read loop's
 // NextReader to report.
-func (c *conn) awaitRead() {
+func (c *Conn) awaitRead() {
 	for {
 		if netwait.Readable(c.rawc) != nil {
 			break
@@ -84,7 +84,7 @@ const (
 // only between messages, when gorilla/websocket expects a frame header
 // next. Anything else, or a frame not wholly buffered or not well-formed,
 // is left for gorilla/websocket to read and judge.
-func (c *conn) takeControl() bool {
+func (c *Conn) takeControl() bool {
 	var payload [125]byte
 	for {
 		n := c.br.Buffered()
