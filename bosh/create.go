@@ -45,13 +45,9 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request, rb *body) outco
 func (h *Handler) open(ctx context.Context, s *session, req bridge.OpenRequest) (*bridge.Session, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	stop := context.AfterFunc(h.ctx, cancel)
-	bs, err := h.cfg.Hub.Open(ctx, req, s)
+	bs, err := h.cfg.Hub.Open(ctx, req, s) // Attach sets s.bs
 	stop()
 	cancel()
-	s.lp.Lock()
-	s.bs = bs
-	s.lp.PokeLocked() // what the session queued while opening
-	s.lp.Unlock()
 	return bs, err
 }
 

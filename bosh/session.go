@@ -75,6 +75,14 @@ type request struct {
 
 func reqOf(r *longpoll.Request) *request { return r.Data.(*request) }
 
+// Attach implements bridge.Transport: the session's bridge session,
+// before it says anything.
+func (s *session) Attach(bs *bridge.Session) {
+	s.lp.Lock()
+	s.bs = bs
+	s.lp.Unlock()
+}
+
 // Wake implements bridge.Transport: the engine looks at the queue again.
 func (s *session) Wake() { s.lp.Poke() }
 
@@ -228,7 +236,7 @@ func (s *session) pullLocked() {
 		return
 	}
 	for {
-		got := s.bs.Pull(nil)
+		got := s.bs.Pull()
 		if len(got) == 0 {
 			return // the queue now wakes us for the next item
 		}

@@ -4,17 +4,27 @@
 //
 // Upstream to browser, a session's one reader goroutine puts every element
 // the server sends into the session's bounded queue and never blocks on the
-// browser: a queue that overflows ends that session alone. The transport
-// pulls from the queue when the session wakes it (Transport.Wake), so a
-// transport needs no goroutine while nothing is pending. Every session ends
-// with exactly one final item that carries a CloseError (nil for a clean
-// end), after all items that were queued before it unless the reason says to
-// discard them.
+// browser: a queue that overflows ends that session alone. Every session
+// ends with exactly one final item that carries a CloseError (nil for a
+// clean end), after all items that were queued before it unless the reason
+// says to discard them.
 //
-// Browser to upstream, the transport calls Send, Restart and End from its
-// one read loop; they write to the upstream socket with a deadline.
+// Browser to upstream, the transport calls Send, Restart and End; they
+// write to the upstream socket with a deadline.
 //
-// Concurrency: Hub and Session methods are safe for concurrent use. Wake is
-// called from the session's reader goroutine or from End, at most once per
-// idle period (after Pull has returned nothing), and must not block.
+// The contract between a session and its transport (Transport):
+//
+//   - Hub.Open calls Transport.Attach with the session before it returns and
+//     before any Wake: the transport knows its session before it is told
+//     anything about it.
+//   - Wake says items are waiting. The transport then calls Pull, which
+//     hands over the queue's own array, until it returns nil (Release gives
+//     an array back for reuse); only then will the next item wake it. Wake
+//     is called at most once per such idle period and must not block.
+//   - The session calls Attach and Wake only from its own goroutines (its
+//     reader, or one started to wake the transport), never from within a
+//     call the transport made: a transport may call Open, Send, Restart and
+//     End while holding its own locks, and take them in Wake.
+//
+// Concurrency: Hub and Session methods are safe for concurrent use.
 package bridge

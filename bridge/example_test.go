@@ -7,8 +7,11 @@ import (
 	"github.com/xmppbridge/xmppbridge/bridge"
 )
 
-// wakeOnly is the smallest Transport: a real one starts its writer here.
+// wakeOnly is the smallest Transport: a real one keeps its session in
+// Attach and starts its writer in Wake.
 type wakeOnly chan struct{}
+
+func (w wakeOnly) Attach(*bridge.Session) {}
 
 func (w wakeOnly) Wake() {
 	select {
@@ -29,7 +32,7 @@ func ExampleHub_Open() {
 		fmt.Println("open failed:", err)
 	}
 	for range wake {
-		for items := s.Pull(nil); len(items) > 0; items = s.Pull(nil) {
+		for items := s.Pull(); len(items) > 0; items = s.Pull() {
 			for _, it := range items {
 				if it.End != nil {
 					fmt.Println("session over:", it.End.Reason)

@@ -106,6 +106,7 @@ func (h *Hub) Open(ctx context.Context, req OpenRequest, t Transport) (*Session,
 	s := &Session{hub: h, t: t, id: h.nextID.Add(1)}
 	s.q.maxBytes = h.cfg.QueueBytes
 	s.q.idle = true
+	t.Attach(s)
 
 	if e := h.add(s); e != nil {
 		return s, h.fail(s, req, e)
@@ -142,7 +143,7 @@ func (h *Hub) Open(ctx context.Context, req OpenRequest, t Transport) (*Session,
 	s.up = up
 	s.mu.Unlock()
 
-	s.push(Item{Event: xmppclient.Event{Kind: xmppclient.EventHeader, Header: up.Header()}})
+	s.pushFor(Item{Event: xmppclient.Event{Kind: xmppclient.EventHeader, Header: up.Header()}})
 	h.wg.Add(1)
 	go s.readLoop(up, false)
 	return s, nil
@@ -169,7 +170,7 @@ func dial(ctx context.Context, cfg xmppclient.Config, login *xmppclient.Credenti
 // fail ends a session that never got an upstream stream: the browser gets
 // a header of the bridge's own, then the error.
 func (h *Hub) fail(s *Session, req OpenRequest, e *CloseError) error {
-	s.push(Item{Event: xmppclient.Event{Kind: xmppclient.EventHeader, Header: xmppclient.Header{
+	s.pushFor(Item{Event: xmppclient.Event{Kind: xmppclient.EventHeader, Header: xmppclient.Header{
 		ID: newStreamID(), From: req.To, To: req.From, Lang: req.Lang, Version: "1.0",
 	}}})
 	s.mu.Lock()
@@ -177,7 +178,7 @@ func (h *Hub) fail(s *Session, req OpenRequest, e *CloseError) error {
 		s.ending = e
 	}
 	s.mu.Unlock()
-	s.endQueue(e, false)
+	s.endQueueFor(e, false)
 	h.report(s, e)
 	return e
 }

@@ -79,26 +79,20 @@ func (q *queue) end(e *CloseError, discard bool) (wake, first bool) {
 	return wake, true
 }
 
-// pull hands over every pending item: the queue's own array when dst has
-// no room (no copy), else appended to dst. When there is none it marks the
-// queue idle, so the next push or end wakes the consumer.
-func (q *queue) pull(dst []Item) []Item {
+// pull hands over every pending item, in the queue's own array (the queue
+// lets go of it: an idle session holds no item memory). When there is none
+// it returns nil and marks the queue idle, so the next push or end wakes
+// the consumer.
+func (q *queue) pull() []Item {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if len(q.items) == 0 {
 		q.idle = true
-		return dst
+		return nil
 	}
-	// The queue lets go of its array either way: an idle session holds no
-	// item memory.
 	items := q.items
 	q.items, q.bytes = nil, 0
-	if cap(dst) == 0 {
-		return items
-	}
-	dst = append(dst, items...)
-	release(items)
-	return dst
+	return items
 }
 
 // release gives a batch's array back for the next push to reuse, so a busy

@@ -16,7 +16,7 @@ func TestQueue(t *testing.T) {
 		run  func(t *testing.T, q *queue)
 	}{
 		{"first push after an empty pull wakes once", func(t *testing.T, q *queue) {
-			if got := q.pull(nil); len(got) != 0 {
+			if got := q.pull(); len(got) != 0 {
 				t.Fatalf("pull on empty queue gave %d items", len(got))
 			}
 			if wake, ok := q.push(elem("<a/>")); !wake || !ok {
@@ -30,7 +30,7 @@ func TestQueue(t *testing.T) {
 			for _, s := range []string{"<a/>", "<b/>", "<c/>"} {
 				q.push(elem(s))
 			}
-			got := q.pull(nil)
+			got := q.pull()
 			if len(got) != 3 || string(got[0].Data) != "<a/>" || string(got[2].Data) != "<c/>" {
 				t.Fatalf("pull = %v", got)
 			}
@@ -46,7 +46,7 @@ func TestQueue(t *testing.T) {
 			if _, ok := q.push(elem("<b/>")); ok {
 				t.Fatal("item over the bound accepted")
 			}
-			if got := q.pull(nil); len(got) != 1 {
+			if got := q.pull(); len(got) != 1 {
 				t.Fatalf("pull = %d items, want 1", len(got))
 			}
 		}},
@@ -61,7 +61,7 @@ func TestQueue(t *testing.T) {
 			if _, first := q.end(&CloseError{Reason: ReasonShutdown}, false); !first {
 				t.Fatal("first end not first")
 			}
-			got := q.pull(nil)
+			got := q.pull()
 			if len(got) != 2 || got[1].End == nil || got[1].End.Reason != ReasonShutdown {
 				t.Fatalf("pull = %+v", got)
 			}
@@ -69,7 +69,7 @@ func TestQueue(t *testing.T) {
 		{"end with discard drops pending items", func(t *testing.T, q *queue) {
 			q.push(elem("<a/>"))
 			q.end(&CloseError{Reason: ReasonSlowConsumer}, true)
-			got := q.pull(nil)
+			got := q.pull()
 			if len(got) != 1 || got[0].End == nil {
 				t.Fatalf("pull = %+v", got)
 			}
@@ -82,12 +82,12 @@ func TestQueue(t *testing.T) {
 			if _, ok := q.push(elem("<a/>")); ok {
 				t.Fatal("push after end accepted")
 			}
-			if got := q.pull(nil); len(got) != 1 || got[0].End.Reason != ReasonNormal {
+			if got := q.pull(); len(got) != 1 || got[0].End.Reason != ReasonNormal {
 				t.Fatalf("pull = %+v", got)
 			}
 		}},
 		{"end wakes an idle consumer", func(t *testing.T, q *queue) {
-			q.pull(nil)
+			q.pull()
 			if wake, _ := q.end(&CloseError{Reason: ReasonNormal}, false); !wake {
 				t.Fatal("end did not wake an idle consumer")
 			}
@@ -104,10 +104,9 @@ func TestQueue(t *testing.T) {
 func BenchmarkQueuePushPull(b *testing.B) {
 	q := &queue{maxBytes: 1 << 20}
 	it := elem("<message to='a@b'><body>hi</body></message>")
-	var dst []Item
 	b.ReportAllocs()
 	for b.Loop() {
 		q.push(it)
-		dst = q.pull(dst[:0])
+		release(q.pull())
 	}
 }

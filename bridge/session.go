@@ -8,11 +8,21 @@ import (
 	"github.com/xmppbridge/xmppbridge/xmppclient"
 )
 
-// Transport is what a browser-facing transport gives a session: a way to
-// be told that items are waiting. The transport then calls Pull until it
-// returns nothing.
+// Transport is what a browser-facing transport gives a session: how the
+// session tells it things. The session calls these methods from its own
+// goroutines only — the reader's, or one the Hub starts for the purpose —
+// never from within a call the transport made (Open, Send, Restart, End),
+// so a transport may make those calls holding its own locks, and its
+// methods may take them.
 type Transport interface {
-	// Wake must not block. It is not called concurrently with itself.
+	// Attach is called once, by Hub.Open before it returns and before any
+	// Wake, with the session Open is making: the transport knows its
+	// session before it is told anything about it. (When Open fails, the
+	// session holds a header and its end.)
+	Attach(s *Session)
+	// Wake says items are waiting: the transport calls Pull until it
+	// returns nothing, after which the next item wakes it again. Wake must
+	// not block; it is not called concurrently with itself.
 	Wake()
 }
 
@@ -47,14 +57,13 @@ type Session struct {
 // ID is the session's number, unique within its Hub, for logs.
 func (s *Session) ID() uint64 { return s.id }
 
-// Pull returns every item waiting for the browser: appended to dst if dst
-// has room, else in an array of the queue's own, with no copy. When nothing
-// is waiting it returns dst unchanged and the session will call Wake when
-// something arrives.
-func (s *Session) Pull(dst []Item) []Item { return s.q.pull(dst) }
+// Pull hands over every item waiting for the browser, in the queue's own
+// array, with no copy. When nothing is waiting it returns nil, and the
+// session will call Wake when something arrives.
+func (s *Session) Pull() []Item { return s.q.pull() }
 
-// Release hands back a batch returned by Pull once it has been written, so
-// its array can serve the next batch. Optional.
+// Release hands back a batch returned by Pull once it has been used, so its
+// array can serve the next batch. Optional.
 func (s *Session) Release(items []Item) { release(items) }
 
 // Send writes one element from the browser to the server. The element must
@@ -113,12 +122,12 @@ func (s *Session) End(e *CloseError) {
 	switch e.Reason {
 	case ReasonNormal:
 		if up == nil {
-			s.endQueue(e, false)
+			s.endQueueFor(e, false)
 		}
 	case ReasonGone, ReasonSlowConsumer:
-		s.endQueue(e, true)
+		s.endQueueFor(e, true)
 	default:
-		s.endQueue(e, false)
+		s.endQueueFor(e, false)
 	}
 	if up != nil {
 		// The reader goroutine sees the server's answer, or the deadline
@@ -133,6 +142,8 @@ func (s *Session) upstream() *xmppclient.Conn {
 	return s.up
 }
 
+// push queues an item from the reader goroutine, which wakes the
+// transport itself.
 func (s *Session) push(it Item) bool {
 	wake, ok := s.q.push(it)
 	if wake {
@@ -141,11 +152,33 @@ func (s *Session) push(it Item) bool {
 	return ok
 }
 
+// pushFor queues an item on behalf of a call the transport made (Open):
+// the transport is woken from a goroutine of the Hub's.
+func (s *Session) pushFor(it Item) {
+	if wake, _ := s.q.push(it); wake {
+		s.wakeLater()
+	}
+}
+
+// endQueue queues the session's end from the reader goroutine.
 func (s *Session) endQueue(e *CloseError, discard bool) {
 	if wake, _ := s.q.end(e, discard); wake {
 		s.t.Wake()
 	}
 }
+
+// endQueueFor queues the end on behalf of a call the transport made
+// (End, Send, Restart, Open).
+func (s *Session) endQueueFor(e *CloseError, discard bool) {
+	if wake, _ := s.q.end(e, discard); wake {
+		s.wakeLater()
+	}
+}
+
+// wakeLater wakes the transport from a goroutine of its own, never from
+// within the transport's own call. It is not counted for Shutdown: Wake
+// does not block, so it ends as soon as it has run.
+func (s *Session) wakeLater() { go s.t.Wake() }
 
 // readLoop carries everything the server sends into the queue until the
 // upstream stream ends. It never blocks on the browser. Whenever the server

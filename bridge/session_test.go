@@ -39,7 +39,7 @@ func (r *recorder) Wake() {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		for {
-			items := r.s.Pull(nil)
+			items := r.s.Pull()
 			if len(items) == 0 {
 				return
 			}
@@ -50,10 +50,13 @@ func (r *recorder) Wake() {
 	}()
 }
 
-func (r *recorder) attach(s *Session) {
+// Attach is called by Hub.Open before any Wake.
+func (r *recorder) Attach(s *Session) {
+	if r.s != nil {
+		panic("Attach called twice")
+	}
 	r.s = s
 	close(r.ready)
-	r.Wake()
 }
 
 func (r *recorder) next(t *testing.T) Item {
@@ -87,7 +90,6 @@ func open(t *testing.T, h *Hub) (*Session, *recorder) {
 	t.Helper()
 	r := newRecorder()
 	s, err := h.Open(context.Background(), OpenRequest{To: "localhost", Lang: "en"}, r)
-	r.attach(s)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -195,8 +197,7 @@ func TestOpenFailures(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := New(Config{Upstream: tt.upstream})
 			r := newRecorder()
-			s, err := h.Open(context.Background(), OpenRequest{To: "example.net"}, r)
-			r.attach(s)
+			_, err := h.Open(context.Background(), OpenRequest{To: "example.net"}, r)
 			if err == nil {
 				t.Fatal("Open succeeded")
 			}
@@ -218,8 +219,7 @@ func TestMaxSessions(t *testing.T) {
 	h := New(Config{Upstream: plaintextTo(srv.Addr), MaxSessions: 1})
 	open(t, h)
 	r := newRecorder()
-	s, err := h.Open(context.Background(), OpenRequest{To: "localhost"}, r)
-	r.attach(s)
+	_, err := h.Open(context.Background(), OpenRequest{To: "localhost"}, r)
 	if err == nil {
 		t.Fatal("second session accepted")
 	}
@@ -268,7 +268,7 @@ func TestSlowConsumerEndsOnlyItsSession(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	var end *CloseError
 	for end == nil && time.Now().Before(deadline) {
-		for _, it := range slow.Pull(nil) {
+		for _, it := range slow.Pull() {
 			if it.End != nil {
 				end = it.End
 			}
@@ -302,8 +302,7 @@ func TestShutdown(t *testing.T) {
 		}
 	}
 	r := newRecorder()
-	s, err := h.Open(context.Background(), OpenRequest{To: "localhost"}, r)
-	r.attach(s)
+	_, err := h.Open(context.Background(), OpenRequest{To: "localhost"}, r)
 	if err == nil || r.nextEnd(t).Reason != ReasonShutdown {
 		t.Fatalf("Open after Shutdown: %v", err)
 	}

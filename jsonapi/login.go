@@ -129,7 +129,7 @@ func (h *Handler) open(ctx context.Context, jid, password, resource string, s *s
 		return loginError(err)
 	}
 	s.lp.Lock()
-	s.bs, s.jid = bs, bs.JID()
+	s.jid = bs.JID() // Open attached bs
 	s.lp.Unlock()
 	return nil
 }

@@ -67,6 +67,14 @@ type closeInfo struct {
 	code, text string
 }
 
+// Attach implements bridge.Transport: the session's bridge session, before
+// it says anything.
+func (s *session) Attach(bs *bridge.Session) {
+	s.lp.Lock()
+	s.bs = bs
+	s.lp.Unlock()
+}
+
 // Wake implements bridge.Transport: whoever consumes the session looks
 // again — the WebSocket's writer, the events stream, a held poll.
 func (s *session) Wake() {
@@ -110,7 +118,7 @@ func (s *session) fillLocked() {
 	}
 	s.filling = true
 	for !s.ended {
-		items := s.bs.Pull(nil)
+		items := s.bs.Pull()
 		if len(items) == 0 {
 			break
 		}

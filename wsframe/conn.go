@@ -28,6 +28,14 @@ type conn struct {
 	opened bool
 }
 
+// Attach implements bridge.Transport: the connection's session, before it
+// says anything.
+func (c *conn) Attach(s *bridge.Session) {
+	c.mu.Lock()
+	c.sess = s
+	c.mu.Unlock()
+}
+
 // Wake implements bridge.Transport.
 func (c *conn) Wake() { c.c.Wake() }
 
@@ -105,16 +113,12 @@ func (c *conn) handle(f frame) {
 		}
 		s, _ := c.h.cfg.Hub.Open(c.h.ctx, bridge.OpenRequest{To: f.open.To, From: f.open.From, Lang: f.open.Lang}, c)
 		c.mu.Lock()
-		c.sess = s
 		ended := c.ended
 		c.mu.Unlock()
 		if ended {
 			// Shutdown reached this connection while it was opening.
 			s.End(&bridge.CloseError{Reason: bridge.ReasonShutdown})
 		}
-		// Items pushed before c.sess was set found no session to pull
-		// from: look again.
-		c.Wake()
 	case frameClose:
 		c.end(&bridge.CloseError{Reason: bridge.ReasonNormal})
 	case frameElement:

@@ -23,7 +23,7 @@ func (c *conn) Flush() {
 		return
 	}
 	for sess != nil {
-		items := sess.Pull(nil)
+		items := sess.Pull()
 		if len(items) == 0 {
 			return
 		}
