@@ -169,10 +169,8 @@ func (s *session) boundedLocked(b []byte) {
 	}
 	e := &bridge.CloseError{Reason: bridge.ReasonSlowConsumer}
 	s.endLocked(e)
-	// End wakes this session's consumers, which takes the session's lock:
-	// not from here, but from a goroutine that ends with the call.
 	if s.bs != nil {
-		go s.bs.End(e)
+		s.bs.End(e) // it wakes this session later, not from within (bridge/doc.go)
 	}
 }
 
