@@ -59,21 +59,22 @@ func TestBounceAtEnd(t *testing.T) {
 		`<presence from='b@localhost/r'/>`,
 		`<iq from='localhost' id='ping' type='get'><ping xmlns='urn:xmpp:ping'/></iq>`,
 	}
-	want := []string{
+	bounces := []string{
 		`<message xmlns='jabber:client' type='error' to='b@localhost/r' id='m1'><error type='wait'><recipient-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>`,
 		`<iq xmlns='jabber:client' type='error' to='localhost' id='ping'><error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>`,
-		"</stream:stream>",
 	}
 	tests := []struct {
 		name string
 		end  func(t *testing.T, s *sess, st *session)
+		last string // after the bounces
 	}{
+		// A client gone: the connection drops without a stream close.
 		{"inactivity", func(t *testing.T, s *sess, st *session) {
 			st.Idle() // as the engine calls it once the inactivity period is over
-		}},
+		}, dropped},
 		{"a request that ends the session", func(t *testing.T, s *sess, st *session) {
 			s.sendAt(t, s.rid+5, "", "").terminate(t, "item-not-found", http.StatusOK)
-		}},
+		}, "</stream:stream>"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -87,7 +88,7 @@ func TestBounceAtEnd(t *testing.T) {
 			}
 			st.lp.Unlock()
 			tt.end(t, s, st)
-			for _, w := range want {
+			for _, w := range append(bounces, tt.last) {
 				if got := rec.next(t); got != w {
 					t.Fatalf("upstream got %s\nwant %s", got, w)
 				}

@@ -75,6 +75,10 @@ type Config struct {
 	// bad-request. Nil ignores 'route', as XEP-0124 allows a connection
 	// manager that serves a defined list of domains.
 	Route func(to, host, port string) bool
+	// DrainURI, if set, is where clients are sent when the bridge shuts
+	// down (the see-other-uri condition, XEP-0124 §17.2) instead of
+	// system-shutdown: another bridge, or the balancer in front of them.
+	DrainURI string
 	// SeeOtherURI, if set, is asked at each session creation; a non-empty
 	// answer sends the client there with see-other-uri instead of opening
 	// a session.
@@ -172,7 +176,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.cors(w.Header(), r)
 	if !h.enter() {
-		h.write(w, r, h.response(http.StatusOK, terminateBody(condSystemShutdown, ""), "", false))
+		h.write(w, r, h.response(http.StatusOK, h.shutdownBody(), "", false))
 		return
 	}
 	o := h.serveHTTP(w, r)
@@ -192,6 +196,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.write(w, r, o.resp)
 		h.wg.Done()
 	}
+}
+
+// shutdownBody answers what comes while the Handler shuts down: the
+// client is sent to DrainURI when there is one.
+func (h *Handler) shutdownBody() []byte {
+	if h.cfg.DrainURI != "" {
+		return terminateBody(condSeeOtherURI, h.cfg.DrainURI)
+	}
+	return terminateBody(condSystemShutdown, "")
 }
 
 // outcome is what became of one request: answered now (resp), or held for

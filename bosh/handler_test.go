@@ -331,6 +331,10 @@ type recorder struct {
 	got chan string
 }
 
+// dropped is what a recorder gets when the bridge drops the connection
+// without closing the stream.
+const dropped = "<dropped/>"
+
 func newRecorder(t testing.TB) (*recorder, *fakexmpp.Server) {
 	rec := &recorder{got: make(chan string, 256)}
 	srv := fakexmpp.Start(t, func(c *fakexmpp.Conn) {
@@ -341,6 +345,9 @@ func newRecorder(t testing.TB) (*recorder, *fakexmpp.Server) {
 		for {
 			it, err := c.Read()
 			if err != nil {
+				// The connection closed without a stream close, as for a
+				// browser that vanished.
+				rec.got <- dropped
 				return
 			}
 			switch it.Kind {
@@ -572,6 +579,31 @@ func TestShutdown(t *testing.T) {
 	e.post(t, "<body rid='1' to='localhost' xmlns='"+nsHTTPBind+"'/>").terminate(t, "system-shutdown", http.StatusOK)
 	if e.h.Len() != 0 {
 		t.Errorf("%d sessions left", e.h.Len())
+	}
+}
+
+// A drain with DrainURI sends clients there (see-other-uri, XEP-0124
+// §17.2) instead of telling them the bridge shuts down.
+func TestShutdownDrainURI(t *testing.T) {
+	up := fakexmpp.Start(t, fakexmpp.Echo)
+	e := newEnv(t, up.Addr, Config{DrainURI: "https://peer.example/http-bind"})
+	s, _ := e.open(t, "")
+	held := async(t, func(t testing.TB) resp { return s.send(t, "", "") })
+	s.waitHeld(t, 1)
+	idle, _ := e.open(t, "")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := e.hub.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.h.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []resp{recv(t, held), idle.send(t, "", "")} {
+		r.terminate(t, "see-other-uri", http.StatusOK)
+		if len(r.kids) != 1 || r.kids[0] != "<uri>https://peer.example/http-bind</uri>" {
+			t.Fatalf("see-other-uri without the URI: %s", r)
+		}
 	}
 }
 

@@ -339,6 +339,10 @@ func (s *session) respondLocked(rid uint64, create bool) (b []byte, status int, 
 		// XEP-0206 §6: the server's stream error, in a terminate body.
 		cond = condRemoteStreamError
 		s.ending = &bridge.CloseError{Reason: bridge.ReasonUpstreamClosed}
+	case endItem != nil && endItem.Reason == bridge.ReasonShutdown && s.h.cfg.DrainURI != "":
+		// A drain with somewhere to go: the client moves there (and
+		// resumes, where its stream allows).
+		cond, uri = condSeeOtherURI, s.h.cfg.DrainURI
 	case endItem != nil:
 		cond, uri = endItem.Reason.BOSHCondition(), endItem.URI
 		switch {
@@ -449,11 +453,15 @@ func (s *session) failLocked(r *longpoll.Request, e *bindError) *longpoll.Answer
 }
 
 // endingLocked records why the session ends, and what to bounce, for
-// Ended.
+// Ended. Nothing is bounced from a stream the server keeps for a
+// resumption (XEP-0198): it sends again what the client did not
+// acknowledge, to the client that resumes.
 func (s *session) endingLocked(e *bridge.CloseError) {
 	if s.ending == nil {
 		s.ending = e
-		s.bounced = s.undeliveredLocked()
+		if s.bs == nil || !s.bs.Resumable() {
+			s.bounced = s.undeliveredLocked()
+		}
 	}
 }
 
@@ -511,7 +519,7 @@ func (s *session) shutdown(now bool) {
 	if !s.lp.EndedLocked() && (now || s.lp.OpenLocked() == 0) {
 		s.endingLocked(&bridge.CloseError{Reason: bridge.ReasonShutdown})
 		s.bounced = nil
-		s.lp.EndLocked(s.response(http.StatusOK, terminateBody(condSystemShutdown, ""), false))
+		s.lp.EndLocked(s.response(http.StatusOK, s.h.shutdownBody(), false))
 	}
 	bs := s.bs
 	s.lp.Unlock()

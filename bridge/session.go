@@ -95,6 +95,15 @@ func (s *Session) Restart() error {
 	return nil
 }
 
+// Resumable reports whether the upstream stream has XEP-0198 stream
+// management with resumption: a server keeps such a session for its
+// client to resume when the connection drops, and sends again what was not
+// acknowledged.
+func (s *Session) Resumable() bool {
+	up := s.upstream()
+	return up != nil && up.Resumable()
+}
+
 // JID is the full JID the bridge bound for a bridge-authenticated session,
 // or "".
 func (s *Session) JID() string {
@@ -109,6 +118,15 @@ func (s *Session) JID() string {
 // item follows its answer (or a timeout). ReasonGone drops whatever was
 // waiting, since nobody will read it; ReasonSlowConsumer drops it because
 // that is the problem; any other reason is queued after what is waiting.
+//
+// The upstream stream ends the way the browser's did. A browser that
+// vanished (ReasonGone, ReasonConnectionTimeout) gets its upstream
+// connection closed without a stream close, as the server would see it
+// had the browser been connected to it directly: a server that has a
+// resumable XEP-0198 session keeps it for the browser to resume, through
+// this bridge or another. So does a bridge that shuts down
+// (ReasonShutdown) for a stream that enabled resumption. Every other end
+// closes the stream cleanly.
 func (s *Session) End(e *CloseError) {
 	s.mu.Lock()
 	if s.ending != nil {
@@ -129,11 +147,30 @@ func (s *Session) End(e *CloseError) {
 	default:
 		s.endQueueFor(e, false)
 	}
-	if up != nil {
-		// The reader goroutine sees the server's answer, or the deadline
-		// CloseStream sets, and finishes the session.
-		_ = up.CloseStream()
+	if up == nil {
+		return
 	}
+	if abrupt(e.Reason, up) {
+		// The reader goroutine sees the connection closed and finishes
+		// the session.
+		_ = up.Close()
+		return
+	}
+	// The reader goroutine sees the server's answer, or the deadline
+	// CloseStream sets, and finishes the session.
+	_ = up.CloseStream()
+}
+
+// abrupt reports whether a session ending for reason leaves its upstream
+// stream unclosed, for the server to keep for a resumption.
+func abrupt(reason Reason, up *xmppclient.Conn) bool {
+	switch reason {
+	case ReasonGone, ReasonConnectionTimeout:
+		return true
+	case ReasonShutdown:
+		return up.Resumable()
+	}
+	return false
 }
 
 func (s *Session) upstream() *xmppclient.Conn {

@@ -317,3 +317,71 @@ func waitLen(t *testing.T, h *Hub, n int) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// The upstream stream ends the way the browser's did: closed when the
+// browser closed, or for a protocol error; left unclosed (the connection
+// dropped) when the browser vanished, and when the bridge shuts down under
+// a stream the server keeps for a resumption (XEP-0198).
+func TestEndClosesUpstreamAsTheBrowserDid(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		reason    Reason
+		resumable bool
+		clean     bool // the server gets </stream:stream>
+	}{
+		{"browser closed", ReasonNormal, true, true},
+		{"browser gone", ReasonGone, false, false},
+		{"browser silent", ReasonConnectionTimeout, true, false},
+		{"shutdown, not resumable", ReasonShutdown, false, true},
+		{"shutdown, resumable", ReasonShutdown, true, false},
+		{"browser broke the rules", ReasonPolicyViolation, true, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			closed := make(chan bool, 1)
+			srv := fakexmpp.Start(t, func(c *fakexmpp.Conn) {
+				if c.Open("s1", fakexmpp.DefaultFeatures) != nil {
+					return
+				}
+				for {
+					it, err := c.Read()
+					if err != nil {
+						closed <- false
+						return
+					}
+					switch {
+					case it.Kind == xmlsplit.KindClose:
+						c.Send("</stream:stream>")
+						closed <- true
+						return
+					case strings.Contains(it.Raw, "<enable "):
+						c.Send("<enabled xmlns='urn:xmpp:sm:3' id='sm' resume='true'/>")
+					}
+				}
+			})
+			h := New(Config{Upstream: plaintextTo(srv.Addr)})
+			s, r := open(t, h)
+			r.next(t) // header
+			r.next(t) // features
+			if tt.resumable {
+				if err := s.Send([]byte("<enable xmlns='urn:xmpp:sm:3' resume='true'/>")); err != nil {
+					t.Fatal(err)
+				}
+				if it := r.next(t); !strings.Contains(string(it.Data), "<enabled") {
+					t.Fatalf("item %q", it.Data)
+				}
+			}
+			s.End(&CloseError{Reason: tt.reason})
+			select {
+			case got := <-closed:
+				if got != tt.clean {
+					t.Fatalf("stream closed cleanly: %v, want %v", got, tt.clean)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("the upstream connection was neither closed nor dropped")
+			}
+			if e := r.nextEnd(t); e.Reason != tt.reason {
+				t.Fatalf("end %v", e)
+			}
+		})
+	}
+}

@@ -34,6 +34,11 @@ type Config struct {
 	PingInterval time.Duration
 	// WriteTimeout bounds every write to the browser. Zero means 10 seconds.
 	WriteTimeout time.Duration
+	// DrainURI, if set, is where browsers are sent when the bridge shuts
+	// down (<close see-other-uri='…'/>, RFC 7395 §3.6.1) instead of a
+	// system-shutdown stream error: another bridge, or the balancer in
+	// front of them.
+	DrainURI string
 	// SeeOtherURI, if set, is asked at each new stream; a non-empty answer
 	// sends the browser there with <close see-other-uri='…'/> (RFC 7395
 	// §3.6.1) instead of opening a session.

@@ -303,6 +303,31 @@ func TestSeeOtherURI(t *testing.T) {
 	}
 }
 
+// A drain with DrainURI sends browsers there (RFC 7395 §3.6.1) instead of
+// telling them the bridge shuts down.
+func TestShutdownDrainURI(t *testing.T) {
+	up := fakexmpp.Start(t, fakexmpp.Echo)
+	e := newEnv(t, up.Addr, Config{DrainURI: "wss://peer.example/xmpp-websocket"})
+	c := e.dial(t)
+	c.send(openFrame)
+	c.read()
+	c.read()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	go func() {
+		e.hub.Shutdown(ctx)
+		e.h.Shutdown(ctx)
+	}()
+	m := c.read()
+	expect(t, m, "see-other-uri='wss://peer.example/xmpp-websocket'")
+	if strings.Contains(m, "system-shutdown") {
+		t.Fatalf("got %s", m)
+	}
+	if code := c.closeCode(); code != 1000 {
+		t.Fatalf("close code %d, want 1000", code)
+	}
+}
+
 func TestShutdownSendsSystemShutdown(t *testing.T) {
 	up := fakexmpp.Start(t, fakexmpp.Echo)
 	e := newEnv(t, up.Addr, Config{})

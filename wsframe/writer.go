@@ -68,6 +68,11 @@ func (c *conn) writeOpen(h *xmppclient.Header) error {
 // (RFC 7395 §3.6), and the WebSocket close frame. The read loop then waits,
 // bounded, for the browser's close frame.
 func (c *conn) writeEnd(e *bridge.CloseError) {
+	if e.Reason == bridge.ReasonShutdown && c.h.cfg.DrainURI != "" {
+		// A drain with somewhere to go: the browser moves there (and
+		// resumes, where its stream allows).
+		e = &bridge.CloseError{Reason: bridge.ReasonSeeOther, URI: c.h.cfg.DrainURI}
+	}
 	if e.Reason != bridge.ReasonGone {
 		if !c.opened {
 			_ = c.writeOpen(&xmppclient.Header{ID: newID(), Version: "1.0"})

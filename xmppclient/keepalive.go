@@ -60,12 +60,13 @@ type keepalive struct {
 	seen    uint64 // heard at the last tick
 	asked   bool   // a question is out and nothing was heard since
 
-	bound   bool   // stanzas may be sent (a resource is bound, or resumed)
-	smAsked bool   // the browser sent <enable/> or <resume/>: no answer yet
-	smNS    string // stream management is on, in this namespace
-	pingID  string // our ping that is out, whose answer is ours
-	pings   int    // pings sent, for ids
-	acks    []bool // who asked each <r/> not yet answered, oldest first: true for us
+	bound     bool   // stanzas may be sent (a resource is bound, or resumed)
+	smAsked   bool   // the browser sent <enable/> or <resume/>: no answer yet
+	smNS      string // stream management is on, in this namespace
+	resumable bool   // and the server would keep the session for a resume
+	pingID    string // our ping that is out, whose answer is ours
+	pings     int    // pings sent, for ids
+	acks      []bool // who asked each <r/> not yet answered, oldest first: true for us
 }
 
 // startKeepalive begins watching, once Dial or Login has handed over the
@@ -257,12 +258,24 @@ func (c *Conn) read(el *xmlsplit.Element) (ours bool) {
 		return mine
 	case "enabled":
 		ka.smAsked, ka.smNS = false, ns
+		v, _ := el.Attr("resume")
+		ka.resumable = string(v) == "true" || string(v) == "1"
 	case "resumed":
-		ka.smAsked, ka.smNS, ka.bound = false, ns, true
+		ka.smAsked, ka.smNS, ka.bound, ka.resumable = false, ns, true, true
 	case "failed":
 		ka.smAsked, ka.smNS, ka.acks = false, "", nil
 	}
 	return false
+}
+
+// Resumable reports whether the stream has stream management with
+// resumption (XEP-0198 <enabled resume='true'/>, or <resumed/>): a server
+// that sees its connection drop without a stream close then keeps the
+// session for the client to resume, through this bridge or another.
+func (c *Conn) Resumable() bool {
+	c.ka.mu.Lock()
+	defer c.ka.mu.Unlock()
+	return c.ka.resumable
 }
 
 // isBindResult reports whether an iq from the server is the result of a
