@@ -153,13 +153,21 @@ func badNS(ns string) *Error {
 func (c *toJSON) root(dst []byte) []byte {
 	n := &c.t.nodes[0]
 	if string(n.ns) == nsClient {
+		var k *stanzaKind
 		switch string(n.local) {
-		case "message", "presence", "iq":
+		case "message":
+			k = &message
+		case "presence":
+			k = &presence
+		case "iq":
+			k = &iq
+		}
+		if k != nil {
 			if cap(c.cls) < len(c.t.nodes) {
 				c.cls = make([]uint8, len(c.t.nodes), cap(c.t.nodes))
 			}
 			c.cls = c.cls[:len(c.t.nodes)]
-			return c.stanza(dst, 0)
+			return c.stanza(dst, 0, k)
 		}
 	}
 	dst = append(dst, `{"kind":"element","element":`...)
@@ -167,56 +175,10 @@ func (c *toJSON) root(dst []byte) []byte {
 	return append(dst, '}')
 }
 
-// Friendly fields, by rank: the order in which AppendXML writes their
-// children when the object has no "order" (fieldNames has their names).
-const (
-	_ = iota
-	mSubject
-	mSubjects
-	mBody
-	mBodies
-	mThread
-	mChatState
-	mReceiptRequest
-	mReceived
-	mDelay
-	mCarbon
-	mError
-)
-
-const (
-	_ = iota
-	pShow
-	pStatus
-	pStatuses
-	pPriority
-	pDelay
-	pError
-)
-
-const (
-	_ = iota
-	iRoster
-	iError
-)
-
-// repeats reports whether a field is a list (subjects, bodies, statuses),
-// with an entry for each child that fits it.
-func repeats(kind byte, rank int) bool {
-	switch kind {
-	case 'm':
-		return rank == mSubjects || rank == mBodies
-	case 'p':
-		return rank == pStatuses
-	}
-	return false
-}
-
-// stanza writes the object for the message, presence or iq at idx.
-func (c *toJSON) stanza(dst []byte, idx int32) []byte {
+// stanza writes the object for the stanza of kind k at idx.
+func (c *toJSON) stanza(dst []byte, idx int32, k *stanzaKind) []byte {
 	t := &c.t
 	n := &t.nodes[idx]
-	kind := n.local[0]
 	dst = append(dst, `{"kind":`...)
 	dst = appendJSONString(dst, n.local)
 
@@ -269,47 +231,59 @@ func (c *toJSON) stanza(dst []byte, idx int32) []byte {
 	// that fits it, for a list field every one. cls holds the answer for
 	// each child, so that it is worked out once; reordered says whether
 	// the document order differs from the order AppendXML writes without
-	// "order": friendly fields by rank, then payload.
-	var taken uint32 // bit r: field r has its child
+	// "order": the fields in the order of k.fields, then payload.
+	var taken uint32 // bit i: k.fields[i] has its child
 	last, inPayload, reordered := 0, false, false
 	for ch := n.first; ch >= 0; ch = t.nodes[ch].next {
-		r := 0
+		i := -1
 		if t.nodes[ch].isText() {
 			if c.spaceText(ch) {
 				c.cls[ch] = clsSpace
 				continue
 			}
-		} else if r = c.classify(kind, ch); r != 0 && taken&(1<<r) != 0 && !repeats(kind, r) {
-			r = 0 // a second one stays generic
+		} else if i = c.classify(k, ch); i >= 0 && taken&(1<<i) != 0 && !k.fields[i].list {
+			i = -1 // a second one stays generic
 		}
-		c.cls[ch] = uint8(r)
-		if r == 0 {
+		if i < 0 {
+			c.cls[ch] = clsPayload
 			inPayload = true
 			continue
 		}
-		if inPayload || r < last {
+		c.cls[ch] = uint8(i)
+		if inPayload || i < last {
 			reordered = true
 		}
-		taken |= 1 << r
-		last = r
+		taken |= 1 << i
+		last = i
 	}
 
-	for r := 1; taken>>r != 0; r++ {
-		if taken&(1<<r) == 0 {
+	for i := 0; taken>>i != 0; i++ {
+		if taken&(1<<i) == 0 {
 			continue
+		}
+		f := &k.fields[i]
+		dst = append(dst, ',', '"')
+		dst = append(dst, f.name...)
+		dst = append(dst, '"', ':')
+		if f.list {
+			dst = append(dst, '[')
 		}
 		again := false
 		for ch := n.first; ch >= 0; ch = t.nodes[ch].next {
-			if int(c.cls[ch]) != r {
+			if c.cls[ch] != uint8(i) {
 				continue
 			}
-			dst = c.friendly(dst, kind, r, again, ch)
-			if !repeats(kind, r) {
+			if !f.list {
+				dst = f.toJSON(c, dst, ch)
 				break
 			}
+			if again {
+				dst = append(dst, ',')
+			}
+			dst = c.langTextEntry(dst, ch)
 			again = true
 		}
-		if repeats(kind, r) {
+		if f.list {
 			dst = append(dst, ']')
 		}
 	}
@@ -318,7 +292,7 @@ func (c *toJSON) stanza(dst []byte, idx int32) []byte {
 		dst = append(dst, `,"payload":[`...)
 		first := true
 		for ch := n.first; ch >= 0; ch = t.nodes[ch].next {
-			if c.cls[ch] != 0 {
+			if c.cls[ch] != clsPayload {
 				continue
 			}
 			if !first {
@@ -331,28 +305,30 @@ func (c *toJSON) stanza(dst []byte, idx int32) []byte {
 	}
 
 	if reordered {
-		dst = c.order(dst, kind, idx)
+		dst = c.order(dst, k, idx)
 	}
 	return append(dst, '}')
 }
 
-// clsSpace marks white space directly inside a stanza, which has no JSON
-// form; other values of toJSON.cls are a friendly field's rank, or 0 for a
-// child in payload.
-const clsSpace = 0xff
+// What toJSON.cls holds for a child of a stanza that is not a friendly
+// field: white space, which has no JSON form, or an entry of payload. For a
+// friendly field it holds the field's index in its stanzaKind's fields.
+const (
+	clsPayload = 0xfe
+	clsSpace   = 0xff
+)
 
-// order writes the "order" member of the stanza at idx: each child's place
-// in the JSON object, in document order.
-func (c *toJSON) order(dst []byte, kind byte, idx int32) []byte {
+// order writes the "order" member of the stanza of kind k at idx: each
+// child's place in the JSON object, in document order.
+func (c *toJSON) order(dst []byte, k *stanzaKind, idx int32) []byte {
 	t := &c.t
-	names := fieldNames(kind)
-	var listed [16]int // entries so far of each list field
-	k := 0             // payload entries so far
+	var listed [maxFields]int // entries so far of each list field
+	j := 0                    // payload entries so far
 	dst = append(dst, `,"order":[`...)
 	first := true
 	for ch := t.nodes[idx].first; ch >= 0; ch = t.nodes[ch].next {
-		r := c.cls[ch]
-		if r == clsSpace {
+		i := c.cls[ch]
+		if i == clsSpace {
 			continue
 		}
 		if !first {
@@ -361,225 +337,54 @@ func (c *toJSON) order(dst []byte, kind byte, idx int32) []byte {
 		first = false
 		dst = append(dst, '"')
 		switch {
-		case r == 0:
+		case i == clsPayload:
 			dst = append(dst, "payload["...)
-			dst = strconv.AppendInt(dst, int64(k), 10)
+			dst = strconv.AppendInt(dst, int64(j), 10)
 			dst = append(dst, ']')
-			k++
-		case repeats(kind, int(r)):
-			dst = append(dst, names[r]...)
+			j++
+		case k.fields[i].list:
+			dst = append(dst, k.fields[i].name...)
 			dst = append(dst, '[')
-			dst = strconv.AppendInt(dst, int64(listed[r]), 10)
+			dst = strconv.AppendInt(dst, int64(listed[i]), 10)
 			dst = append(dst, ']')
-			listed[r]++
+			listed[i]++
 		default:
-			dst = append(dst, names[r]...)
+			dst = append(dst, k.fields[i].name...)
 		}
 		dst = append(dst, '"')
 	}
 	return append(dst, ']')
 }
 
-// fieldNames returns the names of the friendly fields of a kind of stanza,
-// indexed by rank.
-func fieldNames(kind byte) []string {
-	switch kind {
-	case 'm':
-		return messageFields[:]
-	case 'p':
-		return presenceFields[:]
-	}
-	return iqFields[:]
-}
-
-// The friendly fields that stand for children, by rank: the order in which
-// AppendXML writes them.
-var (
-	messageFields  = [...]string{"", "subject", "subjects", "body", "bodies", "thread", "chat_state", "receipt_request", "received", "delay", "carbon", "error"}
-	presenceFields = [...]string{"", "show", "status", "statuses", "priority", "delay", "error"}
-	iqFields       = [...]string{"", "roster", "error"}
-)
-
 var stanzaAttrKeys = [...]string{`,"id":`, `,"type":`, `,"from":`, `,"to":`, `,"lang":`}
 
-// classify returns the friendly field that the child at idx of a stanza of
-// the given kind ('m', 'p' or 'i') can be shown as, or 0.
-func (c *toJSON) classify(kind byte, idx int32) int {
+// classify returns the index of the friendly field of k that the child
+// element at idx can be shown as, or -1.
+func (c *toJSON) classify(k *stanzaKind, idx int32) int {
 	n := &c.t.nodes[idx]
-	switch string(n.ns) {
-	case nsClient:
-		switch kind {
-		case 'm':
-			switch string(n.local) {
-			case "subject":
-				return c.langText(idx, mSubject, mSubjects)
-			case "body":
-				return c.langText(idx, mBody, mBodies)
-			case "thread":
-				if c.onlyText(idx) && c.attrsAmong(idx, "parent", "", "") {
-					return mThread
-				}
-			case "error":
-				if c.isError(idx) {
-					return mError
-				}
-			}
-		case 'p':
-			switch string(n.local) {
-			case "show":
-				if c.onlyText(idx) && n.a0 == n.a1 && isShow(c.text(idx)) {
-					return pShow
-				}
-			case "status":
-				return c.langText(idx, pStatus, pStatuses)
-			case "priority":
-				if c.onlyText(idx) && n.a0 == n.a1 && isPriority(c.text(idx)) {
-					return pPriority
-				}
-			case "error":
-				if c.isError(idx) {
-					return pError
-				}
-			}
-		case 'i':
-			if string(n.local) == "error" && c.isError(idx) {
-				return iError
-			}
-		}
-	case nsChatStates:
-		if kind == 'm' && isChatState(n.local) && n.first < 0 && n.a0 == n.a1 {
-			return mChatState
-		}
-	case nsReceipts:
-		if kind == 'm' && n.first < 0 {
-			switch string(n.local) {
-			case "request":
-				if n.a0 == n.a1 {
-					return mReceiptRequest
-				}
-			case "received":
-				if n.a1 == n.a0+1 && c.attrIs(n.a0, "", "id") {
-					return mReceived
-				}
-			}
-		}
-	case nsDelay:
-		if kind != 'i' && c.isDelay(idx) {
-			if kind == 'm' {
-				return mDelay
-			}
-			return pDelay
-		}
-	case nsCarbons:
-		if kind == 'm' && c.isCarbon(idx) {
-			return mCarbon
-		}
-	case nsRoster:
-		if kind == 'i' && c.isRoster(idx) {
-			return iRoster
+	for i := range k.fields {
+		f := &k.fields[i]
+		if string(n.ns) == f.ns && (f.local == "" || string(n.local) == f.local) && f.fits(c, idx) {
+			return i
 		}
 	}
-	return 0
+	return -1
 }
 
-// friendly writes the field for the child at idx; again says that it is
-// not the first entry of its list field.
-func (c *toJSON) friendly(dst []byte, kind byte, rank int, again bool, idx int32) []byte {
-	t := &c.t
-	n := &t.nodes[idx]
-	key := ""
-	switch kind {
-	case 'm':
-		switch rank {
-		case mSubject:
-			key = "subject"
-		case mSubjects:
-			return c.langTextEntry(dst, "subjects", again, idx)
-		case mBody:
-			key = "body"
-		case mBodies:
-			return c.langTextEntry(dst, "bodies", again, idx)
-		case mThread:
-			dst = append(dst, `,"thread":`...)
-			dst = c.textValue(dst, idx)
-			if n.a1 > n.a0 {
-				dst = append(dst, `,"thread_parent":`...)
-				dst = c.value(dst, t.attrs[n.a0].raw, true)
-			}
-			return dst
-		case mChatState:
-			dst = append(dst, `,"chat_state":`...)
-			return appendJSONString(dst, n.local)
-		case mReceiptRequest:
-			return append(dst, `,"receipt_request":true`...)
-		case mReceived:
-			dst = append(dst, `,"received":`...)
-			return c.value(dst, t.attrs[n.a0].raw, true)
-		case mDelay:
-			dst = append(dst, `,"delay":`...)
-			return c.delay(dst, idx)
-		case mCarbon:
-			return c.carbon(dst, idx)
-		case mError:
-			return c.stanzaError(dst, idx)
-		}
-	case 'p':
-		switch rank {
-		case pShow:
-			key = "show"
-		case pStatus:
-			key = "status"
-		case pStatuses:
-			return c.langTextEntry(dst, "statuses", again, idx)
-		case pPriority:
-			dst = append(dst, `,"priority":`...)
-			return append(dst, c.text(idx)...)
-		case pDelay:
-			dst = append(dst, `,"delay":`...)
-			return c.delay(dst, idx)
-		case pError:
-			return c.stanzaError(dst, idx)
-		}
-	case 'i':
-		switch rank {
-		case iRoster:
-			return c.roster(dst, idx)
-		case iError:
-			return c.stanzaError(dst, idx)
-		}
-	}
-	dst = append(dst, ',', '"')
-	dst = append(dst, key...)
-	dst = append(dst, '"', ':')
-	return c.textValue(dst, idx)
+// plainText: <body>, <subject> or <status> with text and no attributes.
+func (c *toJSON) plainText(idx int32) bool {
+	return c.onlyText(idx) && c.t.nodes[idx].a0 == c.t.nodes[idx].a1
 }
 
-// langText classifies body, subject and status: plain without xml:lang,
-// else an entry of the list.
-func (c *toJSON) langText(idx int32, plain, list int) int {
+// langText: the same with xml:lang, and no other attribute: an entry of
+// bodies, subjects or statuses.
+func (c *toJSON) langText(idx int32) bool {
 	n := &c.t.nodes[idx]
-	if !c.onlyText(idx) {
-		return 0
-	}
-	switch n.a1 - n.a0 {
-	case 0:
-		return plain
-	case 1:
-		if c.attrIs(n.a0, nsXML, "lang") {
-			return list
-		}
-	}
-	return 0
+	return c.onlyText(idx) && n.a1 == n.a0+1 && c.attrIs(n.a0, nsXML, "lang")
 }
 
-func (c *toJSON) langTextEntry(dst []byte, key string, again bool, idx int32) []byte {
-	if again {
-		dst = append(dst, ',')
-	} else {
-		dst = append(dst, ',', '"')
-		dst = append(dst, key...)
-		dst = append(dst, `":[`...)
-	}
+// langTextEntry writes the entry of a list field for the child at idx.
+func (c *toJSON) langTextEntry(dst []byte, idx int32) []byte {
 	dst = append(dst, `{"lang":`...)
 	dst = c.value(dst, c.t.attrs[c.t.nodes[idx].a0].raw, true)
 	dst = append(dst, `,"text":`...)
@@ -587,7 +392,67 @@ func (c *toJSON) langTextEntry(dst []byte, key string, again bool, idx int32) []
 	return append(dst, '}')
 }
 
-func isChatState(local []byte) bool {
+// thread: <thread [parent='…']>text</thread>.
+func (c *toJSON) isThread(idx int32) bool {
+	return c.onlyText(idx) && c.attrsAmong(idx, "parent", "", "")
+}
+
+func (c *toJSON) thread(dst []byte, idx int32) []byte {
+	n := &c.t.nodes[idx]
+	dst = c.textValue(dst, idx)
+	if n.a1 > n.a0 {
+		dst = append(dst, `,"thread_parent":`...)
+		dst = c.value(dst, c.t.attrs[n.a0].raw, true)
+	}
+	return dst
+}
+
+// isChatState: <active|composing|paused|inactive|gone
+// xmlns='http://jabber.org/protocol/chatstates'/>, with nothing inside.
+func (c *toJSON) isChatState(idx int32) bool {
+	n := &c.t.nodes[idx]
+	return validChatState(n.local) && n.first < 0 && n.a0 == n.a1
+}
+
+func (c *toJSON) chatState(dst []byte, idx int32) []byte {
+	return appendJSONString(dst, c.t.nodes[idx].local)
+}
+
+// isReceiptRequest: <request xmlns='urn:xmpp:receipts'/>.
+func (c *toJSON) isReceiptRequest(idx int32) bool {
+	n := &c.t.nodes[idx]
+	return n.first < 0 && n.a0 == n.a1
+}
+
+func (c *toJSON) receiptRequest(dst []byte, idx int32) []byte {
+	return append(dst, "true"...)
+}
+
+// isReceived: <received xmlns='urn:xmpp:receipts' id='…'/>.
+func (c *toJSON) isReceived(idx int32) bool {
+	n := &c.t.nodes[idx]
+	return n.first < 0 && n.a1 == n.a0+1 && c.attrIs(n.a0, "", "id")
+}
+
+func (c *toJSON) received(dst []byte, idx int32) []byte {
+	return c.value(dst, c.t.attrs[c.t.nodes[idx].a0].raw, true)
+}
+
+// isShow: <show> with one of the four values and no attributes.
+func (c *toJSON) isShow(idx int32) bool {
+	return c.plainText(idx) && validShow(c.text(idx))
+}
+
+// isPriority: <priority> with a number that JSON gives back as it is
+// written, and no attributes.
+func (c *toJSON) isPriority(idx int32) bool {
+	return c.plainText(idx) && validPriority(c.text(idx))
+}
+
+func (c *toJSON) priority(dst []byte, idx int32) []byte {
+	return append(dst, c.text(idx)...)
+}
+func validChatState(local []byte) bool {
 	switch string(local) {
 	case "active", "composing", "paused", "inactive", "gone":
 		return true
@@ -595,7 +460,7 @@ func isChatState(local []byte) bool {
 	return false
 }
 
-func isShow(s []byte) bool {
+func validShow(s []byte) bool {
 	switch string(s) {
 	case "away", "chat", "dnd", "xa":
 		return true
@@ -603,9 +468,9 @@ func isShow(s []byte) bool {
 	return false
 }
 
-// isPriority reports whether s is an integer from -128 to 127 written the
+// validPriority reports whether s is an integer from -128 to 127 written the
 // way a JSON number is, so that the number gives back the same text.
-func isPriority(s []byte) bool {
+func validPriority(s []byte) bool {
 	if len(s) > 0 && s[0] == '-' {
 		s = s[1:]
 		if len(s) == 1 && s[0] == '0' {
@@ -711,10 +576,10 @@ func (c *toJSON) carbon(dst []byte, idx int32) []byte {
 	fw, _ := c.onlyElements(idx, 1)
 	k, _ := c.onlyElements(fw.k[0], 2)
 	kids := k.list()
-	dst = append(dst, `,"carbon":{"direction":`...)
+	dst = append(dst, `{"direction":`...)
 	dst = appendJSONString(dst, n.local)
 	dst = append(dst, `,"message":`...)
-	dst = c.stanza(dst, kids[len(kids)-1])
+	dst = c.stanza(dst, kids[len(kids)-1], &message)
 	if len(kids) == 2 {
 		dst = append(dst, `,"delay":`...)
 		dst = c.delay(dst, kids[0])
@@ -773,7 +638,7 @@ func (c *toJSON) stanzaError(dst []byte, idx int32) []byte {
 	n := &t.nodes[idx]
 	k, _ := c.onlyElements(idx, 3)
 	kids := k.list()
-	dst = append(dst, `,"error":{`...)
+	dst = append(dst, '{')
 	var typ, by, code int32 = -1, -1, -1
 	for k := n.a0; k < n.a1; k++ {
 		switch string(t.attrs[k].local) {
@@ -875,7 +740,7 @@ var rosterItemKeys = [...]string{"jid", "name", "subscription", "ask"}
 func (c *toJSON) roster(dst []byte, idx int32) []byte {
 	t := &c.t
 	n := &t.nodes[idx]
-	dst = append(dst, `,"roster":{`...)
+	dst = append(dst, '{')
 	if n.a1 > n.a0 {
 		dst = append(dst, `"ver":`...)
 		dst = c.value(dst, t.attrs[n.a0].raw, true)

@@ -4,6 +4,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/xmppbridge/xmppbridge/internal/xmlsplit"
 )
@@ -26,7 +27,9 @@ func AppendXML(dst, obj []byte) ([]byte, error) {
 	if err != nil {
 		return dst, err
 	}
-	w := xmlWriter{n: nodes, b: dst}
+	w := xmlWriterPool.Get().(*xmlWriter)
+	defer w.release()
+	w.n, w.b = nodes, dst
 	kind := int32(-1)
 	for m := nodes[0].first; m >= 0; m = nodes[m].next {
 		if nodes[m].key == "kind" {
@@ -37,8 +40,12 @@ func AppendXML(dst, obj []byte) ([]byte, error) {
 		return dst, &Error{Code: CodeUnknownKind, Field: "kind", Text: "kind must be message, presence, iq or element"}
 	}
 	switch k := nodes[kind].str; k {
-	case "message", "presence", "iq":
-		err = w.stanza(0, k, nil)
+	case "message":
+		err = w.stanza(0, &message, nil)
+	case "presence":
+		err = w.stanza(0, &presence, nil)
+	case "iq":
+		err = w.stanza(0, &iq, nil)
 	case "element":
 		err = w.element(0)
 	default:
@@ -88,6 +95,20 @@ type xmlWriter struct {
 	b     []byte
 	depth int
 	pfx   []string // namespaces given a prefix on the current start tag
+}
+
+// xmlWriterPool keeps AppendXML's writers: the friendly fields are written
+// through function values (friendlyField.toXML), which would move a writer
+// on the stack to the heap on every call.
+var xmlWriterPool = sync.Pool{New: func() any { return new(xmlWriter) }}
+
+func (w *xmlWriter) release() {
+	if cap(w.pfx) > 64 {
+		return // grown by a large element: let it go
+	}
+	clear(w.pfx[:cap(w.pfx)])
+	*w = xmlWriter{pfx: w.pfx[:0]}
+	xmlWriterPool.Put(w)
 }
 
 // members calls fn for each member of the object at m that is not null;
@@ -203,33 +224,25 @@ func (w *xmlWriter) leaf(p *path, name, ns, lang string, hasLang bool, text stri
 	return nil
 }
 
-// stanzaFields holds the members of a stanza object, -1 when absent.
-type stanzaFields struct {
-	id, typ, from, to, lang, attrs, payload, order, threadParent int32
-	// child holds the friendly fields that stand for children, by rank
-	// (tojson.go): messageFields, presenceFields or iqFields.
-	child [len(messageFields)]int32
+// stanzaMembers holds the members of a stanza object, -1 when absent.
+type stanzaMembers struct {
+	kind, id, typ, from, to, lang, attrs, payload, order int32
+
+	child [maxFields]int32 // the member of each friendly field, by index
+	with  [maxFields]int32 // the member named by each field's with
 }
 
-// stanza writes the message, presence or iq object at m.
-func (w *xmlWriter) stanza(m int32, kind string, p *path) *Error {
-	f := stanzaFields{id: -1, typ: -1, from: -1, to: -1, lang: -1, attrs: -1, payload: -1, order: -1, threadParent: -1}
-	for r := range f.child {
-		f.child[r] = -1
+// stanza writes the object at m as a stanza of kind k.
+func (w *xmlWriter) stanza(m int32, k *stanzaKind, p *path) *Error {
+	f := stanzaMembers{kind: -1, id: -1, typ: -1, from: -1, to: -1, lang: -1, attrs: -1, payload: -1, order: -1}
+	for i := range f.child {
+		f.child[i], f.with[i] = -1, -1
 	}
-	k := kind[0]
-	names := fieldNames(k)
-	what := "an iq"
-	if kind == "message" {
-		what = "a message"
-	} else if kind == "presence" {
-		what = "a presence"
-	}
-	err := w.members(m, p, what, func(key string, v int32) bool {
+	err := w.members(m, p, k.what, func(key string, v int32) bool {
 		var slot *int32
 		switch key {
 		case "kind":
-			return true
+			slot = &f.kind
 		case "id":
 			slot = &f.id
 		case "type":
@@ -246,13 +259,16 @@ func (w *xmlWriter) stanza(m int32, kind string, p *path) *Error {
 			slot = &f.payload
 		case "order":
 			slot = &f.order
-		case "thread_parent":
-			if kind == "message" {
-				slot = &f.threadParent
-			}
 		default:
-			if r := rankOf(names, key); r > 0 {
-				slot = &f.child[r]
+			for i := range k.fields {
+				if k.fields[i].name == key {
+					slot = &f.child[i]
+					break
+				}
+				if k.fields[i].with == key && key != "" {
+					slot = &f.with[i]
+					break
+				}
 			}
 		}
 		if slot == nil {
@@ -264,18 +280,17 @@ func (w *xmlWriter) stanza(m int32, kind string, p *path) *Error {
 	if err != nil {
 		return err
 	}
-	if p != nil && p.key == "message" { // the message of a carbon
-		for c := w.n[m].first; c >= 0; c = w.n[c].next {
-			if w.n[c].key == "kind" && w.n[c].typ != jNull && (w.n[c].typ != jStr || w.n[c].str != "message") {
-				return errAt(CodeBadValue, field(p, "kind"), `must be "message" or absent`)
-			}
+	// AppendXML chose k by kind; the message of a carbon may leave it out.
+	if f.kind >= 0 && (w.n[f.kind].typ != jStr || w.n[f.kind].str != k.name) {
+		return errAt(CodeBadValue, field(p, "kind"), `must be "`+k.name+`" or absent`)
+	}
+	for i := range k.fields {
+		if f.with[i] >= 0 && f.child[i] < 0 {
+			return errAt(CodeMissingField, field(p, k.fields[i].name), k.fields[i].with+" needs "+k.fields[i].name)
 		}
 	}
-	if f.threadParent >= 0 && f.child[mThread] < 0 {
-		return errAt(CodeMissingField, field(p, "thread"), "thread_parent needs thread")
-	}
 
-	if err := w.open(p, kind, nsClient); err != nil {
+	if err := w.open(p, k.name, nsClient); err != nil {
 		return err
 	}
 	for _, a := range [...]struct {
@@ -303,28 +318,30 @@ func (w *xmlWriter) stanza(m int32, kind string, p *path) *Error {
 		if err := w.ordered(&f, k, p); err != nil {
 			return err
 		}
-		w.end(mark, kind)
+		w.end(mark, k.name)
 		return nil
 	}
 
-	// Without "order": the friendly children by rank, then payload.
-	for r, v := range f.child[:len(names)] {
+	// Without "order": the friendly children in the order of k.fields,
+	// then payload.
+	for i, v := range f.child[:len(k.fields)] {
 		if v < 0 {
 			continue
 		}
-		if !repeats(k, r) {
-			if err := w.friendly(&f, names[r], v, p); err != nil {
+		fl := &k.fields[i]
+		if !fl.list {
+			if err := fl.toXML(w, v, f.with[i], p); err != nil {
 				return err
 			}
 			continue
 		}
-		lp := field(p, names[r])
+		lp := field(p, fl.name)
 		if err := w.want(v, lp, jArr); err != nil {
 			return err
 		}
-		i := 0
-		for e := w.n[v].first; e >= 0; e, i = w.n[e].next, i+1 {
-			if err := w.langEntry(e, index(lp, i), names[r]); err != nil {
+		j := 0
+		for e := w.n[v].first; e >= 0; e, j = w.n[e].next, j+1 {
+			if err := w.langEntry(e, index(lp, j), fl); err != nil {
 				return err
 			}
 		}
@@ -334,167 +351,147 @@ func (w *xmlWriter) stanza(m int32, kind string, p *path) *Error {
 			return err
 		}
 	}
-	w.end(mark, kind)
+	w.end(mark, k.name)
 	return nil
 }
 
-// rankOf returns the rank of the friendly field key among names, or 0.
-func rankOf(names []string, key string) int {
-	for r := 1; r < len(names); r++ {
-		if names[r] == key {
-			return r
-		}
-	}
-	return 0
-}
-
-// listElement returns the name of the elements of a list field.
-func listElement(key string) string {
-	switch key {
-	case "subjects":
-		return "subject"
-	case "bodies":
-		return "body"
-	}
-	return "status"
-}
-
-// ordered writes the children of a stanza in the order of its "order"
-// member: the children in document order, each named by where the object
-// keeps it ("body", "bodies[0]", "payload[2]"). It must name every child
-// the object stands for exactly once, and nothing else. A child is written
-// as soon as it is named; if "order" turns out wrong, AppendXML throws away
-// what was written.
-func (w *xmlWriter) ordered(f *stanzaFields, kind byte, p *path) *Error {
-	names := fieldNames(kind)
+// ordered writes the children of a stanza of kind k in the order of its
+// "order" member: the children in document order, each named by where the
+// object keeps it ("body", "bodies[0]", "payload[2]"). It must name every
+// child the object stands for exactly once, and nothing else. A child is
+// written as soon as it is named; if "order" turns out wrong, AppendXML
+// throws away what was written.
+func (w *xmlWriter) ordered(f *stanzaMembers, k *stanzaKind, p *path) *Error {
+	fields := k.fields
 	op := field(p, "order")
 	if err := w.want(f.order, op, jArr); err != nil {
 		return err
 	}
-	// The entries of the list fields and of payload (rank len(names)) are
-	// in one slice: those of rank r in all[start[r]:start[r+1]]. An entry
-	// is marked named by complementing it.
-	payload := len(names)
-	arrays := func(fn func(r int, v int32)) {
-		for r, v := range f.child[:len(names)] {
-			if v >= 0 && repeats(kind, r) {
-				fn(r, v)
+	// The entries of the list fields and of payload (index len(fields))
+	// are in one slice: those of index i in all[start[i]:start[i+1]]. An
+	// entry is marked named by complementing it.
+	payload := len(fields)
+	arrays := func(fn func(i int, v int32)) {
+		for i, v := range f.child[:len(fields)] {
+			if v >= 0 && fields[i].list {
+				fn(i, v)
 			}
 		}
 		if f.payload >= 0 {
 			fn(payload, f.payload)
 		}
 	}
-	var start [len(messageFields) + 2]int
+	var start [maxFields + 2]int
 	var err *Error
-	arrays(func(r int, v int32) {
+	arrays(func(i int, v int32) {
 		if err == nil {
-			err = w.want(v, arrayPath(p, names, r), jArr)
+			err = w.want(v, arrayPath(p, k, i), jArr)
 		}
 		for e := w.n[v].first; e >= 0; e = w.n[e].next {
-			start[r+1]++
+			start[i+1]++
 		}
 	})
 	if err != nil {
 		return err
 	}
-	for r := 1; r < len(start); r++ {
-		start[r] += start[r-1]
+	for i := 1; i < len(start); i++ {
+		start[i] += start[i-1]
 	}
 	all := make([]int32, start[len(start)-1])
-	arrays(func(r int, v int32) {
-		j := start[r]
+	arrays(func(i int, v int32) {
+		j := start[i]
 		for e := w.n[v].first; e >= 0; e = w.n[e].next {
 			all[j] = e
 			j++
 		}
 	})
 
-	var named uint32 // bit r: the friendly field of rank r is named
-	k := 0
-	for c := w.n[f.order].first; c >= 0; c, k = w.n[c].next, k+1 {
-		ep := index(op, k)
+	var named uint32 // bit i: the field fields[i] is named
+	n := 0
+	for c := w.n[f.order].first; c >= 0; c, n = w.n[c].next, n+1 {
+		ep := index(op, n)
 		if err := w.want(c, ep, jStr); err != nil {
 			return err
 		}
 		s := w.n[c].str
-		key, i, indexed := splitIndex(s)
-		r := rankOf(names, key)
+		key, j, indexed := splitIndex(s)
+		i := k.fieldIndex(key)
 		if key == "payload" {
-			r = payload
+			i = payload
 		}
 		switch {
-		case r == 0:
+		case i < 0:
 			return errAt(CodeBadValue, ep, strconv.Quote(s)+" does not name a child")
-		case indexed != (r == payload || repeats(kind, r)):
+		case indexed != (i == payload || fields[i].list):
 			if indexed {
 				return errAt(CodeBadValue, ep, strconv.Quote(s)+": "+key+" is not an array")
 			}
 			return errAt(CodeBadValue, ep, strconv.Quote(s)+" needs an index, as in "+key+"[0]")
 		}
 		if !indexed {
-			v := f.child[r]
-			if !w.writesChild(key, v) {
+			fl := &fields[i]
+			v := f.child[i]
+			if !w.writesChild(fl, v) {
 				return errAt(CodeBadValue, ep, strconv.Quote(s)+" names no child: the field is absent")
 			}
-			if named&(1<<r) != 0 {
+			if named&(1<<i) != 0 {
 				return errAt(CodeBadValue, ep, strconv.Quote(s)+" is named twice")
 			}
-			named |= 1 << r
-			if err := w.friendly(f, key, v, p); err != nil {
+			named |= 1 << i
+			if err := fl.toXML(w, v, f.with[i], p); err != nil {
 				return err
 			}
 			continue
 		}
-		n := start[r+1] - start[r]
-		if i >= n {
-			return errAt(CodeBadValue, ep, strconv.Quote(s)+" names no entry: "+key+" has "+entries(n))
+		count := start[i+1] - start[i]
+		if j >= count {
+			return errAt(CodeBadValue, ep, strconv.Quote(s)+" names no entry: "+key+" has "+entries(count))
 		}
-		v := all[start[r]+i]
+		v := all[start[i]+j]
 		if v < 0 {
 			return errAt(CodeBadValue, ep, strconv.Quote(s)+" is named twice")
 		}
-		all[start[r]+i] = ^v
-		ip := index(field(p, key), i)
-		if r == payload {
+		all[start[i]+j] = ^v
+		ip := index(field(p, key), j)
+		if i == payload {
 			err = w.child(v, ip, nsClient, nsClient)
 		} else {
-			err = w.langEntry(v, ip, key)
+			err = w.langEntry(v, ip, &fields[i])
 		}
 		if err != nil {
 			return err
 		}
 	}
 
-	for r, v := range f.child[:len(names)] {
-		if !repeats(kind, r) && w.writesChild(names[r], v) && named&(1<<r) == 0 {
-			return errAt(CodeBadValue, op, "does not name "+names[r])
+	for i, v := range f.child[:len(fields)] {
+		if !fields[i].list && w.writesChild(&fields[i], v) && named&(1<<i) == 0 {
+			return errAt(CodeBadValue, op, "does not name "+fields[i].name)
 		}
 	}
-	for r := 1; r < len(start)-1; r++ {
-		for j := start[r]; j < start[r+1]; j++ {
+	for i := 0; i < len(start)-1; i++ {
+		for j := start[i]; j < start[i+1]; j++ {
 			if all[j] >= 0 {
-				return errAt(CodeBadValue, op, "does not name "+arrayPath(nil, names, r).String()+"["+strconv.Itoa(j-start[r])+"]")
+				return errAt(CodeBadValue, op, "does not name "+arrayPath(nil, k, i).String()+"["+strconv.Itoa(j-start[i])+"]")
 			}
 		}
 	}
 	return nil
 }
 
-// writesChild reports whether the friendly field key, whose member is v
-// (-1 when absent), writes a child: all do when present but
-// "receipt_request": false.
-func (w *xmlWriter) writesChild(key string, v int32) bool {
-	return v >= 0 && (key != "receipt_request" || w.n[v].typ != jFalse)
+// writesChild reports whether the friendly field fl, whose member is v
+// (-1 when absent), writes a child: all do when present, but one whose
+// falseIsNone is set does not when false.
+func (w *xmlWriter) writesChild(fl *friendlyField, v int32) bool {
+	return v >= 0 && !(fl.falseIsNone && w.n[v].typ == jFalse)
 }
 
-// arrayPath is the path of the list field of rank r, or of payload for
-// rank len(names).
-func arrayPath(p *path, names []string, r int) *path {
-	if r == len(names) {
+// arrayPath is the path of the list field of index i of k, or of payload
+// for index len(k.fields).
+func arrayPath(p *path, k *stanzaKind, i int) *path {
+	if i == len(k.fields) {
 		return field(p, "payload")
 	}
-	return field(p, names[r])
+	return field(p, k.fields[i].name)
 }
 
 // entries says how many entries an array has, for errors.
@@ -527,67 +524,64 @@ func splitIndex(s string) (key string, i int, indexed bool) {
 	return s[:open], i, true
 }
 
-// friendly writes the child for the friendly field key, whose value is v.
-func (w *xmlWriter) friendly(f *stanzaFields, key string, v int32, p *path) *Error {
-	// Each path is made where it is used: one made up front would go to
-	// the heap with the carbon's, which the recursion into its message keeps.
-	switch key {
-	case "subject", "body", "status":
-		s, err := w.str(v, field(p, key))
-		if err != nil {
-			return err
-		}
-		return w.leaf(p, key, "", "", false, s)
-	case "thread":
-		return w.thread(v, f.threadParent, p)
-	case "chat_state":
-		s, err := w.str(v, field(p, key))
-		if err != nil {
-			return err
-		}
-		if !isChatState([]byte(s)) {
-			return errAt(CodeBadValue, field(p, key), "must be active, composing, paused, inactive or gone")
-		}
-		w.empty(p, s, nsChatStates)
-	case "receipt_request":
-		switch w.n[v].typ {
-		case jTrue:
-			w.empty(p, "request", nsReceipts)
-		case jFalse:
-		default:
-			return errAt(CodeBadValue, field(p, key), "must be true or false")
-		}
-	case "received":
-		s, err := w.str(v, field(p, key))
-		if err != nil {
-			return err
-		}
-		if err := w.open(p, "received", nsReceipts); err != nil {
-			return err
-		}
-		w.attr("id", s)
-		w.end(w.startEnd(), "received")
-	case "show":
-		s, err := w.str(v, field(p, key))
-		if err != nil {
-			return err
-		}
-		if !isShow([]byte(s)) {
-			return errAt(CodeBadValue, field(p, key), "must be away, chat, dnd or xa")
-		}
-		return w.leaf(p, "show", "", "", false, s)
-	case "priority":
-		return w.priority(v, field(p, key))
-	case "delay":
-		return w.delay(v, field(p, key))
-	case "carbon":
-		return w.carbon(v, field(p, key))
-	case "roster":
-		return w.roster(v, field(p, key))
-	case "error":
-		return w.stanzaError(v, field(p, key))
+// The friendly fields subject, body and status: <name>text</name>.
+func (w *xmlWriter) subject(v, _ int32, p *path) *Error { return w.textChild(v, p, "subject") }
+func (w *xmlWriter) body(v, _ int32, p *path) *Error    { return w.textChild(v, p, "body") }
+func (w *xmlWriter) status(v, _ int32, p *path) *Error  { return w.textChild(v, p, "status") }
+
+func (w *xmlWriter) textChild(v int32, p *path, name string) *Error {
+	s, err := w.str(v, field(p, name))
+	if err != nil {
+		return err
+	}
+	return w.leaf(p, name, "", "", false, s)
+}
+
+func (w *xmlWriter) chatState(v, _ int32, p *path) *Error {
+	s, err := w.str(v, field(p, "chat_state"))
+	if err != nil {
+		return err
+	}
+	if !validChatState([]byte(s)) {
+		return errAt(CodeBadValue, field(p, "chat_state"), "must be active, composing, paused, inactive or gone")
+	}
+	w.empty(p, s, nsChatStates)
+	return nil
+}
+
+func (w *xmlWriter) receiptRequest(v, _ int32, p *path) *Error {
+	switch w.n[v].typ {
+	case jTrue:
+		w.empty(p, "request", nsReceipts)
+	case jFalse:
+	default:
+		return errAt(CodeBadValue, field(p, "receipt_request"), "must be true or false")
 	}
 	return nil
+}
+
+func (w *xmlWriter) received(v, _ int32, p *path) *Error {
+	s, err := w.str(v, field(p, "received"))
+	if err != nil {
+		return err
+	}
+	if err := w.open(p, "received", nsReceipts); err != nil {
+		return err
+	}
+	w.attr("id", s)
+	w.end(w.startEnd(), "received")
+	return nil
+}
+
+func (w *xmlWriter) show(v, _ int32, p *path) *Error {
+	s, err := w.str(v, field(p, "show"))
+	if err != nil {
+		return err
+	}
+	if !validShow([]byte(s)) {
+		return errAt(CodeBadValue, field(p, "show"), "must be away, chat, dnd or xa")
+	}
+	return w.leaf(p, "show", "", "", false, s)
 }
 
 // empty writes <name xmlns='ns'/>.
@@ -597,9 +591,10 @@ func (w *xmlWriter) empty(p *path, name, ns string) {
 	w.depth--
 }
 
-// langEntry writes the entry at e, path ep, of subjects, bodies or statuses.
-func (w *xmlWriter) langEntry(e int32, ep *path, listKey string) *Error {
-	name := listElement(listKey)
+// langEntry writes the entry at e, path ep, of the list field fl
+// (subjects, bodies or statuses).
+func (w *xmlWriter) langEntry(e int32, ep *path, fl *friendlyField) *Error {
+	name := fl.local
 	if err := w.want(e, ep, jObj); err != nil {
 		return err
 	}
@@ -619,7 +614,7 @@ func (w *xmlWriter) langEntry(e int32, ep *path, listKey string) *Error {
 		return err
 	}
 	if lang < 0 {
-		return errAt(CodeMissingField, field(ep, "lang"), "each of "+listKey+" has a lang (without one, use "+name+")")
+		return errAt(CodeMissingField, field(ep, "lang"), "each of "+fl.name+" has a lang (without one, use "+name+")")
 	}
 	l, err := w.str(lang, field(ep, "lang"))
 	if err != nil {
@@ -655,7 +650,8 @@ func (w *xmlWriter) thread(thread, parent int32, p *path) *Error {
 	return nil
 }
 
-func (w *xmlWriter) priority(v int32, p *path) *Error {
+func (w *xmlWriter) priority(v, _ int32, p *path) *Error {
+	p = field(p, "priority")
 	if err := w.want(v, p, jNum); err != nil {
 		return err
 	}
@@ -767,7 +763,7 @@ func (w *xmlWriter) carbon(v int32, p *path) *Error {
 			return err
 		}
 	}
-	if err := w.stanza(msg, "message", field(p, "message")); err != nil {
+	if err := w.stanza(msg, &message, field(p, "message")); err != nil {
 		return err
 	}
 	w.end(inner, "forwarded")
