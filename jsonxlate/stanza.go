@@ -73,86 +73,298 @@ func (k *stanzaKind) fieldIndex(name string) int {
 	return -1
 }
 
-// message is filled in by init rather than where it is declared: its
-// carbon field converts a message, so the table is used by one of its own
-// entries, which a declaration may not do.
-var message stanzaKind
+// stanza writes the object for the stanza of kind k at idx.
+func (c *toJSON) stanza(dst []byte, idx int32, k *stanzaKind) []byte {
+	t := &c.t
+	n := &t.nodes[idx]
+	dst = append(dst, `{"kind":`...)
+	dst = appendJSONString(dst, n.local)
 
-func init() {
-	message = stanzaKind{name: "message", what: "a message", fields: []friendlyField{
-		subjectField,
-		subjectsField,
-		bodyField,
-		bodiesField,
-		threadField,
-		chatStateField,
-		receiptRequestField,
-		receivedField,
-		delayField,
-		carbonField,
-		errorField,
-	}}
+	// id, type, from, to, lang, then the rest as attrs.
+	var known [5]int32
+	for k := range known {
+		known[k] = -1
+	}
+	others := false
+	for k := n.a0; k < n.a1; k++ {
+		a := &t.attrs[k]
+		switch {
+		case len(a.ns) == 0 && string(a.local) == "id":
+			known[0] = k
+		case len(a.ns) == 0 && string(a.local) == "type":
+			known[1] = k
+		case len(a.ns) == 0 && string(a.local) == "from":
+			known[2] = k
+		case len(a.ns) == 0 && string(a.local) == "to":
+			known[3] = k
+		case string(a.ns) == nsXML && string(a.local) == "lang":
+			known[4] = k
+		default:
+			others = true
+		}
+	}
+	for j, k := range known {
+		if k >= 0 {
+			dst = append(dst, stanzaAttrKeys[j]...)
+			dst = c.value(dst, t.attrs[k].raw, true)
+		}
+	}
+	if others {
+		dst = append(dst, `,"attrs":{`...)
+		first := true
+		for k := n.a0; k < n.a1; k++ {
+			if k == known[0] || k == known[1] || k == known[2] || k == known[3] || k == known[4] {
+				continue
+			}
+			if !first {
+				dst = append(dst, ',')
+			}
+			first = false
+			dst = c.attrMember(dst, k)
+		}
+		dst = append(dst, '}')
+	}
+
+	// Which children are friendly fields: for each field the first child
+	// that fits it, for a list field every one. cls holds the answer for
+	// each child, so that it is worked out once; reordered says whether
+	// the document order differs from the order AppendXML writes without
+	// "order": the fields in the order of k.fields, then payload.
+	var taken uint32 // bit i: k.fields[i] has its child
+	last, inPayload, reordered := 0, false, false
+	for ch := n.first; ch >= 0; ch = t.nodes[ch].next {
+		i := -1
+		if t.nodes[ch].isText() {
+			if c.spaceText(ch) {
+				c.cls[ch] = clsSpace
+				continue
+			}
+		} else if i = c.classify(k, ch); i >= 0 && taken&(1<<i) != 0 && !k.fields[i].list {
+			i = -1 // a second one stays generic
+		}
+		if i < 0 {
+			c.cls[ch] = clsPayload
+			inPayload = true
+			continue
+		}
+		c.cls[ch] = uint8(i)
+		if inPayload || i < last {
+			reordered = true
+		}
+		taken |= 1 << i
+		last = i
+	}
+
+	for i := 0; taken>>i != 0; i++ {
+		if taken&(1<<i) == 0 {
+			continue
+		}
+		f := &k.fields[i]
+		dst = append(dst, ',', '"')
+		dst = append(dst, f.name...)
+		dst = append(dst, '"', ':')
+		if f.list {
+			dst = append(dst, '[')
+		}
+		again := false
+		for ch := n.first; ch >= 0; ch = t.nodes[ch].next {
+			if c.cls[ch] != uint8(i) {
+				continue
+			}
+			if !f.list {
+				dst = f.toJSON(c, dst, ch)
+				break
+			}
+			if again {
+				dst = append(dst, ',')
+			}
+			dst = c.langTextEntry(dst, ch)
+			again = true
+		}
+		if f.list {
+			dst = append(dst, ']')
+		}
+	}
+
+	if inPayload {
+		dst = append(dst, `,"payload":[`...)
+		first := true
+		for ch := n.first; ch >= 0; ch = t.nodes[ch].next {
+			if c.cls[ch] != clsPayload {
+				continue
+			}
+			if !first {
+				dst = append(dst, ',')
+			}
+			first = false
+			dst = c.child(dst, ch, nsClientBytes)
+		}
+		dst = append(dst, ']')
+	}
+
+	if reordered {
+		dst = c.order(dst, k, idx)
+	}
+	return append(dst, '}')
 }
 
-var presence = stanzaKind{name: "presence", what: "a presence", fields: []friendlyField{
-	showField,
-	statusField,
-	statusesField,
-	priorityField,
-	delayField,
-	errorField,
-}}
+// What toJSON.cls holds for a child of a stanza that is not a friendly
+// field: white space, which has no JSON form, or an entry of payload. For a
+// friendly field it holds the field's index in its stanzaKind's fields.
+const (
+	clsPayload = 0xfe
+	clsSpace   = 0xff
+)
 
-var iq = stanzaKind{name: "iq", what: "an iq", fields: []friendlyField{
-	rosterField,
-	errorField,
-}}
+var stanzaAttrKeys = [...]string{`,"id":`, `,"type":`, `,"from":`, `,"to":`, `,"lang":`}
 
-var subjectField = friendlyField{name: "subject", ns: nsClient, local: "subject",
-	fits: (*toJSON).plainText, toJSON: (*toJSON).textValue, toXML: (*xmlWriter).subject}
+// classify returns the index of the friendly field of k that the child
+// element at idx can be shown as, or -1.
+func (c *toJSON) classify(k *stanzaKind, idx int32) int {
+	n := &c.t.nodes[idx]
+	for i := range k.fields {
+		f := &k.fields[i]
+		if string(n.ns) == f.ns && (f.local == "" || string(n.local) == f.local) && f.fits(c, idx) {
+			return i
+		}
+	}
+	return -1
+}
 
-var subjectsField = friendlyField{name: "subjects", ns: nsClient, local: "subject", list: true, fits: (*toJSON).langText}
+// stanzaMembers holds the members of a stanza object, -1 when absent.
+type stanzaMembers struct {
+	kind, id, typ, from, to, lang, attrs, payload, order int32
 
-var bodyField = friendlyField{name: "body", ns: nsClient, local: "body",
-	fits: (*toJSON).plainText, toJSON: (*toJSON).textValue, toXML: (*xmlWriter).body}
+	child [maxFields]int32 // the member of each friendly field, by index
+	with  [maxFields]int32 // the member named by each field's with
+}
 
-var bodiesField = friendlyField{name: "bodies", ns: nsClient, local: "body", list: true, fits: (*toJSON).langText}
+// stanza writes the object at m as a stanza of kind k.
+func (w *xmlWriter) stanza(m int32, k *stanzaKind, p *path) *Error {
+	f := stanzaMembers{kind: -1, id: -1, typ: -1, from: -1, to: -1, lang: -1, attrs: -1, payload: -1, order: -1}
+	for i := range f.child {
+		f.child[i], f.with[i] = -1, -1
+	}
+	err := w.members(m, p, k.what, func(key string, v int32) bool {
+		var slot *int32
+		switch key {
+		case "kind":
+			slot = &f.kind
+		case "id":
+			slot = &f.id
+		case "type":
+			slot = &f.typ
+		case "from":
+			slot = &f.from
+		case "to":
+			slot = &f.to
+		case "lang":
+			slot = &f.lang
+		case "attrs":
+			slot = &f.attrs
+		case "payload":
+			slot = &f.payload
+		case "order":
+			slot = &f.order
+		default:
+			for i := range k.fields {
+				if k.fields[i].name == key {
+					slot = &f.child[i]
+					break
+				}
+				if k.fields[i].with == key && key != "" {
+					slot = &f.with[i]
+					break
+				}
+			}
+		}
+		if slot == nil {
+			return false
+		}
+		*slot = v
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	// AppendXML chose k by kind; the message of a carbon may leave it out.
+	if f.kind >= 0 && (w.n[f.kind].typ != jStr || w.n[f.kind].str != k.name) {
+		return errAt(CodeBadValue, field(p, "kind"), `must be "`+k.name+`" or absent`)
+	}
+	for i := range k.fields {
+		if f.with[i] >= 0 && f.child[i] < 0 {
+			return errAt(CodeMissingField, field(p, k.fields[i].name), k.fields[i].with+" needs "+k.fields[i].name)
+		}
+	}
 
-var statusField = friendlyField{name: "status", ns: nsClient, local: "status",
-	fits: (*toJSON).plainText, toJSON: (*toJSON).textValue, toXML: (*xmlWriter).status}
+	if err := w.open(p, k.name, nsClient); err != nil {
+		return err
+	}
+	for _, a := range [...]struct {
+		v    int32
+		key  string
+		name string
+	}{{f.id, "id", "id"}, {f.typ, "type", "type"}, {f.from, "from", "from"}, {f.to, "to", "to"}, {f.lang, "lang", "xml:lang"}} {
+		if a.v < 0 {
+			continue
+		}
+		s, err := w.str(a.v, field(p, a.key))
+		if err != nil {
+			return err
+		}
+		w.attr(a.name, s)
+	}
+	if f.attrs >= 0 {
+		if err := w.attrs(f.attrs, field(p, "attrs"), true); err != nil {
+			return err
+		}
+	}
+	mark := w.startEnd()
 
-var statusesField = friendlyField{name: "statuses", ns: nsClient, local: "status", list: true, fits: (*toJSON).langText}
+	if f.order >= 0 {
+		if err := w.ordered(&f, k, p); err != nil {
+			return err
+		}
+		w.end(mark, k.name)
+		return nil
+	}
 
-var threadField = friendlyField{name: "thread", with: "thread_parent", ns: nsClient, local: "thread",
-	fits: (*toJSON).isThread, toJSON: (*toJSON).thread, toXML: (*xmlWriter).thread}
+	// Without "order": the friendly children in the order of k.fields,
+	// then payload.
+	for i, v := range f.child[:len(k.fields)] {
+		if v < 0 {
+			continue
+		}
+		fl := &k.fields[i]
+		if !fl.list {
+			if err := fl.toXML(w, v, f.with[i], p); err != nil {
+				return err
+			}
+			continue
+		}
+		lp := field(p, fl.name)
+		if err := w.want(v, lp, jArr); err != nil {
+			return err
+		}
+		j := 0
+		for e := w.n[v].first; e >= 0; e, j = w.n[e].next, j+1 {
+			if err := w.langEntry(e, index(lp, j), fl); err != nil {
+				return err
+			}
+		}
+	}
+	if f.payload >= 0 {
+		if err := w.children(f.payload, field(p, "payload"), nsClient, nsClient); err != nil {
+			return err
+		}
+	}
+	w.end(mark, k.name)
+	return nil
+}
 
-var chatStateField = friendlyField{name: "chat_state", ns: nsChatStates,
-	fits: (*toJSON).isChatState, toJSON: (*toJSON).chatState, toXML: (*xmlWriter).chatState}
-
-var receiptRequestField = friendlyField{name: "receipt_request", ns: nsReceipts, local: "request", falseIsNone: true,
-	fits: (*toJSON).isReceiptRequest, toJSON: (*toJSON).receiptRequest, toXML: (*xmlWriter).receiptRequest}
-
-var receivedField = friendlyField{name: "received", ns: nsReceipts, local: "received",
-	fits: (*toJSON).isReceived, toJSON: (*toJSON).received, toXML: (*xmlWriter).received}
-
-var delayField = friendlyField{name: "delay", ns: nsDelay, local: "delay",
-	fits: (*toJSON).isDelay, toJSON: (*toJSON).delay,
-	toXML: func(w *xmlWriter, v, _ int32, p *path) *Error { return w.delay(v, field(p, "delay")) }}
-
-var carbonField = friendlyField{name: "carbon", ns: nsCarbons,
-	fits: (*toJSON).isCarbon, toJSON: (*toJSON).carbon,
-	toXML: func(w *xmlWriter, v, _ int32, p *path) *Error { return w.carbon(v, field(p, "carbon")) }}
-
-var errorField = friendlyField{name: "error", ns: nsClient, local: "error",
-	fits: (*toJSON).isError, toJSON: (*toJSON).stanzaError,
-	toXML: func(w *xmlWriter, v, _ int32, p *path) *Error { return w.stanzaError(v, field(p, "error")) }}
-
-var showField = friendlyField{name: "show", ns: nsClient, local: "show",
-	fits: (*toJSON).isShow, toJSON: (*toJSON).textValue, toXML: (*xmlWriter).show}
-
-var priorityField = friendlyField{name: "priority", ns: nsClient, local: "priority",
-	fits: (*toJSON).isPriority, toJSON: (*toJSON).priority, toXML: (*xmlWriter).priority}
-
-var rosterField = friendlyField{name: "roster", ns: nsRoster, local: "query",
-	fits: (*toJSON).isRoster, toJSON: (*toJSON).roster,
-	toXML: func(w *xmlWriter, v, _ int32, p *path) *Error { return w.roster(v, field(p, "roster")) }}
+// writesChild reports whether the friendly field fl, whose member is v
+// (-1 when absent), writes a child: all do when present, but one whose
+// falseIsNone is set does not when false.
+func (w *xmlWriter) writesChild(fl *friendlyField, v int32) bool {
+	return v >= 0 && !(fl.falseIsNone && w.n[v].typ == jFalse)
+}
