@@ -52,3 +52,36 @@ func TestFieldTables(t *testing.T) {
 		})
 	}
 }
+
+func TestStanzaToJSON(t *testing.T) {
+	testToJSON(t, []toJSONTest{
+		{"attributes", `<message id='1' type='chat' from='a@b/c' to='d@e' xml:lang='en'/>`,
+			`{"kind":"message","id":"1","type":"chat","from":"a@b/c","to":"d@e","lang":"en"}`},
+		{"empty attribute is not absent", `<iq type='get' id=''/>`, `{"kind":"iq","id":"","type":"get"}`},
+		{"other attributes", `<presence xmlns:x='urn:x' x:a='1' b='2' xml:space='default'/>`,
+			`{"kind":"presence","attrs":{"{urn:x}a":"1","b":"2","xml:space":"default"}}`},
+		{"attribute value normalised", "<message to='a\tb&#9;c'/>", `{"kind":"message","to":"a b\tc"}`},
+		{"space between stanza children dropped", "<message>\n <body> b </body>\n <active" + csNS + "/>\n</message>",
+			`{"kind":"message","body":" b ","chat_state":"active"}`},
+		{"space as character references dropped", "<message>&#10;<body>b</body></message>", `{"kind":"message","body":"b"}`},
+	})
+}
+
+func TestStanzaToXML(t *testing.T) {
+	testToXML(t, []toXMLTest{
+		{"empty message", `{"kind":"message"}`, `<message xmlns='jabber:client'/>`},
+		{"attributes", `{"kind":"presence","to":"a@b","from":"c@d/e","id":"p1","type":"unavailable","lang":"en","attrs":{"x":"1","{urn:u}y":"2","{urn:u}z":"3","{urn:v}w":"4","xml:space":"default"}}`,
+			`<presence xmlns='jabber:client' id='p1' type='unavailable' from='c@d/e' to='a@b' xml:lang='en' x='1' xmlns:ns1='urn:u' ns1:y='2' ns1:z='3' xmlns:ns2='urn:v' ns2:w='4' xml:space='default'/>`},
+		{"null is absent", `{"kind":"message","to":null,"body":null,"attrs":{"x":null}}`, `<message xmlns='jabber:client'/>`},
+	})
+}
+
+func TestStanzaToXMLErrors(t *testing.T) {
+	testToXMLErrors(t, []toXMLErrorTest{
+		{"unknown field", `{"kind":"message","bodyy":"x"}`, CodeBadValue, "bodyy"},
+		{"field of another kind", `{"kind":"iq","body":"x"}`, CodeBadValue, "body"},
+		{"wrong type", `{"kind":"message","body":1}`, CodeBadValue, "body"},
+		{"stanza attribute in attrs", `{"kind":"message","attrs":{"to":"x"}}`, CodeBadValue, "attrs.to"},
+		{"xml:lang in attrs", `{"kind":"message","attrs":{"xml:lang":"en"}}`, CodeBadValue, `attrs["xml:lang"]`},
+	})
+}
