@@ -9,8 +9,7 @@ const (
 // "message", "delay"}, the carbon copy's message converted as any message
 // is.
 var carbonField = friendlyField{name: "carbon", ns: nsCarbons,
-	fits: (*toJSON).isCarbon, toJSON: (*toJSON).carbon,
-	toXML: func(w *xmlWriter, v, _ int32, p *path) *Error { return w.carbon(v, field(p, "carbon")) }}
+	fits: (*toJSON).isCarbon, toJSON: (*toJSON).carbon, toXML: (*xmlWriter).carbon}
 
 // isCarbon: <received|sent xmlns='urn:xmpp:carbons:2'><forwarded
 // xmlns='urn:xmpp:forward:0'>[<delay/>]<message xmlns='jabber:client'/>
@@ -63,7 +62,8 @@ func (c *toJSON) carbon(dst []byte, idx int32) []byte {
 	return append(dst, '}')
 }
 
-func (w *xmlWriter) carbon(v int32, p *path) *Error {
+func (w *xmlWriter) carbon(v, _ int32, p *path) *Error {
+	p = field(p, "carbon")
 	if err := w.want(v, p, jObj); err != nil {
 		return err
 	}
@@ -109,7 +109,7 @@ func (w *xmlWriter) carbon(v int32, p *path) *Error {
 	}
 	inner := w.startEnd()
 	if delay >= 0 {
-		if err := w.delay(delay, field(p, "delay")); err != nil {
+		if err := w.delay(delay, -1, p); err != nil {
 			return err
 		}
 	}

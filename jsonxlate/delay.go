@@ -5,8 +5,7 @@ const nsDelay = "urn:xmpp:delay"
 // delay is XEP-0203 Delayed Delivery in a message or a presence:
 // {"stamp", "from", "text"}. A carbon's delay is written the same way.
 var delayField = friendlyField{name: "delay", ns: nsDelay, local: "delay",
-	fits: (*toJSON).isDelay, toJSON: (*toJSON).delay,
-	toXML: func(w *xmlWriter, v, _ int32, p *path) *Error { return w.delay(v, field(p, "delay")) }}
+	fits: (*toJSON).isDelay, toJSON: (*toJSON).delay, toXML: (*xmlWriter).delay}
 
 // isDelay: <delay xmlns='urn:xmpp:delay' stamp='…' [from='…']>[text]</delay>.
 func (c *toJSON) isDelay(idx int32) bool {
@@ -51,7 +50,8 @@ func (c *toJSON) delay(dst []byte, idx int32) []byte {
 	return append(dst, '}')
 }
 
-func (w *xmlWriter) delay(v int32, p *path) *Error {
+func (w *xmlWriter) delay(v, _ int32, p *path) *Error {
+	p = field(p, "delay")
 	if err := w.want(v, p, jObj); err != nil {
 		return err
 	}

@@ -10,9 +10,9 @@ import (
 // the fixed order, friendly fields in the order of their table and then
 // payload.
 
-// order writes the "order" member of the stanza of kind k at idx: each
-// child's place in the JSON object, in document order.
-func (c *toJSON) order(dst []byte, k *stanzaKind, idx int32) []byte {
+// order writes the "order" member of the stanza at idx, of the given
+// kind: each child's place in the JSON object, in document order.
+func (c *toJSON) order(dst []byte, kind *stanzaKind, idx int32) []byte {
 	t := &c.t
 	var listed [maxFields]int // entries so far of each list field
 	j := 0                    // payload entries so far
@@ -34,28 +34,28 @@ func (c *toJSON) order(dst []byte, k *stanzaKind, idx int32) []byte {
 			dst = strconv.AppendInt(dst, int64(j), 10)
 			dst = append(dst, ']')
 			j++
-		case k.fields[i].list:
-			dst = append(dst, k.fields[i].name...)
+		case kind.fields[i].list:
+			dst = append(dst, kind.fields[i].name...)
 			dst = append(dst, '[')
 			dst = strconv.AppendInt(dst, int64(listed[i]), 10)
 			dst = append(dst, ']')
 			listed[i]++
 		default:
-			dst = append(dst, k.fields[i].name...)
+			dst = append(dst, kind.fields[i].name...)
 		}
 		dst = append(dst, '"')
 	}
 	return append(dst, ']')
 }
 
-// ordered writes the children of a stanza of kind k in the order of its
-// "order" member: the children in document order, each named by where the
-// object keeps it ("body", "bodies[0]", "payload[2]"). It must name every
-// child the object stands for exactly once, and nothing else. A child is
-// written as soon as it is named; if "order" turns out wrong, AppendXML
-// throws away what was written.
-func (w *xmlWriter) ordered(f *stanzaMembers, k *stanzaKind, p *path) *Error {
-	fields := k.fields
+// ordered writes the children of a stanza of the given kind in the order
+// of its "order" member: the children in document order, each named by
+// where the object keeps it ("body", "bodies[0]", "payload[2]"). It must
+// name every child the object stands for exactly once, and nothing else. A
+// child is written as soon as it is named; if "order" turns out wrong,
+// AppendXML throws away what was written.
+func (w *xmlWriter) ordered(f *stanzaMembers, kind *stanzaKind, p *path) *Error {
+	fields := kind.fields
 	op := field(p, "order")
 	if err := w.want(f.order, op, jArr); err != nil {
 		return err
@@ -78,7 +78,7 @@ func (w *xmlWriter) ordered(f *stanzaMembers, k *stanzaKind, p *path) *Error {
 	var err *Error
 	arrays(func(i int, v int32) {
 		if err == nil {
-			err = w.want(v, arrayPath(p, k, i), jArr)
+			err = w.want(v, arrayPath(p, kind, i), jArr)
 		}
 		for e := w.n[v].first; e >= 0; e = w.n[e].next {
 			start[i+1]++
@@ -108,7 +108,7 @@ func (w *xmlWriter) ordered(f *stanzaMembers, k *stanzaKind, p *path) *Error {
 		}
 		s := w.n[c].str
 		key, j, indexed := splitIndex(s)
-		i := k.fieldIndex(key)
+		i := kind.fieldIndex(key)
 		if key == "payload" {
 			i = payload
 		}
@@ -164,20 +164,20 @@ func (w *xmlWriter) ordered(f *stanzaMembers, k *stanzaKind, p *path) *Error {
 	for i := 0; i < len(start)-1; i++ {
 		for j := start[i]; j < start[i+1]; j++ {
 			if all[j] >= 0 {
-				return errAt(CodeBadValue, op, "does not name "+arrayPath(nil, k, i).String()+"["+strconv.Itoa(j-start[i])+"]")
+				return errAt(CodeBadValue, op, "does not name "+arrayPath(nil, kind, i).String()+"["+strconv.Itoa(j-start[i])+"]")
 			}
 		}
 	}
 	return nil
 }
 
-// arrayPath is the path of the list field of index i of k, or of payload
-// for index len(k.fields).
-func arrayPath(p *path, k *stanzaKind, i int) *path {
-	if i == len(k.fields) {
+// arrayPath is the path of the list field of index i of kind, or of
+// payload for index len(kind.fields).
+func arrayPath(p *path, kind *stanzaKind, i int) *path {
+	if i == len(kind.fields) {
 		return field(p, "payload")
 	}
-	return field(p, k.fields[i].name)
+	return field(p, kind.fields[i].name)
 }
 
 // entries says how many entries an array has, for errors.

@@ -5,8 +5,7 @@ const nsRoster = "jabber:iq:roster"
 // roster is the RFC 6121 §2 roster query in an iq: {"ver", "items"}, each
 // item {"jid", "name", "subscription", "ask", "approved", "groups"}.
 var rosterField = friendlyField{name: "roster", ns: nsRoster, local: "query",
-	fits: (*toJSON).isRoster, toJSON: (*toJSON).roster,
-	toXML: func(w *xmlWriter, v, _ int32, p *path) *Error { return w.roster(v, field(p, "roster")) }}
+	fits: (*toJSON).isRoster, toJSON: (*toJSON).roster, toXML: (*xmlWriter).roster}
 
 // isRoster: <query xmlns='jabber:iq:roster' [ver]> with only <item/>s, each
 // with only jid, name, subscription, ask and approved ('true' or 'false')
@@ -133,7 +132,8 @@ func (c *toJSON) roster(dst []byte, idx int32) []byte {
 	return append(dst, "]}"...)
 }
 
-func (w *xmlWriter) roster(v int32, p *path) *Error {
+func (w *xmlWriter) roster(v, _ int32, p *path) *Error {
+	p = field(p, "roster")
 	if err := w.want(v, p, jObj); err != nil {
 		return err
 	}

@@ -43,10 +43,10 @@ type friendlyField struct {
 	toJSON func(c *toJSON, dst []byte, idx int32) []byte
 
 	// toXML writes the child for the member's value v; with is the with
-	// member, -1 when absent. p is the path of the stanza, not of the
-	// member: each function makes its member's path itself where it uses
-	// one, since a path handed through a function value would go to the
-	// heap on every call.
+	// member, -1 when absent. p is the path of the object that holds the
+	// member (the stanza, or a carbon for its delay), not of the member:
+	// each function makes its member's path itself, since a path handed
+	// through a function value would go to the heap on every call.
 	toXML func(w *xmlWriter, v, with int32, p *path) *Error
 }
 
@@ -73,8 +73,8 @@ func (k *stanzaKind) fieldIndex(name string) int {
 	return -1
 }
 
-// stanza writes the object for the stanza of kind k at idx.
-func (c *toJSON) stanza(dst []byte, idx int32, k *stanzaKind) []byte {
+// stanza writes the object for the stanza at idx, of the given kind.
+func (c *toJSON) stanza(dst []byte, idx int32, kind *stanzaKind) []byte {
 	t := &c.t
 	n := &t.nodes[idx]
 	dst = append(dst, `{"kind":`...)
@@ -129,8 +129,8 @@ func (c *toJSON) stanza(dst []byte, idx int32, k *stanzaKind) []byte {
 	// that fits it, for a list field every one. cls holds the answer for
 	// each child, so that it is worked out once; reordered says whether
 	// the document order differs from the order AppendXML writes without
-	// "order": the fields in the order of k.fields, then payload.
-	var taken uint32 // bit i: k.fields[i] has its child
+	// "order": the fields in the order of kind.fields, then payload.
+	var taken uint32 // bit i: kind.fields[i] has its child
 	last, inPayload, reordered := 0, false, false
 	for ch := n.first; ch >= 0; ch = t.nodes[ch].next {
 		i := -1
@@ -139,7 +139,7 @@ func (c *toJSON) stanza(dst []byte, idx int32, k *stanzaKind) []byte {
 				c.cls[ch] = clsSpace
 				continue
 			}
-		} else if i = c.classify(k, ch); i >= 0 && taken&(1<<i) != 0 && !k.fields[i].list {
+		} else if i = c.classify(kind, ch); i >= 0 && taken&(1<<i) != 0 && !kind.fields[i].list {
 			i = -1 // a second one stays generic
 		}
 		if i < 0 {
@@ -159,7 +159,7 @@ func (c *toJSON) stanza(dst []byte, idx int32, k *stanzaKind) []byte {
 		if taken&(1<<i) == 0 {
 			continue
 		}
-		f := &k.fields[i]
+		f := &kind.fields[i]
 		dst = append(dst, ',', '"')
 		dst = append(dst, f.name...)
 		dst = append(dst, '"', ':')
@@ -203,7 +203,7 @@ func (c *toJSON) stanza(dst []byte, idx int32, k *stanzaKind) []byte {
 	}
 
 	if reordered {
-		dst = c.order(dst, k, idx)
+		dst = c.order(dst, kind, idx)
 	}
 	return append(dst, '}')
 }
@@ -218,12 +218,12 @@ const (
 
 var stanzaAttrKeys = [...]string{`,"id":`, `,"type":`, `,"from":`, `,"to":`, `,"lang":`}
 
-// classify returns the index of the friendly field of k that the child
-// element at idx can be shown as, or -1.
-func (c *toJSON) classify(k *stanzaKind, idx int32) int {
+// classify returns the index of the friendly field of kind that the
+// child element at idx can be shown as, or -1.
+func (c *toJSON) classify(kind *stanzaKind, idx int32) int {
 	n := &c.t.nodes[idx]
-	for i := range k.fields {
-		f := &k.fields[i]
+	for i := range kind.fields {
+		f := &kind.fields[i]
 		if string(n.ns) == f.ns && (f.local == "" || string(n.local) == f.local) && f.fits(c, idx) {
 			return i
 		}
@@ -239,13 +239,13 @@ type stanzaMembers struct {
 	with  [maxFields]int32 // the member named by each field's with
 }
 
-// stanza writes the object at m as a stanza of kind k.
-func (w *xmlWriter) stanza(m int32, k *stanzaKind, p *path) *Error {
+// stanza writes the object at m as a stanza of the given kind.
+func (w *xmlWriter) stanza(m int32, kind *stanzaKind, p *path) *Error {
 	f := stanzaMembers{kind: -1, id: -1, typ: -1, from: -1, to: -1, lang: -1, attrs: -1, payload: -1, order: -1}
 	for i := range f.child {
 		f.child[i], f.with[i] = -1, -1
 	}
-	err := w.members(m, p, k.what, func(key string, v int32) bool {
+	err := w.members(m, p, kind.what, func(key string, v int32) bool {
 		var slot *int32
 		switch key {
 		case "kind":
@@ -267,12 +267,12 @@ func (w *xmlWriter) stanza(m int32, k *stanzaKind, p *path) *Error {
 		case "order":
 			slot = &f.order
 		default:
-			for i := range k.fields {
-				if k.fields[i].name == key {
+			for i := range kind.fields {
+				if kind.fields[i].name == key {
 					slot = &f.child[i]
 					break
 				}
-				if k.fields[i].with == key && key != "" {
+				if kind.fields[i].with == key && key != "" {
 					slot = &f.with[i]
 					break
 				}
@@ -287,17 +287,18 @@ func (w *xmlWriter) stanza(m int32, k *stanzaKind, p *path) *Error {
 	if err != nil {
 		return err
 	}
-	// AppendXML chose k by kind; the message of a carbon may leave it out.
-	if f.kind >= 0 && (w.n[f.kind].typ != jStr || w.n[f.kind].str != k.name) {
-		return errAt(CodeBadValue, field(p, "kind"), `must be "`+k.name+`" or absent`)
+	// AppendXML chose kind by this member; the message of a carbon may
+	// leave it out.
+	if f.kind >= 0 && (w.n[f.kind].typ != jStr || w.n[f.kind].str != kind.name) {
+		return errAt(CodeBadValue, field(p, "kind"), `must be "`+kind.name+`" or absent`)
 	}
-	for i := range k.fields {
+	for i := range kind.fields {
 		if f.with[i] >= 0 && f.child[i] < 0 {
-			return errAt(CodeMissingField, field(p, k.fields[i].name), k.fields[i].with+" needs "+k.fields[i].name)
+			return errAt(CodeMissingField, field(p, kind.fields[i].name), kind.fields[i].with+" needs "+kind.fields[i].name)
 		}
 	}
 
-	if err := w.open(p, k.name, nsClient); err != nil {
+	if err := w.open(p, kind.name, nsClient); err != nil {
 		return err
 	}
 	for _, a := range [...]struct {
@@ -322,20 +323,20 @@ func (w *xmlWriter) stanza(m int32, k *stanzaKind, p *path) *Error {
 	mark := w.startEnd()
 
 	if f.order >= 0 {
-		if err := w.ordered(&f, k, p); err != nil {
+		if err := w.ordered(&f, kind, p); err != nil {
 			return err
 		}
-		w.end(mark, k.name)
+		w.end(mark, kind.name)
 		return nil
 	}
 
-	// Without "order": the friendly children in the order of k.fields,
+	// Without "order": the friendly children in the order of kind.fields,
 	// then payload.
-	for i, v := range f.child[:len(k.fields)] {
+	for i, v := range f.child[:len(kind.fields)] {
 		if v < 0 {
 			continue
 		}
-		fl := &k.fields[i]
+		fl := &kind.fields[i]
 		if !fl.list {
 			if err := fl.toXML(w, v, f.with[i], p); err != nil {
 				return err
@@ -358,7 +359,7 @@ func (w *xmlWriter) stanza(m int32, k *stanzaKind, p *path) *Error {
 			return err
 		}
 	}
-	w.end(mark, k.name)
+	w.end(mark, kind.name)
 	return nil
 }
 

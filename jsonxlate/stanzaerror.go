@@ -6,8 +6,7 @@ const nsStanzas = "urn:ietf:params:xml:ns:xmpp-stanzas"
 // {"type", "condition", "text", "text_lang", "by", "code", "app"}, the
 // application-specific condition in the generic form.
 var errorField = friendlyField{name: "error", ns: nsClient, local: "error",
-	fits: (*toJSON).isError, toJSON: (*toJSON).stanzaError,
-	toXML: func(w *xmlWriter, v, _ int32, p *path) *Error { return w.stanzaError(v, field(p, "error")) }}
+	fits: (*toJSON).isError, toJSON: (*toJSON).stanzaError, toXML: (*xmlWriter).stanzaError}
 
 // isError: <error [type] [by] [code]><condition xmlns='…stanzas'/>
 // [<text xmlns='…stanzas' [xml:lang]>…</text>][<app-specific/>]</error>.
@@ -105,7 +104,8 @@ func (c *toJSON) stanzaError(dst []byte, idx int32) []byte {
 	return append(dst, '}')
 }
 
-func (w *xmlWriter) stanzaError(v int32, p *path) *Error {
+func (w *xmlWriter) stanzaError(v, _ int32, p *path) *Error {
+	p = field(p, "error")
 	if err := w.want(v, p, jObj); err != nil {
 		return err
 	}
