@@ -40,16 +40,10 @@ func (e *Error) Error() string {
 	return s
 }
 
-// Namespaces the mapping gives friendly fields to.
+// Namespaces every part of the mapping uses; those of one friendly field
+// are in its file.
 const (
-	nsClient     = "jabber:client"
-	nsStanzas    = "urn:ietf:params:xml:ns:xmpp-stanzas"
-	nsChatStates = "http://jabber.org/protocol/chatstates"
-	nsReceipts   = "urn:xmpp:receipts"
-	nsDelay      = "urn:xmpp:delay"
-	nsCarbons    = "urn:xmpp:carbons:2"
-	nsForward    = "urn:xmpp:forward:0"
-	nsRoster     = "jabber:iq:roster"
-	nsXML        = "http://www.w3.org/XML/1998/namespace"
-	nsXMLNS      = "http://www.w3.org/2000/xmlns/"
+	nsClient = "jabber:client"
+	nsXML    = "http://www.w3.org/XML/1998/namespace"
+	nsXMLNS  = "http://www.w3.org/2000/xmlns/"
 )

@@ -1,14 +1,11 @@
 package jsonxlate
 
-import (
-	"strings"
-	"unicode/utf8"
-)
+import "unicode/utf8"
 
 // This file decodes the raw text and attribute values of an element that
 // xmlsplit has checked, the way an XML processor reports them (XML 1.0
 // §2.11 line ends, §3.3.3 attribute values, §4.6 predefined entities,
-// CDATA sections), and writes strings as JSON.
+// CDATA sections).
 
 // needsDecode reports whether raw holds anything that decodeXML would
 // change.
@@ -168,73 +165,4 @@ func isSpaceOnly(s []byte) bool {
 		}
 	}
 	return true
-}
-
-// jsonSafe marks the bytes that stand for themselves inside a JSON string.
-// 0xE2 is checked apart: it starts U+2028 and U+2029, which are escaped so
-// that the output is also valid JavaScript for older parsers.
-var jsonSafe = func() (t [256]bool) {
-	for c := 0x20; c < 256; c++ {
-		t[c] = true
-	}
-	t['"'], t['\\'], t[0xE2] = false, false, false
-	return t
-}()
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a quoted JSON string. s is valid UTF-8.
-func appendJSONString[T string | []byte](dst []byte, s T) []byte {
-	dst = append(dst, '"')
-	dst = appendJSONEscaped(dst, s)
-	return append(dst, '"')
-}
-
-// appendJSONEscaped appends s escaped for the inside of a JSON string.
-func appendJSONEscaped[T string | []byte](dst []byte, s T) []byte {
-	last := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if jsonSafe[c] {
-			continue
-		}
-		if c == 0xE2 {
-			if i+2 < len(s) && s[i+1] == 0x80 && (s[i+2] == 0xA8 || s[i+2] == 0xA9) {
-				dst = append(dst, s[last:i]...)
-				dst = append(dst, `\u202`...)
-				dst = append(dst, hexDigits[s[i+2]&0xF])
-				i += 2
-				last = i + 1
-			}
-			continue
-		}
-		dst = append(dst, s[last:i]...)
-		switch c {
-		case '"':
-			dst = append(dst, '\\', '"')
-		case '\\':
-			dst = append(dst, '\\', '\\')
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		default:
-			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-		}
-		last = i + 1
-	}
-	return append(dst, s[last:]...)
-}
-
-// AppendString appends s as a quoted JSON string, escaped as the
-// translation escapes text: the frames around translated stanzas use it so
-// that every string on the wire is written one way. Invalid UTF-8 in s
-// becomes U+FFFD.
-func AppendString(dst []byte, s string) []byte {
-	if !utf8.ValidString(s) {
-		s = strings.ToValidUTF8(s, "\uFFFD")
-	}
-	return appendJSONString(dst, s)
 }

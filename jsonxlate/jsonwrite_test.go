@@ -5,6 +5,17 @@ import (
 	"testing"
 )
 
+func TestJSONEscapes(t *testing.T) {
+	got, err := AppendJSON(nil, []byte("<message><body>\"\\\u2028\u2029\u00e9&#x7f;\t\r\n&#13;</body></message>"), " xmlns='jabber:client'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"kind":"message","body":"\"\\\u2028\u2029é` + "\x7f" + `\t\n\r"}`
+	if string(got) != want {
+		t.Fatalf("\n got: %s\nwant: %s", got, want)
+	}
+}
+
 func TestAppendString(t *testing.T) {
 	for _, tt := range []struct{ in, want string }{
 		{"", ""},
