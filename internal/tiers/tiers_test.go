@@ -44,7 +44,10 @@ var rows = []row{
 	{tier: 0, pkgs: []string{"internal/xmlsplit", "internal/netwait", "internal/origin", "web"}},
 	{tier: 1, pkgs: []string{"xmppclient"}, external: []string{"mellium.im/xmpp/dial", "mellium.im/xmpp/jid", "mellium.im/sasl"}},
 	{tier: 1, pkgs: []string{"jsonxlate"}},
+	{tier: 1, pkgs: []string{"internal/httphold"}},
 	{tier: 2, pkgs: []string{"bridge"}},
+	{tier: 2, pkgs: []string{"internal/longpoll"}},
+	{tier: 2, pkgs: []string{"internal/wsconn"}, external: []string{"github.com/gorilla/websocket"}},
 	{tier: 3, pkgs: []string{"wsframe", "bosh", "jsonapi"}, external: []string{"github.com/gorilla/websocket"}, transport: true},
 	{tier: top, pkgs: []string{"cmd/xmppbridge", "cmd/xmppbridge-bench"}},
 
