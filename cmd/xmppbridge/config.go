@@ -129,6 +129,10 @@ type WebSocketConfig struct {
 	PingInterval Duration `toml:"ping_interval"`
 	// WriteTimeout bounds every write to a browser. Default 10s.
 	WriteTimeout Duration `toml:"write_timeout"`
+	// DrainURL, if set, is where browsers are sent when the bridge drains
+	// (<close see-other-uri/>, RFC 7395 §3.6.1) instead of system-shutdown:
+	// another bridge, or the balancer in front of them. Default empty.
+	DrainURL string `toml:"drain_url"`
 }
 
 // BOSHConfig configures the BOSH endpoint (XEP-0124, XEP-0206). Durations
@@ -166,6 +170,10 @@ type BOSHConfig struct {
 	// AllowCredentials lets pages of allowed origins send cookies and HTTP
 	// authentication (Access-Control-Allow-Credentials). Default false.
 	AllowCredentials bool `toml:"allow_credentials"`
+	// DrainURL, if set, is where clients are sent when the bridge drains
+	// (the see-other-uri condition, XEP-0124 §17.2) instead of
+	// system-shutdown. Default empty.
+	DrainURL string `toml:"drain_url"`
 }
 
 // JSONConfig configures the JSON API: JSON over WebSocket, Server-Sent
@@ -556,6 +564,14 @@ func (c *Config) check() []ConfigProblem {
 	positive(toml.Key{"websocket", "ping_interval"}, c.WebSocket.PingInterval)
 	positive(toml.Key{"websocket", "write_timeout"}, c.WebSocket.WriteTimeout)
 	positive(toml.Key{"shutdown_timeout"}, c.ShutdownTimeout)
+	for key, u := range map[string]string{"websocket": c.WebSocket.DrainURL, "bosh": c.BOSH.DrainURL} {
+		if u == "" {
+			continue
+		}
+		if pu, err := url.Parse(u); err != nil || !pu.IsAbs() || pu.Host == "" {
+			bad(toml.Key{key, "drain_url"}, "%q is not an absolute URL", u)
+		}
+	}
 	atLeastSecond := func(key toml.Key, d Duration) {
 		if d.Duration < time.Second {
 			bad(key, "must be at least 1s")

@@ -89,6 +89,7 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 		MaxStanzaBytes: cfg.Limits.MaxStanzaBytes,
 		PingInterval:   cfg.WebSocket.PingInterval.Duration,
 		WriteTimeout:   cfg.WebSocket.WriteTimeout.Duration,
+		DrainURI:       cfg.WebSocket.DrainURL,
 		OnReject: func(r *http.Request, status int, reason string) {
 			log.Info("websocket refused", "remote", r.RemoteAddr, "status", status, "reason", reason)
 		},
@@ -107,6 +108,7 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 		MaxStanzaBytes:   cfg.Limits.MaxStanzaBytes,
 		MaxBodyBytes:     cfg.BOSH.MaxBodyBytes,
 		WriteTimeout:     cfg.BOSH.WriteTimeout.Duration,
+		DrainURI:         cfg.BOSH.DrainURL,
 		Route:            routeFor(&cfg),
 		OnReject: func(r *http.Request, status int, condition, reason string) {
 			// Expired sessions make these routine: debug, not info.
