@@ -6,16 +6,23 @@
 // Every session is bridge-authenticated: its first frame is a login (a JID
 // and password, or a token from the prebind API), and the bridge logs in
 // upstream with bridge.OpenRequest.Login. Stanzas travel as the JSON objects
-// of package jsonxlate; the package's own frames (session, error, close)
-// are built here.
+// of package jsonxlate; the package's own frames (session, resumed, ack,
+// error, close) are built here.
 //
 // Frames for the browser are numbered and built only when a consumer looks
 // (a WebSocket's writer, an events stream, a held poll), so what a slow
-// browser has not taken waits in the bridge session's bounded queue. On the
-// HTTP transports they are kept until acknowledged (ack, Last-Event-ID), so
-// a lost answer or a dropped stream loses nothing; POSTs are taken in rid
-// order and a repeated rid is answered without sending its frames twice —
-// the guarantees of BOSH (XEP-0124), which package bosh gives XML clients.
+// browser has not taken waits in the bridge session's bounded queue. On
+// every transport they are kept until acknowledged (ack frames, ack in
+// posts, Last-Event-ID), so a lost answer or a dropped stream loses
+// nothing; POSTs are taken in rid order and a repeated rid is answered
+// without sending its frames twice — the guarantees of BOSH (XEP-0124),
+// which package bosh gives XML clients.
+//
+// A session outlives its connection (token.go, login.go's resume): when its
+// page goes away it is detached for Config.ResumeWindow, and a resume
+// frame with its signed token attaches it to a new connection of any
+// transport, which gets every frame the page had not and learns how many
+// of the page's own frames were taken.
 //
 // The HTTP transports' posts go through the request engine of package
 // longpoll, shared with BOSH: it takes them in rid order, holds polls and

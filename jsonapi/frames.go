@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/xmppbridge/xmppbridge/internal/xmlsplit"
 	"github.com/xmppbridge/xmppbridge/jsonxlate"
@@ -22,6 +23,7 @@ const (
 	errNotAuthorized      = "not-authorized"
 	errEncryptionRequired = "encryption-required"
 	errBadToken           = "bad-token"
+	errConflict           = "conflict"
 	errItemNotFound       = "item-not-found"
 	errBadRequest         = "bad-request"
 	errOutOfOrder         = "out-of-order"
@@ -38,7 +40,7 @@ func errorType(code string) string {
 	switch code {
 	case errNotAuthorized, errEncryptionRequired, errBadToken:
 		return "auth"
-	case errItemNotFound, errInternal, errHostUnknown, errPolicy:
+	case errItemNotFound, errInternal, errHostUnknown, errPolicy, errConflict:
 		return "cancel"
 	case errRemoteFailed, errShutdown, errResource, errOutOfOrder:
 		return "wait"
@@ -55,6 +57,8 @@ func httpStatus(code string) int {
 		return http.StatusForbidden
 	case errItemNotFound:
 		return http.StatusNotFound
+	case errConflict:
+		return http.StatusConflict
 	case errTooLarge:
 		return http.StatusRequestEntityTooLarge
 	case errRemoteFailed:
@@ -140,13 +144,40 @@ func closeFrame(b []byte, code, text string) []byte {
 	return append(b, '}')
 }
 
-// sessionFrame appends {"kind":"session",...}.
-func sessionFrame(b []byte, jid, sid, id string) []byte {
+// sessionFrame appends {"kind":"session",...}: the answer to a login.
+func sessionFrame(b []byte, jid, sid, id, token string, window time.Duration) []byte {
 	b = append(b, `{"kind":"session","jid":`...)
 	b = jsonxlate.AppendString(b, jid)
+	return appendSessionFields(b, sid, id, token, window)
+}
+
+// resumedFrame appends {"kind":"resumed",...}: the answer to a resume,
+// before the frame numbered first, saying how many frames the bridge took
+// from the page.
+func resumedFrame(b []byte, jid, sid, id, token string, first, received uint64, window time.Duration) []byte {
+	b = append(b, `{"kind":"resumed","jid":`...)
+	b = jsonxlate.AppendString(b, jid)
+	b = strconv.AppendUint(append(b, `,"first":`...), first, 10)
+	b = strconv.AppendUint(append(b, `,"received":`...), received, 10)
+	return appendSessionFields(b, sid, id, token, window)
+}
+
+// ackFrame appends {"kind":"ack","n":received}: over a WebSocket, how many
+// frames the bridge has taken from the page.
+func ackFrame(b []byte, received uint64) []byte {
+	b = strconv.AppendUint(append(b, `{"kind":"ack","n":`...), received, 10)
+	return append(b, '}')
+}
+
+func appendSessionFields(b []byte, sid, id, token string, window time.Duration) []byte {
 	if sid != "" {
 		b = append(b, `,"sid":`...)
 		b = jsonxlate.AppendString(b, sid)
+	}
+	if token != "" {
+		b = append(b, `,"token":`...)
+		b = jsonxlate.AppendString(b, token)
+		b = strconv.AppendInt(append(b, `,"resume_window":`...), int64(max(window, 0)/time.Second), 10)
 	}
 	if id != "" {
 		b = append(b, `,"id":`...)

@@ -53,8 +53,9 @@ type Config struct {
 	// Hold is the most polls held at once per session; a client may ask
 	// for fewer. Zero means 1.
 	Hold int
-	// Inactivity ends an HTTP session that has no poll or events stream for
-	// this long. Zero means 60 seconds.
+	// Inactivity detaches an HTTP session that has no poll, post or events
+	// stream for this long: its page went away (see ResumeWindow). Zero
+	// means 60 seconds.
 	Inactivity time.Duration
 	// MaxPause is the longest pause a poll may ask for. Zero means 120
 	// seconds.
@@ -71,6 +72,13 @@ type Config struct {
 	PingInterval time.Duration
 	// WriteTimeout bounds every write to the browser. Zero means 10 seconds.
 	WriteTimeout time.Duration
+	// ResumeKey signs resume tokens (docs/json-api.md, "Resuming a
+	// session"); bridges that share it take each other's tokens. At least
+	// 32 bytes. Nil means a random key: tokens work with this Handler only.
+	ResumeKey []byte
+	// ResumeWindow is how long a session whose page went away waits for it
+	// to resume. Zero means 2 minutes; negative, none (the session ends).
+	ResumeWindow time.Duration
 	// OnReject, if set, hears of every request refused with an error, with
 	// the HTTP status (0 on an open WebSocket) and the error code and text.
 	OnReject func(r *http.Request, status int, code, text string)
@@ -86,8 +94,9 @@ type Handler struct {
 	tokens tokens
 
 	mu       sync.Mutex
-	sessions map[string]*session // HTTP transports, by sid
-	sockets  map[*session]*wsConn
+	sessions map[string]*session   // HTTP transports, by sid
+	sockets  map[*session]*wsConn  // sessions without a sid; nil while detached
+	byKey    map[[16]byte]*session // every session logged in, for resumes
 	closing  bool
 	active   int           // requests being served: WebSockets, posts, streams
 	drained  chan struct{} // closed when active drops to 0 while closing
@@ -131,7 +140,13 @@ func New(cfg Config) *Handler {
 	if cfg.CheckOrigin == nil {
 		cfg.CheckOrigin = origin.Same
 	}
-	h := &Handler{cfg: cfg, sessions: make(map[string]*session), sockets: make(map[*session]*wsConn)}
+	if len(cfg.ResumeKey) == 0 {
+		cfg.ResumeKey = newResumeKey()
+	}
+	if cfg.ResumeWindow == 0 {
+		cfg.ResumeWindow = 2 * time.Minute
+	}
+	h := &Handler{cfg: cfg, sessions: make(map[string]*session), sockets: make(map[*session]*wsConn), byKey: make(map[[16]byte]*session)}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	h.ws = wsconn.NewServer(wsconn.Config{
 		PingInterval: cfg.PingInterval,
@@ -191,10 +206,19 @@ func (h *Handler) methodNotAllowed(w http.ResponseWriter, r *http.Request, allow
 
 // reject answers with a JSON error frame.
 func (h *Handler) reject(w http.ResponseWriter, r *http.Request, status int, code, text string) {
-	if h.cfg.OnReject != nil {
-		h.cfg.OnReject(r, status, code, text)
+	h.refuse(w, r, &apiError{code: code, text: text}, status)
+}
+
+// refuse answers a request with e's error frame, which names the frame it
+// refuses, and status (0: the one of e's code).
+func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, e *apiError, status int) {
+	if status == 0 {
+		status = httpStatus(e.code)
 	}
-	writeJSON(w, status, errorFrame(nil, code, "", text))
+	if h.cfg.OnReject != nil {
+		h.cfg.OnReject(r, status, e.code, e.text)
+	}
+	writeJSON(w, status, errorFrame(nil, e.code, truncate(e.id), e.text))
 }
 
 func writeJSON(w http.ResponseWriter, status int, b []byte) {
@@ -258,6 +282,7 @@ func newSID() string {
 
 func (h *Handler) newSession(sid string) *session {
 	s := &session{h: h, sid: sid, next: 1}
+	_, _ = rand.Read(s.key[:])
 	// The engine orders the HTTP transports' posts (create configures it);
 	// on every transport its lock is the session's.
 	s.lp = longpoll.New(longpoll.Params{Wait: h.cfg.Wait, Hold: h.cfg.Hold, Requests: h.cfg.Hold + 1, Inactivity: h.cfg.Inactivity}, s, 0)
@@ -287,10 +312,35 @@ func (h *Handler) forget(s *session) {
 		delete(h.sessions, s.sid)
 	}
 	delete(h.sockets, s)
+	if h.byKey[s.key] == s {
+		delete(h.byKey, s.key)
+	}
 	h.mu.Unlock()
 }
 
-// Len is the number of sessions served.
+// keep makes s findable by a resume.
+func (h *Handler) keep(s *session) {
+	h.mu.Lock()
+	h.byKey[s.key] = s
+	h.mu.Unlock()
+}
+
+// rename moves a session that resumed: to the HTTP transports under a new
+// sid (the old one finds nothing), or, with sid "", to a WebSocket, which
+// attaches itself.
+func (h *Handler) rename(s *session, sid string) {
+	h.mu.Lock()
+	if h.sessions[s.sid] == s {
+		delete(h.sessions, s.sid)
+	}
+	delete(h.sockets, s)
+	if sid != "" {
+		h.sessions[sid] = s
+	}
+	h.mu.Unlock()
+}
+
+// Len is the number of sessions held, detached ones included.
 func (h *Handler) Len() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -343,7 +393,9 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 	h.ws.Cut()
 	h.mu.Lock()
 	for _, wc := range h.sockets {
-		wc.c.Close()
+		if wc != nil {
+			wc.c.Close()
+		}
 	}
 	h.mu.Unlock()
 	<-done

@@ -82,6 +82,8 @@ func serve(t *testing.T, cfg Config) (string, *Handler) {
 // frameOf is what the tests read of a frame.
 type frameOf struct {
 	Kind, ID, Type, Code, Text, JID, SID, From, To, Body string
+	Token                                                string
+	First, Received, N                                   uint64
 	raw                                                  string
 }
 
@@ -130,6 +132,7 @@ type wsClient struct {
 	ws     *websocket.Conn
 	frames chan []byte
 	closed chan int // the close code
+	n      uint64   // the number of the latest frame read (see next)
 }
 
 func dialWS(t *testing.T, base string) *wsClient {
@@ -176,7 +179,18 @@ func (c *wsClient) next(t *testing.T) frameOf {
 		if !ok {
 			t.Fatal("the WebSocket closed")
 		}
-		return decode(t, b)
+		f := decode(t, b)
+		// Frames carry no number on a WebSocket: the session frame is 1,
+		// the resumed frame says the next, and acks have none.
+		switch {
+		case f.Kind == "session":
+			c.n = 1
+		case f.Kind == "resumed":
+			c.n = f.First - 1
+		case c.n > 0 && f.Kind != "ack":
+			c.n++
+		}
+		return f
 	case <-time.After(frameTimeout):
 		t.Fatal("no frame")
 	}
@@ -197,6 +211,8 @@ type pollClient struct {
 	frames chan []byte
 	stop   chan struct{}
 	done   chan struct{}
+	ctx    context.Context // cancelled to cut every request
+	cancel context.CancelFunc
 }
 
 // post sends one request and takes the frames of its answer, in order and
@@ -204,9 +220,17 @@ type pollClient struct {
 func (c *pollClient) post(t *testing.T, body map[string]any) (map[string]json.RawMessage, int) {
 	t.Helper()
 	b, _ := json.Marshal(body)
-	resp, err := http.Post(c.base+"/poll", "application/json", bytes.NewReader(b))
+	ctx := c.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	req, _ := http.NewRequestWithContext(ctx, "POST", c.base+"/poll", bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Errorf("poll: %v", err)
+		if ctx.Err() == nil {
+			t.Errorf("poll: %v", err)
+		}
 		return nil, 0
 	}
 	defer resp.Body.Close()
@@ -257,30 +281,42 @@ func (c *pollClient) nextRID() uint64 {
 
 func loginPoll(t *testing.T, base string, login string) *pollClient {
 	t.Helper()
-	c := &pollClient{base: base, rid: 4000, frames: make(chan []byte, 1024), stop: make(chan struct{}), done: make(chan struct{})}
-	m, status := c.post(t, map[string]any{"rid": c.nextRID(), "wait": 5, "frames": []json.RawMessage{json.RawMessage(login)}})
+	c, m, status := startPoll(t, base, login, 0)
 	if status != http.StatusOK {
 		t.Fatalf("login: %d %v", status, m)
 	}
-	_ = json.Unmarshal(m["sid"], &c.sid)
-	go func() {
-		defer close(c.done)
-		for {
-			select {
-			case <-c.stop:
-				return
-			default:
-			}
-			c.mu.Lock()
-			ack := c.ack
-			c.mu.Unlock()
-			if _, status := c.post(t, map[string]any{"sid": c.sid, "rid": c.nextRID(), "ack": ack}); status != http.StatusOK {
-				return
-			}
-		}
-	}()
-	t.Cleanup(c.close)
 	return c
+}
+
+// loop polls until stopped or answered with other than 200.
+func (c *pollClient) loop(t *testing.T) {
+	defer close(c.done)
+	for {
+		select {
+		case <-c.stop:
+			return
+		default:
+		}
+		c.mu.Lock()
+		ack := c.ack
+		c.mu.Unlock()
+		if _, status := c.post(t, map[string]any{"sid": c.sid, "rid": c.nextRID(), "ack": ack}); status != http.StatusOK {
+			return
+		}
+	}
+}
+
+// cut stops polling as a network drop would: the poll held is cut, and no
+// close is posted.
+func (c *pollClient) cut() {
+	select {
+	case <-c.stop:
+		return
+	default:
+	}
+	close(c.stop)
+	c.cancel()
+	<-c.done
 }
 
 func (c *pollClient) send(t *testing.T, frame string) {

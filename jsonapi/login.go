@@ -17,13 +17,17 @@ import (
 )
 
 // loginFrame is the first frame of every session.
+// loginFrame is the first frame of every connection: a login, or a resume
+// (Kind "resume": Token is a resume token and Last the page's highest
+// frame).
 type loginFrame struct {
-	Kind     string `json:"kind"`
-	ID       string `json:"id"`
-	JID      string `json:"jid"`
-	Password string `json:"password"`
-	Resource string `json:"resource"`
-	Token    string `json:"token"`
+	Kind     string  `json:"kind"`
+	ID       string  `json:"id"`
+	JID      string  `json:"jid"`
+	Password string  `json:"password"`
+	Resource string  `json:"resource"`
+	Token    string  `json:"token"`
+	Last     *uint64 `json:"last"`
 }
 
 // parseLogin reads a login frame.
@@ -39,8 +43,15 @@ func parseLogin(b []byte) (*loginFrame, *apiError) {
 	switch {
 	case f.Kind == "":
 		return nil, &apiError{code: errUnknownKind, id: f.ID, text: "the frame has no kind"}
+	case f.Kind == "resume":
+		switch {
+		case f.Token == "":
+			return nil, &apiError{code: errMissingField, id: f.ID, text: "token"}
+		case f.Last == nil:
+			return nil, &apiError{code: errMissingField, id: f.ID, text: "last"}
+		}
 	case f.Kind != "login":
-		return nil, &apiError{code: errNotLoggedIn, id: f.ID, text: "the first frame must be a login"}
+		return nil, &apiError{code: errNotLoggedIn, id: f.ID, text: "the first frame must be a login or a resume"}
 	case f.Token != "":
 	case f.JID == "":
 		return nil, &apiError{code: errMissingField, id: f.ID, text: "jid"}
@@ -90,7 +101,7 @@ func (h *Handler) login(ctx context.Context, passwordOK bool, f *loginFrame, s *
 			return nil, &apiError{code: errBadToken, id: f.ID, text: "the prebound session has ended"}
 		}
 		// The session frame prebinding queued first now answers this login.
-		p.log[0].data = sessionFrame(nil, p.jid, p.sid, f.ID)
+		p.log[0].data = sessionFrame(nil, p.jid, p.sid, f.ID, h.tokenLocked(p), h.cfg.ResumeWindow)
 		p.bytes = 0
 		for i := range p.log {
 			p.bytes += len(p.log[i].data)
@@ -106,10 +117,77 @@ func (h *Handler) login(ctx context.Context, passwordOK bool, f *loginFrame, s *
 		return nil, e
 	}
 	s.lp.Lock()
-	s.appendLocked(sessionFrame(nil, s.jid, s.sid, f.ID))
+	s.appendLocked(sessionFrame(nil, s.jid, s.sid, f.ID, h.tokenLocked(s), h.cfg.ResumeWindow))
 	s.lp.Unlock()
 	return s, nil
 }
+
+// tokenLifetime bounds a resume token's validity however long its session
+// lives: a token names its session's generation too, which every resume
+// moves on.
+const tokenLifetime = 7 * 24 * time.Hour
+
+// tokenLocked is the session's resume token, of its current generation;
+// "" when the Handler offers no resumption. The session is kept findable
+// by it.
+func (h *Handler) tokenLocked(s *session) string {
+	if h.cfg.ResumeWindow < 0 {
+		return ""
+	}
+	h.keep(s)
+	return h.sealToken(resumeToken{key: s.key, gen: s.gen, expires: time.Now().Add(tokenLifetime), domain: s.domain})
+}
+
+// resume attaches the session a resume frame names to a new connection:
+// the session's previous connection, if any, is let go (the caller closes
+// what it returns), the page's frames up to last count as taken, and the
+// token moves on a generation. The caller then sends the resumed frame and
+// every frame after last. It returns the number of frames the session took
+// from the page.
+func (h *Handler) resume(f *loginFrame) (*session, uint64, *apiError) {
+	now := time.Now()
+	t, err := h.openToken(f.Token, now)
+	if err != nil {
+		return nil, 0, &apiError{code: errBadToken, id: f.ID, text: "the resume token is forged, malformed or expired"}
+	}
+	h.mu.Lock()
+	s := h.byKey[t.key]
+	h.mu.Unlock()
+	if s == nil {
+		return nil, 0, &apiError{code: errItemNotFound, id: f.ID, text: "no such session here: log in again"}
+	}
+	last := *f.Last
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
+	s.lp.Lock()
+	defer s.lp.Unlock()
+	switch {
+	case s.gone:
+		return nil, 0, &apiError{code: errItemNotFound, id: f.ID, text: "the session has ended: log in again"}
+	case t.domain != s.domain:
+		return nil, 0, &apiError{code: errBadToken, id: f.ID, text: "the token is not this session's"}
+	case t.gen+1 == s.gen && now.Sub(s.resumedAt) < raceWindow:
+		return nil, 0, &apiError{code: errConflict, id: f.ID, text: "another connection resumed this session"}
+	case t.gen != s.gen:
+		return nil, 0, &apiError{code: errBadToken, id: f.ID, text: "the token was replaced by a later resume"}
+	case last >= s.next:
+		return nil, 0, &apiError{code: errBadRequest, id: f.ID, text: "last is ahead of what the bridge sent"}
+	case last < s.acked:
+		return nil, 0, &apiError{code: errBadRequest, id: f.ID, text: "last is behind what the page acknowledged"}
+	}
+	s.gen++
+	s.resumedAt = now
+	s.ackLocked(last)
+	s.sent = last
+	s.backLocked()
+	s.told = s.received
+	return s, s.received, nil
+}
+
+// raceWindow is how long after a resume another resume with the token it
+// replaced is taken for the loser of a race (conflict) rather than for a
+// stale token (bad-token).
+const raceWindow = 10 * time.Second
 
 // open logs s in upstream.
 func (h *Handler) open(ctx context.Context, jid, password, resource string, s *session) *apiError {
@@ -129,7 +207,7 @@ func (h *Handler) open(ctx context.Context, jid, password, resource string, s *s
 		return loginError(err)
 	}
 	s.lp.Lock()
-	s.jid = bs.JID() // Open attached bs
+	s.jid, s.domain = bs.JID(), domain // Open attached bs
 	s.lp.Unlock()
 	return nil
 }

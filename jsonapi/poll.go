@@ -32,6 +32,7 @@ type request struct {
 	// after from.
 	resend bool
 	from   uint64
+	gen    uint32 // the session's generation when the post came
 }
 
 func reqOf(r *longpoll.Request) *request { return r.Data.(*request) }
@@ -73,7 +74,7 @@ func (h *Handler) servePost(w http.ResponseWriter, r *http.Request, poll bool) {
 		p, e = parsePost(b)
 	}
 	if e != nil {
-		h.reject(w, r, httpStatus(e.code), e.code, e.text)
+		h.refuse(w, r, e, 0)
 		return
 	}
 	if !h.enter(p.SID != "") {
@@ -86,12 +87,22 @@ func (h *Handler) servePost(w http.ResponseWriter, r *http.Request, poll bool) {
 		return
 	}
 	s := h.lookup(p.SID)
+	var gen uint32
+	if s != nil {
+		s.lp.Lock()
+		renamed := s.sid != p.SID
+		gen = s.gen
+		s.lp.Unlock()
+		if renamed {
+			s = nil // resumed under another sid just now
+		}
+	}
 	if s == nil {
 		h.leave()
 		h.reject(w, r, http.StatusNotFound, errItemNotFound, "no such session")
 		return
 	}
-	req := &longpoll.Request{RID: *p.RID, Immediate: !poll, Data: &request{p: p, poll: poll}}
+	req := &longpoll.Request{RID: *p.RID, Immediate: !poll, Data: &request{p: p, poll: poll, gen: gen}}
 	if p.Pause != nil {
 		req.Pause = seconds(*p.Pause, s.maxPause)
 	}
@@ -109,7 +120,12 @@ func (h *Handler) servePost(w http.ResponseWriter, r *http.Request, poll bool) {
 // Admit turns away a poll once the close frame has been answered: the
 // session is over.
 func (s *session) Admit(r *longpoll.Request, _ int) *longpoll.Answer {
-	if q := reqOf(r); q.poll && s.ended && s.sent >= s.next-1 {
+	q := reqOf(r)
+	if q.gen != s.gen {
+		return s.errorAnswer(http.StatusConflict, errConflict, "the session was resumed by another connection")
+	}
+	s.backLocked()
+	if q.poll && s.ended && s.sent >= s.next-1 {
 		return s.errorAnswer(http.StatusNotFound, errItemNotFound, "the session has ended")
 	}
 	return nil
@@ -130,7 +146,7 @@ func (s *session) Turn(r *longpoll.Request) *longpoll.Answer {
 // Take forwards the post's frames upstream.
 func (s *session) Take(r *longpoll.Request) {
 	q := reqOf(r)
-	s.send(q.p.Frames)
+	s.send(q.p.Frames, q.gen)
 	q.p.Frames = nil // sent: a held poll keeps none of them
 }
 
@@ -219,10 +235,12 @@ func (s *session) errorAnswer(status int, code, text string) *longpoll.Answer {
 	return &longpoll.Answer{Response: jsonResponse(status, errorFrame(nil, code, "", text))}
 }
 
-// Idle ends and forgets a session nobody has looked at for too long.
+// Idle is told that nobody has polled or posted for too long: the page went
+// away, and the session waits for a resume (or, with none offered, ends).
+// A session a WebSocket serves is not idle.
 func (s *session) Idle() {
 	s.lp.Lock()
-	if s.gone {
+	if s.gone || s.wsc != nil || s.detachLocked() {
 		s.lp.Unlock()
 		return
 	}
@@ -258,12 +276,18 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request, p *post, poll b
 	}
 	f, e := parseLogin(p.Frames[0])
 	if e != nil {
-		h.reject(w, r, httpStatus(e.code), e.code, e.text)
+		h.refuse(w, r, e, 0)
 		return
 	}
-	s, e := h.login(r.Context(), h.passwordAllowed(r), f, h.newSession(newSID()))
+	var s *session
+	var resumed []byte
+	if f.Kind == "resume" {
+		s, resumed, e = h.resumeHTTP(f)
+	} else {
+		s, e = h.login(r.Context(), h.passwordAllowed(r), f, h.newSession(newSID()))
+	}
 	if e != nil {
-		h.reject(w, r, httpStatus(e.code), e.code, e.text)
+		h.refuse(w, r, e, 0)
 		return
 	}
 	params := longpoll.Params{Wait: h.cfg.Wait, Hold: h.cfg.Hold, Inactivity: h.cfg.Inactivity}
@@ -277,23 +301,34 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request, p *post, poll b
 	if p.Wait != nil {
 		params.Wait = seconds(*p.Wait, params.Wait)
 	}
-	s.lp.Configure(params, *p.RID)
+	if resumed != nil {
+		s.lp.Restart(params, *p.RID, jsonResponse(http.StatusConflict,
+			errorFrame(nil, errConflict, "", "the session was resumed by another connection")))
+	} else {
+		s.lp.Configure(params, *p.RID)
+	}
 	s.maxPause = h.cfg.MaxPause
 	if !h.register(s) {
 		s.bs.End(&bridge.CloseError{Reason: bridge.ReasonShutdown})
 		h.reject(w, r, http.StatusServiceUnavailable, errShutdown, "the bridge is shutting down")
 		return
 	}
-	s.send(p.Frames[1:])
+	s.lp.Lock()
+	gen := s.gen
+	s.lp.Unlock()
+	s.send(p.Frames[1:], gen)
 
 	s.lp.Lock()
 	s.fillLocked()
-	first, frames := s.sinceLocked(0)
+	first, frames := s.sinceLocked(s.sent)
 	if n := len(frames); n > 0 {
 		s.sent = frames[n-1].n
 	}
 	s.rememberLocked(*p.RID, first)
 	b := append(jsonxlate.AppendString([]byte(`{"sid":`), s.sid), ',')
+	if resumed != nil {
+		b = append(append(append(b, `"resumed":`...), resumed...), ',')
+	}
 	if poll {
 		b = appendSeconds(b, "wait", params.Wait)
 		b = strconv.AppendInt(append(b, `"hold":`...), int64(params.Hold), 10)
@@ -314,6 +349,25 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request, p *post, poll b
 	s.lp.Unlock()
 	s.lp.Touch()
 	httphold.Write(w, jsonResponse(http.StatusOK, append(b, '}')), h.cfg.WriteTimeout)
+}
+
+// resumeHTTP continues a session over the HTTP transports: under a new
+// sid, the connection that served it let go. It returns the resumed frame
+// for the answer.
+func (h *Handler) resumeHTTP(f *loginFrame) (*session, []byte, *apiError) {
+	s, received, e := h.resume(f)
+	if e != nil {
+		return nil, nil, e
+	}
+	sid := newSID()
+	s.lp.Lock()
+	after := s.takeOverLocked()
+	h.rename(s, sid)
+	s.sid = sid
+	resumed := resumedFrame(nil, s.jid, sid, f.ID, h.tokenLocked(s), s.sent+1, received, h.cfg.ResumeWindow)
+	s.lp.Unlock()
+	after()
+	return s, resumed, nil
 }
 
 // seconds is n seconds, at most most (n is not negative).

@@ -51,7 +51,7 @@ func (h *Handler) prebind(w http.ResponseWriter, r *http.Request) {
 	defer h.leave()
 	b, e := h.readBody(w, r)
 	if e != nil {
-		h.reject(w, r, httpStatus(e.code), e.code, e.text)
+		h.refuse(w, r, e, 0)
 		return
 	}
 	var req prebindRequest
@@ -81,7 +81,7 @@ func (h *Handler) prebind(w http.ResponseWriter, r *http.Request) {
 		jid, sid, rid, err := h.cfg.PrebindBOSH(r.Context(), req.JID, req.Password, req.Resource)
 		if err != nil {
 			e := loginError(err)
-			h.reject(w, r, httpStatus(e.code), e.code, e.text)
+			h.refuse(w, r, e, 0)
 			return
 		}
 		out := jsonxlate.AppendString([]byte(`{"jid":`), jid)
@@ -93,13 +93,13 @@ func (h *Handler) prebind(w http.ResponseWriter, r *http.Request) {
 
 	s := h.newSession("")
 	if e := h.open(r.Context(), req.JID, req.Password, req.Resource, s); e != nil {
-		h.reject(w, r, httpStatus(e.code), e.code, e.text)
+		h.refuse(w, r, e, 0)
 		return
 	}
 	// Frame 1 answers the login that redeems the token; it is written
 	// again then, with that login's id and sid.
 	s.lp.Lock()
-	s.appendLocked(sessionFrame(nil, s.jid, "", ""))
+	s.appendLocked(sessionFrame(nil, s.jid, "", "", "", 0))
 	s.lp.Unlock()
 	tok := h.tokens.put(s, h.cfg.TokenTTL)
 	out := jsonxlate.AppendString([]byte(`{"token":`), tok)

@@ -2,6 +2,8 @@ package jsonapi
 
 import (
 	"encoding/json"
+	"net/http"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -25,9 +27,10 @@ type frame struct {
 //
 // Frames are built from the bridge session's queue only when a consumer (a
 // WebSocket writer, an events stream, a held poll) looks, so a session nobody
-// reads from holds its backlog in the bridge's bounded queue. Frames stay in
-// log until the browser acknowledges them (HTTP transports) or until written
-// (WebSocket): a dropped answer or stream is sent again.
+// reads from (a detached one: its page went away, and it waits for a
+// resume) holds its backlog in the bridge's bounded queue. Frames stay in
+// log until the browser acknowledges them, on every transport: a dropped
+// answer or stream is sent again, and a resume sends what the page missed.
 //
 // The engine's lock (lp.Lock) is the session's lock on every transport: it
 // guards everything below lp.
@@ -51,6 +54,22 @@ type session struct {
 
 	filling bool // fillLocked runs
 	dirty   bool // frames were added meanwhile
+
+	// Resumption (docs/json-api.md, "Resuming a session").
+	key       [16]byte    // names the session in its resume tokens
+	gen       uint32      // the generation of the token now valid
+	domain    string      // the JID's domain, which tokens carry
+	resumedAt time.Time   // the latest resume, to tell a race from a stale token
+	wsc       *wsConn     // the WebSocket serving the session, if any
+	detached  bool        // its page went away: it waits for a resume
+	expiry    *time.Timer // the end of the resume window, while detached
+	told      uint64      // the received count the page was last told (WebSocket)
+
+	// sendMu orders what the page sends, and a resume after it: a resume
+	// waits for the frames being sent and then tells the page how many
+	// it has taken. It is taken before the session's lock.
+	sendMu   sync.Mutex
+	received uint64 // frames taken from the page, acks aside
 
 	// HTTP transports.
 	answered []ridFirst    // recent rids and the first frame of their answer
@@ -83,8 +102,14 @@ func (s *session) Wake() {
 	s.lp.Unlock()
 }
 
-// signalLocked tells every consumer that frames may be ready.
+// signalLocked tells every consumer that frames may be ready. A detached
+// session has none: it takes what came into its log at once, so that a
+// backlog past the queue bound ends it now rather than at the resume.
 func (s *session) signalLocked() {
+	if s.detached {
+		s.fillLocked()
+		return
+	}
 	if s.ws != nil {
 		s.ws.Wake()
 	}
@@ -227,6 +252,72 @@ func (s *session) sinceLocked(n uint64) (first uint64, frames []frame) {
 	return s.next, nil
 }
 
+// detachLocked is told that the session's page went away without ending
+// it: the session waits ResumeWindow for a resume, then ends. It reports
+// false when the Handler offers no resumption; the caller then ends the
+// session.
+func (s *session) detachLocked() bool {
+	if s.h.cfg.ResumeWindow < 0 || s.ended && s.sent >= s.next-1 {
+		return false // no resumption, or nothing left to resume for
+	}
+	if s.detached || s.gone {
+		return true
+	}
+	s.detached = true
+	if s.expiry == nil {
+		s.expiry = time.AfterFunc(s.h.cfg.ResumeWindow, s.expire)
+	} else {
+		s.expiry.Reset(s.h.cfg.ResumeWindow)
+	}
+	return true
+}
+
+// backLocked is told that the page of a detached session came back on the
+// same connection (a post or events stream with its sid): it is attached
+// again.
+func (s *session) backLocked() {
+	if s.detached {
+		s.detached = false
+		s.expiry.Stop()
+	}
+}
+
+// expire ends a session whose page did not come back within the resume
+// window. The upstream stream is dropped as for a browser gone.
+func (s *session) expire() {
+	s.lp.Lock()
+	if !s.detached || s.gone {
+		s.lp.Unlock()
+		return
+	}
+	s.gone = true
+	s.lp.Unlock()
+	s.h.forget(s)
+	if s.bs != nil {
+		s.bs.End(&bridge.CloseError{Reason: bridge.ReasonGone, Text: "no resume within the resume window"})
+	}
+}
+
+// takeOverLocked lets go of the connection that served the session before
+// a resume: its WebSocket hears conflict and closes, its polls get 404 and
+// its events stream ends. What must be done without the lock is returned,
+// to run after it.
+func (s *session) takeOverLocked() (after func()) {
+	old := s.wsc
+	s.wsc = nil
+	if old != nil {
+		old.takenOver()
+	}
+	if s.events != nil {
+		s.stopStreamLocked(s.events)
+	}
+	p, rid := s.lp.Params(), s.lp.RIDLocked()
+	return func() {
+		s.lp.Restart(p, rid, jsonResponse(http.StatusConflict,
+			errorFrame(nil, errConflict, "", "the session was resumed by another connection")))
+	}
+}
+
 // rememberLocked keeps which frame answered rid began with, for a resend.
 func (s *session) rememberLocked(rid, first uint64) {
 	window := s.lp.Params().Requests
@@ -261,7 +352,19 @@ func (s *session) firstOfLocked(rid uint64) (uint64, bool) {
 
 // send forwards the browser's frames upstream, in order. Control frames
 // and bad frames get error frames in the log; a close ends the session.
-func (s *session) send(frames []json.RawMessage) {
+//
+// gen is the generation of the session the frames came for: frames that a
+// connection let go at a resume still sends are not taken, for the page
+// sends them again over the new one after what the resume says was taken.
+func (s *session) send(frames []json.RawMessage, gen uint32) {
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
+	s.lp.Lock()
+	current := s.gen == gen
+	s.lp.Unlock()
+	if !current {
+		return
+	}
 	var buf []byte
 	errs := 0
 	// report reports one bad frame and says whether to read on.
@@ -275,6 +378,9 @@ func (s *session) send(frames []json.RawMessage) {
 	}
 	for _, f := range frames {
 		kind, id, err := jsonxlate.Peek(f)
+		if err != nil || kind != "ack" {
+			s.received++
+		}
 		if err != nil {
 			if !report(errorFromXlate(err, id)) {
 				return
@@ -285,10 +391,28 @@ func (s *session) send(frames []json.RawMessage) {
 		case "close":
 			s.bs.End(&bridge.CloseError{Reason: bridge.ReasonNormal})
 			return
-		case "login":
+		case "login", "resume":
 			if !report(apiError{code: errAlreadyLoggedIn, id: id, text: "this session is logged in already"}) {
 				return
 			}
+			continue
+		case "ack":
+			var a struct{ N *uint64 }
+			if json.Unmarshal(f, &a) != nil || a.N == nil {
+				if !report(apiError{code: errMissingField, id: id, text: "n"}) {
+					return
+				}
+				continue
+			}
+			s.lp.Lock()
+			s.ackLocked(*a.N)
+			if s.wsc != nil && s.told != s.received {
+				// Over a WebSocket the page learns what was taken in
+				// answer to its acks.
+				s.told = s.received
+				s.wsc.control(ackFrame(nil, s.received))
+			}
+			s.lp.Unlock()
 			continue
 		}
 		buf, err = jsonxlate.AppendXML(buf[:0], f)

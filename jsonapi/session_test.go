@@ -89,7 +89,7 @@ func TestErrorsBounded(t *testing.T) {
 	for range 100 {
 		frames = append(frames, json.RawMessage(`{"kind":"telegram","id":"`+long+`"}`))
 	}
-	s.send(frames)
+	s.send(frames, 0)
 	s.lp.Lock()
 	defer s.lp.Unlock()
 	if len(s.log) != maxErrors {

@@ -39,6 +39,14 @@ func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) {
 	}
 
 	s.lp.Lock()
+	if s.sid != q.Get("sid") {
+		// Resumed under another sid just now.
+		s.lp.Unlock()
+		h.leave()
+		h.reject(w, r, http.StatusNotFound, errItemNotFound, "no such session")
+		return
+	}
+	s.backLocked()
 	// Without an id, from what the page acknowledged: frames written to a
 	// stream that broke may never have arrived.
 	cursor := s.acked

@@ -28,6 +28,7 @@ type wsConn struct {
 
 	mu      sync.Mutex
 	s       *session // once logged in
+	gen     uint32   // the session's generation it was attached at
 	out     [][]byte // frames to write before there is a session (login errors)
 	fatal   int      // after out, close with this code; 0: go on
 	closing bool     // the close frame is being or has been written
@@ -67,7 +68,7 @@ func (h *Handler) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 // login, then frames to send.
 func (wc *wsConn) Message(typ int, payload []byte, err error) {
 	wc.mu.Lock()
-	s, closing := wc.s, wc.closing
+	s, gen, closing := wc.s, wc.gen, wc.closing
 	wc.mu.Unlock()
 	switch {
 	case closing:
@@ -84,7 +85,7 @@ func (wc *wsConn) Message(typ int, payload []byte, err error) {
 	case s != nil && typ != websocket.TextMessage:
 		s.report(apiError{code: errBadJSON, text: "frames are text messages"})
 	case s != nil:
-		s.send([]json.RawMessage{payload})
+		s.send([]json.RawMessage{payload}, gen)
 	default:
 		wc.login(typ, payload)
 	}
@@ -102,27 +103,18 @@ func (wc *wsConn) login(typ int, payload []byte) {
 		f, e = parseLogin(payload)
 	}
 	var s *session
-	if e == nil {
+	if e == nil && f.Kind == "resume" {
+		e = wc.resume(f)
+		if e == nil {
+			return
+		}
+	} else if e == nil {
 		// The upgrade request's context ends with its handler: the
 		// login runs under the Handler's.
 		s, e = h.login(h.ctx, wc.passwordOK, f, h.newSession(""))
 	}
 	if e == nil {
-		h.mu.Lock()
-		closing := h.closing
-		if !closing {
-			h.sockets[s] = wc
-		}
-		h.mu.Unlock()
-		if !closing {
-			s.lp.Lock()
-			s.ws = wc.c
-			s.lp.Unlock()
-			wc.mu.Lock()
-			wc.s = s
-			wc.timer.Stop()
-			wc.mu.Unlock()
-			wc.c.Wake() // the session frame
+		if wc.attach(s, nil) {
 			return
 		}
 		// Shutdown began during the login: it did not see this one.
@@ -135,7 +127,83 @@ func (wc *wsConn) login(typ int, payload []byte) {
 		h.cfg.OnReject(&http.Request{RemoteAddr: wc.remote, Header: http.Header{}}, 0, e.code, e.text)
 	}
 	code, _ := fatalLogin(e.code)
+	if f != nil && f.Kind == "resume" && e.code != errShutdown {
+		code = 0 // the page may log in on this connection instead
+	}
 	wc.refuse(e, code)
+}
+
+// attach makes the connection serve s, after first (the resumed frame,
+// for a resume) and the frames after s.sent; false when the Handler is
+// shutting down.
+func (wc *wsConn) attach(s *session, first []byte) bool {
+	h := wc.h
+	h.mu.Lock()
+	closing := h.closing
+	if !closing {
+		h.sockets[s] = wc
+	}
+	h.mu.Unlock()
+	if closing {
+		return false
+	}
+	s.lp.Lock()
+	gen := s.gen
+	s.lp.Unlock()
+	wc.mu.Lock()
+	wc.s, wc.gen = s, gen
+	if first != nil {
+		wc.out = append(wc.out, first)
+	}
+	wc.timer.Stop()
+	wc.mu.Unlock()
+	s.lp.Lock()
+	s.wsc = wc
+	s.ws = wc.c
+	s.lp.Unlock()
+	wc.c.Wake() // the session frame, or the resumed one and what follows
+	return true
+}
+
+// resume continues a session over this connection (docs/json-api.md,
+// "Resuming a session").
+func (wc *wsConn) resume(f *loginFrame) *apiError {
+	s, received, e := wc.h.resume(f)
+	if e != nil {
+		return e
+	}
+	s.lp.Lock()
+	after := s.takeOverLocked()
+	wc.h.rename(s, "")
+	s.sid = "" // no longer served over HTTP, if it was
+	first := resumedFrame(nil, s.jid, "", f.ID, wc.h.tokenLocked(s), s.sent+1, received, wc.h.cfg.ResumeWindow)
+	s.lp.Unlock()
+	after()
+	if !wc.attach(s, first) {
+		s.bs.End(&bridge.CloseError{Reason: bridge.ReasonShutdown})
+		return &apiError{code: errShutdown, id: f.ID, text: "the bridge is shutting down"}
+	}
+	return nil
+}
+
+// takenOver is told that the session was resumed by another connection:
+// this one hears conflict and closes.
+func (wc *wsConn) takenOver() {
+	wc.mu.Lock()
+	wc.s = nil
+	wc.out = append(wc.out, errorFrame(nil, errConflict, "", "the session was resumed by another connection"))
+	wc.fatal, wc.closing = websocket.ClosePolicyViolation, true
+	wc.mu.Unlock()
+	wc.c.Wake()
+}
+
+// control writes b, a frame without a number (an ack), before the
+// session's next frames.
+func (wc *wsConn) control(b []byte) {
+	wc.mu.Lock()
+	wc.out = append(wc.out, b)
+	wc.mu.Unlock()
+	wc.c.Wake()
 }
 
 // refuse writes an error frame before any session and, with a close code,
@@ -176,9 +244,9 @@ func fatalLogin(code string) (int, bool) {
 	return 0, false
 }
 
-// Flush writes what is waiting, on the connection's one writer: frames as
-// they come (a WebSocket needs no resend: they go once written), and at
-// the session's end its close frame and the close.
+// Flush writes what is waiting, on the connection's one writer: frames
+// without a number first (login errors, acks), then the session's frames
+// as they come, and at the session's end its close frame and the close.
 func (wc *wsConn) Flush() {
 	wc.mu.Lock()
 	s, out, fatal := wc.s, wc.out, wc.fatal
@@ -197,17 +265,27 @@ func (wc *wsConn) Flush() {
 		return
 	}
 	for {
+		// Frames stay in the log until the page acknowledges them (an ack
+		// frame): a resume sends again what it did not get.
 		s.lp.Lock()
+		if s.wsc != wc {
+			s.lp.Unlock()
+			return // resumed elsewhere
+		}
 		s.fillLocked()
-		frames := s.log
-		s.log, s.bytes = nil, 0
+		_, since := s.sinceLocked(s.sent)
+		frames := append([]frame(nil), since...)
+		if n := len(frames); n > 0 {
+			s.sent = frames[n-1].n
+		}
 		ended, end := s.ended, s.end
+		last := s.next - 1
 		s.lp.Unlock()
 		if len(frames) == 0 {
 			return
 		}
-		for i, f := range frames {
-			last := ended && i == len(frames)-1
+		for _, f := range frames {
+			last := ended && f.n == last
 			if last {
 				wc.mu.Lock()
 				wc.closing = true
@@ -232,9 +310,27 @@ func (wc *wsConn) Closed(err error) {
 	s := wc.s
 	wc.timer.Stop()
 	wc.mu.Unlock()
-	if s != nil {
-		s.bs.End(&bridge.CloseError{Reason: bridge.ReasonGone, Err: err})
-		wc.h.forget(s)
-	}
 	wc.h.leave()
+	if s == nil {
+		return
+	}
+	wc.h.mu.Lock()
+	if wc.h.sockets[s] == wc {
+		wc.h.sockets[s] = nil // detached, or forgotten below
+	}
+	wc.h.mu.Unlock()
+	s.lp.Lock()
+	mine := s.wsc == wc
+	if mine {
+		s.wsc, s.ws = nil, nil
+	}
+	// The page went away without ending the session: it waits for a
+	// resume, unless the Handler offers none.
+	detached := mine && s.detachLocked()
+	s.lp.Unlock()
+	if !mine || detached {
+		return
+	}
+	wc.h.forget(s)
+	s.bs.End(&bridge.CloseError{Reason: bridge.ReasonGone, Err: err}) // a no-op if it ended
 }

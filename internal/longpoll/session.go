@@ -183,6 +183,22 @@ func (s *Session) Configure(p Params, first uint64) {
 	s.p, s.rcvd = ns.p, first
 }
 
+// Restart begins the session anew for another connection of its client,
+// whose requests count from first: every request open gets rest, nothing
+// kept is kept, and the session is not over, whatever it was.
+func (s *Session) Restart(p Params, first uint64, rest httphold.Response) {
+	s.mu.Lock()
+	for _, r := range append(s.held, s.early...) {
+		s.answerWithLocked(r, Answer{Response: rest})
+	}
+	s.held, s.early, s.kept = nil, nil, nil
+	ns := New(p, s.c, first)
+	s.p, s.rcvd, s.busy = ns.p, first, false
+	s.ended, s.told, s.pause = false, false, 0
+	s.armIdleLocked()
+	s.Unlock()
+}
+
 // Params returns the session's rules.
 func (s *Session) Params() Params { return s.p }
 

@@ -386,3 +386,28 @@ func TestPokeWhileAnswering(t *testing.T) {
 		}
 	})
 }
+
+// TestRestart: a restart answers what is held with the given response,
+// forgets the rids of the old connection, counts from the new one's, and
+// goes idle after the inactivity period if the new connection never polls.
+func TestRestart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake(params)
+		r2, r4 := f.submit(2), f.submit(4) // r4 waits for 3
+		f.s.Restart(params, 100, httphold.Response{Status: 409, Body: []byte("taken over")})
+		if got := []string{r2.answer(t), r4.answer(t)}; strings.Join(got, "|") != "taken over|taken over" {
+			t.Fatalf("answers of the old connection %q", got)
+		}
+		if got := f.submit(3).answer(t); got != fmt.Sprintf("refused:%d", WhyNotKept) {
+			t.Fatalf("an old rid after the restart: %q", got)
+		}
+		f.push("m")
+		if got := f.submit(101).answer(t); got != "rid:101 m" {
+			t.Fatalf("the new connection's first poll: %q", got)
+		}
+		time.Sleep(params.Inactivity + time.Second)
+		if f.idleCount() != 1 {
+			t.Fatal("not idle after the inactivity period")
+		}
+	})
+}
