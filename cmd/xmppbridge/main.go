@@ -5,11 +5,18 @@
 //
 // Usage:
 //
-//	xmppbridge [-config FILE] [-listen ADDR]
+//	xmppbridge [-config FILE] [-listen ADDR] [-pprof ADDR]
+//	xmppbridge -check-config FILE
+//	xmppbridge -version
 //
 // With no -config it runs on built-in defaults: HTTP on 127.0.0.1:5280 and
 // any XMPP domain reached by SRV lookup with verified STARTTLS. See
 // xmppbridge.example.toml for every setting.
+//
+// -check-config reads FILE as the daemon would and either prints every
+// problem in it at once and exits with status 1, or prints what it would
+// serve. -version prints the module version and the VCS revision the
+// binary was built from.
 package main
 
 import (
@@ -23,6 +30,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -40,7 +48,11 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], nil); err != nil {
-		fmt.Fprintln(os.Stderr, "xmppbridge:", err)
+		// A configuration error is a problem a line.
+		for line := range strings.Lines(err.Error()) {
+			fmt.Fprint(os.Stderr, "xmppbridge: ", line)
+		}
+		fmt.Fprintln(os.Stderr)
 		os.Exit(1)
 	}
 }
@@ -53,8 +65,17 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 	configPath := fs.String("config", "", "TOML configuration `file` (default: built-in defaults)")
 	listen := fs.String("listen", "", "HTTP listen `address`, overriding the configuration")
 	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this loopback `address` (for profiling)")
+	checkPath := fs.String("check-config", "", "check the configuration `file`, say what it would serve, and exit")
+	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	switch {
+	case *showVersion:
+		fmt.Println(version(debug.ReadBuildInfo()))
+		return nil
+	case *checkPath != "":
+		return checkConfig(os.Stdout, *checkPath)
 	}
 	cfg := Default()
 	if *configPath != "" {
