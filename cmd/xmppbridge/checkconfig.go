@@ -39,6 +39,11 @@ func writeSummary(w io.Writer, cfg *Config) {
 		passwords = "passwords over plain HTTP too"
 	}
 	line("json", "%s/ (%s; %s)", cfg.JSON.Path, prebind, passwords)
+	lame := "none"
+	if cfg.LameDuck.Duration > 0 {
+		lame = cfg.LameDuck.Duration.String()
+	}
+	line("health", "%s, %s (lame duck: %s)", healthzPath, readyzPath, lame)
 	if *cfg.Web.Demo {
 		line("demo", "/")
 	}

@@ -40,6 +40,7 @@ security = "plaintext"
 			"  websocket  /xmpp-websocket\n",
 			"  bosh       /http-bind\n",
 			"  json       /json/ (prebind on; passwords only over TLS or from loopback)\n",
+			"  health     /healthz, /readyz (lame duck: none)\n",
 			"  demo       /\n",
 			"  origins    https://chat.example.com and the same origin\n",
 			"  domain     example.com → 127.0.0.1:5222 (plaintext)\n",

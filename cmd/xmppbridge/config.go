@@ -56,6 +56,11 @@ type Config struct {
 	AllowAnyDomain *bool `toml:"allow_any_domain"`
 	// ShutdownTimeout bounds draining at SIGINT/SIGTERM. Default 10s.
 	ShutdownTimeout Duration `toml:"shutdown_timeout"`
+	// LameDuck is how long, at SIGINT/SIGTERM, /readyz answers 503 while
+	// everything is still served, before the listener closes and the
+	// drain bounded by ShutdownTimeout begins: time for load balancers to
+	// stop sending new clients. Default 0: the drain begins at once.
+	LameDuck Duration `toml:"lame_duck"`
 
 	// Filled by validate so that TLSFor does no file I/O.
 	rootCAs       *x509.CertPool            // from TLS.CAFile; nil: system roots

@@ -32,6 +32,13 @@ const (
 	maxJSONPeriod = time.Hour
 )
 
+// ownPaths are the URL paths the daemon serves itself, which no endpoint's
+// path may take: path → what is there.
+var ownPaths = map[string]string{
+	healthzPath: "liveness endpoint",
+	readyzPath:  "readiness endpoint",
+}
+
 // validate checks c, whose defaults must already be filled in, and
 // prepares it for use: it lowercases the domain keys and reads the CA
 // files. The error is a *ConfigError listing every problem.
@@ -66,8 +73,11 @@ func (c *Config) check() []ConfigProblem {
 		}
 	}
 
-	if p := c.WebSocket.Path; !strings.HasPrefix(p, "/") || strings.ContainsAny(p, "?#") {
+	switch p := c.WebSocket.Path; {
+	case !strings.HasPrefix(p, "/") || strings.ContainsAny(p, "?#"):
 		bad(toml.Key{"websocket", "path"}, "%q is not a URL path starting with /", p)
+	case ownPaths[p] != "":
+		bad(toml.Key{"websocket", "path"}, "%q is the daemon's own %s", p, ownPaths[p])
 	}
 	positive := func(key toml.Key, d Duration) {
 		if d.Duration <= 0 {
@@ -84,6 +94,9 @@ func (c *Config) check() []ConfigProblem {
 		if pu, err := url.Parse(u); err != nil || !pu.IsAbs() || pu.Host == "" {
 			bad(toml.Key{key, "drain_url"}, "%q is not an absolute URL", u)
 		}
+	}
+	if c.LameDuck.Duration < 0 {
+		bad(toml.Key{"lame_duck"}, "must not be negative")
 	}
 	atLeastSecond := func(key toml.Key, d Duration) {
 		if d.Duration < time.Second {
@@ -192,6 +205,8 @@ func (b *BOSHConfig) check(wsPath string, maxStanza int) []ConfigProblem {
 		bad("path", "%q is not a URL path starting with /", p)
 	case p == wsPath:
 		bad("path", "%q is websocket.path too", p)
+	case ownPaths[p] != "":
+		bad("path", "%q is the daemon's own %s", p, ownPaths[p])
 	}
 	// seconds checks a duration BOSH states in whole seconds.
 	seconds := func(key string, d Duration, least, most time.Duration) bool {
@@ -241,6 +256,8 @@ func (j *JSONConfig) check(otherPaths ...string) []ConfigProblem {
 		bad("path", "%q is not a URL path starting with / and not ending with /", p)
 	case slices.Contains(otherPaths, p):
 		bad("path", "%q is the path of another endpoint", p)
+	case ownPaths[p] != "":
+		bad("path", "%q is the daemon's own %s", p, ownPaths[p])
 	}
 	if n := len(j.PrebindSecret); n > 0 && n < 16 {
 		bad("prebind_secret", "is %d characters long; at least 16 are needed", n)

@@ -49,6 +49,11 @@ func TestValidation(t *testing.T) {
 		{"ping_interval zero", "[websocket]\nping_interval = \"0s\"", "websocket.ping_interval", "must be greater than zero"},
 		{"write_timeout negative", "[websocket]\nwrite_timeout = \"-10s\"", "websocket.write_timeout", "must be greater than zero"},
 		{"shutdown_timeout negative", `shutdown_timeout = "-1m"`, "shutdown_timeout", "must be greater than zero"},
+		{"lame_duck", `lame_duck = "5s"`, "", ""},
+		{"lame_duck negative", `lame_duck = "-5s"`, "lame_duck", "must not be negative"},
+		{"websocket path of readiness", "[websocket]\npath = \"/readyz\"", "websocket.path", `"/readyz" is the daemon's own readiness endpoint`},
+		{"bosh path of liveness", "[bosh]\npath = \"/healthz\"", "bosh.path", `"/healthz" is the daemon's own liveness endpoint`},
+		{"json path of readiness", "[json]\npath = \"/readyz\"", "json.path", "readiness endpoint"},
 
 		{"bosh path", "[bosh]\npath = \"/bosh\"", "", ""},
 		{"bosh path relative", "[bosh]\npath = \"bosh\"", "bosh.path", `"bosh" is not a URL path starting with /`},

@@ -48,6 +48,7 @@ func TestDefault(t *testing.T) {
 		{"domain", len(c.Domains), 0},
 		{"allow_any_domain", c.AllowAnyDomain != nil && *c.AllowAnyDomain, true},
 		{"shutdown_timeout", c.ShutdownTimeout.Duration, 10 * time.Second},
+		{"lame_duck", c.LameDuck.Duration, time.Duration(0)},
 		{"Level", c.Level(), slog.LevelInfo},
 	}
 	for _, tt := range tests {

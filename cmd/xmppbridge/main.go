@@ -158,7 +158,9 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 			}
 		},
 	})
+	checker := newChecker(&cfg, log)
 	mux := http.NewServeMux()
+	mountHealth(mux, checker)
 	mux.Handle(cfg.WebSocket.Path, ws)
 	mux.Handle(cfg.BOSH.Path, bh)
 	mux.Handle(cfg.JSON.Path+"/", jh)
@@ -179,6 +181,7 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 	ln := httphold.Attach(srv, tcp, idleTimeout)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+	checker.Serving()
 	log.Info("listening", "addr", ln.Addr().String(), "websocket", cfg.WebSocket.Path, "bosh", cfg.BOSH.Path, "json", cfg.JSON.Path, "demo", *cfg.Web.Demo)
 	if ready != nil {
 		ready <- ln.Addr().String()
@@ -187,6 +190,11 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 	select {
 	case <-ctx.Done():
 	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	}
+	// Readiness goes first, so that load balancers stop sending new
+	// clients while everything is still served.
+	if err := lameDuck(checker, cfg.LameDuck.Duration, served, log); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	log.Info("shutting down", "sessions", hub.Len(), "timeout", cfg.ShutdownTimeout.Duration)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -43,6 +44,43 @@ func TestRouteFor(t *testing.T) {
 	}
 }
 
+// startDaemonConfig runs the daemon with the configuration cfg and returns
+// the address it listens on and a function that sends it the shutdown
+// signal and waits for run to return (also called when the test ends).
+func startDaemonConfig(t *testing.T, cfg string) (addr string, stop func() error) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "xmppbridge.toml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"-config", path, "-listen", "127.0.0.1:0"}, ready) }()
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		cancel()
+		t.Fatalf("run: %v", err)
+	}
+	stopped := false
+	stop = func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(15 * time.Second):
+			return fmt.Errorf("run did not return 15 s after the signal")
+		}
+	}
+	t.Cleanup(func() { stop() })
+	return addr, stop
+}
+
 // The daemon mounts BOSH at bosh.path beside the WebSocket endpoint, and
 // its drain answers held BOSH requests with system-shutdown.
 func TestRunServesBOSH(t *testing.T) {
@@ -58,23 +96,9 @@ func TestRunServesBOSH(t *testing.T) {
 			}
 		}
 	})
-	path := filepath.Join(t.TempDir(), "xmppbridge.toml")
 	cfg := fmt.Sprintf("shutdown_timeout = \"5s\"\nallow_any_domain = false\n[bosh]\npath = \"/bosh\"\n[domain.\"localhost\"]\naddress = %q\nsecurity = \"plaintext\"\n", up.Addr)
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"-config", path, "-listen", "127.0.0.1:0"}, ready) }()
-	var url string
-	select {
-	case addr := <-ready:
-		url = "http://" + addr + "/bosh"
-	case err := <-done:
-		t.Fatalf("run: %v", err)
-	}
+	addr, stop := startDaemonConfig(t, cfg)
+	url := "http://" + addr + "/bosh"
 	post := func(body string) string {
 		t.Helper()
 		res, err := http.Post(url, "text/xml; charset=utf-8", strings.NewReader(body))
@@ -105,7 +129,8 @@ func TestRunServesBOSH(t *testing.T) {
 	if got := <-held; strings.Contains(got, "type=") {
 		t.Fatalf("the first request got %s", got)
 	}
-	cancel()
+	stopped := make(chan error, 1)
+	go func() { stopped <- stop() }()
 	select {
 	case got := <-held:
 		if !strings.Contains(got, "condition='system-shutdown'") {
@@ -114,12 +139,76 @@ func TestRunServesBOSH(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the held request was not answered")
 	}
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("run: %v", err)
+	if err := <-stopped; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+}
+
+// /healthz and /readyz are on the main listener; at the shutdown signal
+// readiness goes first, and for lame_duck the daemon is not ready but
+// still serves.
+func TestRunHealth(t *testing.T) {
+	up, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer up.Close()
+	go func() {
+		for {
+			c, err := up.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("run did not return")
+	}()
+	addr, stop := startDaemonConfig(t, fmt.Sprintf("lame_duck = \"3s\"\nshutdown_timeout = \"5s\"\n[domain.\"localhost\"]\naddress = %q\nsecurity = \"plaintext\"\n", up.Addr()))
+	base := "http://" + addr
+	get := func(path string) (int, string) {
+		t.Helper()
+		res, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, strings.TrimSpace(string(b))
+	}
+	for _, tt := range []struct {
+		path string
+		code int
+		body string
+	}{
+		{"/healthz", 200, `{"status":"up"}`},
+		{"/readyz", 200, `{"status":"ready"}`},
+	} {
+		if code, body := get(tt.path); code != tt.code || body != tt.body {
+			t.Errorf("GET %s = %d %s, want %d %s", tt.path, code, body, tt.code, tt.body)
+		}
+	}
+
+	stopped := make(chan error, 1)
+	go func() { stopped <- stop() }()
+	// Drain comes first thing after the signal, so the 3 s of the lame
+	// duck are ample for these requests on loopback.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, body := get("/readyz")
+		if code == 503 {
+			if want := `{"status":"not ready","not_ready":["draining"]}`; body != want {
+				t.Errorf("GET /readyz in the lame duck = %s, want %s", body, want)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET /readyz still %d %s after the signal", code, body)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if code, _ := get("/healthz"); code != 200 {
+		t.Errorf("GET /healthz in the lame duck = %d, want 200", code)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatalf("run: %v", err)
 	}
 }
