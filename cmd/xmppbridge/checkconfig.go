@@ -6,6 +6,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/xmppbridge/xmppbridge/internal/discovery"
 )
 
 // checkConfig is -check-config: it loads the file at path as the daemon
@@ -43,6 +45,11 @@ func writeSummary(w io.Writer, cfg *Config) {
 	if cfg.LameDuck.Duration > 0 {
 		lame = cfg.LameDuck.Duration.String()
 	}
+	discover := "from each request's scheme and Host"
+	if cfg.PublicURL != "" {
+		discover = "below " + cfg.PublicURL
+	}
+	line("discovery", "%s, %s: endpoints %s", discovery.HostMetaPath, discovery.HostMetaJSONPath, discover)
 	line("health", "%s, %s (lame duck: %s)", healthzPath, readyzPath, lame)
 	if *cfg.Web.Demo {
 		line("demo", "/")

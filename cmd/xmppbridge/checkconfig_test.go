@@ -40,6 +40,7 @@ security = "plaintext"
 			"  websocket  /xmpp-websocket\n",
 			"  bosh       /http-bind\n",
 			"  json       /json/ (prebind on; passwords only over TLS or from loopback)\n",
+			"  discovery  /.well-known/host-meta, /.well-known/host-meta.json: endpoints from each request's scheme and Host\n",
 			"  health     /healthz, /readyz (lame duck: none)\n",
 			"  demo       /\n",
 			"  origins    https://chat.example.com and the same origin\n",

@@ -36,7 +36,12 @@ type Config struct {
 	// bridge's own: exact scheme://host[:port] strings, or "*" for any.
 	// Requests without an Origin header (not from a browser) and
 	// same-origin requests are always allowed; see OriginAllowed.
-	Origins   []string        `toml:"allowed_origins"`
+	Origins []string `toml:"allowed_origins"`
+	// PublicURL is where browsers reach the bridge, http(s)://host[:port]
+	// with the path prefix a proxy in front mounts it at, if any; XEP-0156
+	// discovery (/.well-known/host-meta) advertises the endpoints below
+	// it. Default empty: each discovery request's own scheme and Host.
+	PublicURL string          `toml:"public_url"`
 	WebSocket WebSocketConfig `toml:"websocket"`
 	BOSH      BOSHConfig      `toml:"bosh"`
 	JSON      JSONConfig      `toml:"json"`

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/xmppbridge/xmppbridge/internal/discovery"
 )
 
 // Bounds on values, beyond "greater than zero".
@@ -35,8 +37,10 @@ const (
 // ownPaths are the URL paths the daemon serves itself, which no endpoint's
 // path may take: path → what is there.
 var ownPaths = map[string]string{
-	healthzPath: "liveness endpoint",
-	readyzPath:  "readiness endpoint",
+	healthzPath:                "liveness endpoint",
+	readyzPath:                 "readiness endpoint",
+	discovery.HostMetaPath:     "XEP-0156 discovery",
+	discovery.HostMetaJSONPath: "XEP-0156 discovery",
 }
 
 // validate checks c, whose defaults must already be filled in, and
@@ -73,6 +77,11 @@ func (c *Config) check() []ConfigProblem {
 		}
 	}
 
+	if c.PublicURL != "" {
+		if _, err := parsePublicURL(c.PublicURL); err != nil {
+			bad(toml.Key{"public_url"}, "%v", err)
+		}
+	}
 	switch p := c.WebSocket.Path; {
 	case !strings.HasPrefix(p, "/") || strings.ContainsAny(p, "?#"):
 		bad(toml.Key{"websocket", "path"}, "%q is not a URL path starting with /", p)

@@ -19,6 +19,7 @@ func TestDefault(t *testing.T) {
 		{"listen", c.Listen, "127.0.0.1:5280"},
 		{"log_level", c.LogLevel, "info"},
 		{"allowed_origins", len(c.Origins), 0},
+		{"public_url", c.PublicURL, ""},
 		{"websocket.path", c.WebSocket.Path, "/xmpp-websocket"},
 		{"websocket.ping_interval", c.WebSocket.PingInterval.Duration, 30 * time.Second},
 		{"websocket.write_timeout", c.WebSocket.WriteTimeout.Duration, 10 * time.Second},

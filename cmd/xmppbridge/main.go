@@ -161,6 +161,7 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 	checker := newChecker(&cfg, log)
 	mux := http.NewServeMux()
 	mountHealth(mux, checker)
+	mountDiscovery(mux, &cfg)
 	mux.Handle(cfg.WebSocket.Path, ws)
 	mux.Handle(cfg.BOSH.Path, bh)
 	mux.Handle(cfg.JSON.Path+"/", jh)

@@ -212,3 +212,28 @@ func TestRunHealth(t *testing.T) {
 		t.Fatalf("run: %v", err)
 	}
 }
+
+// XEP-0156 host-meta is on the main listener, beside the demo page, and
+// advertises the endpoints below public_url.
+func TestRunDiscovery(t *testing.T) {
+	addr, _ := startDaemonConfig(t, "public_url = \"https://chat.example.com/xmpp\"\n[bosh]\npath = \"/bosh\"\n")
+	for _, tt := range []struct {
+		path, contentType, body string
+	}{
+		{"/.well-known/host-meta.json", "application/json",
+			`{"links":[{"rel":"urn:xmpp:alt-connections:websocket","href":"wss://chat.example.com/xmpp/xmpp-websocket"},{"rel":"urn:xmpp:alt-connections:xbosh","href":"https://chat.example.com/xmpp/bosh"}]}`},
+		{"/.well-known/host-meta", "application/xrd+xml; charset=utf-8",
+			`<?xml version="1.0" encoding="UTF-8"?>` + "\n" +
+				`<XRD xmlns="http://docs.oasis-open.org/ns/xri/xrd-1.0"><Link rel="urn:xmpp:alt-connections:websocket" href="wss://chat.example.com/xmpp/xmpp-websocket"></Link><Link rel="urn:xmpp:alt-connections:xbosh" href="https://chat.example.com/xmpp/bosh"></Link></XRD>`},
+	} {
+		res, err := http.Get("http://" + addr + tt.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 || res.Header.Get("Content-Type") != tt.contentType || strings.TrimSpace(string(b)) != tt.body {
+			t.Errorf("GET %s = %d %s %s\nwant 200 %s %s", tt.path, res.StatusCode, res.Header.Get("Content-Type"), b, tt.contentType, tt.body)
+		}
+	}
+}
