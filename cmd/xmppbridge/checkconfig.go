@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/xmppbridge/xmppbridge/internal/discovery"
 )
@@ -29,7 +30,11 @@ func writeSummary(w io.Writer, cfg *Config) {
 	line := func(what, format string, args ...any) {
 		fmt.Fprintf(w, "  %-10s %s\n", what, fmt.Sprintf(format, args...))
 	}
-	line("listen", "http://%s", cfg.Listen)
+	if cfg.listenCert != nil {
+		line("listen", "https://%s (certificate for %s, expires %s)", cfg.Listen, strings.Join(cfg.listenCert.Leaf.DNSNames, ", "), cfg.listenCert.Leaf.NotAfter.UTC().Format(time.DateOnly))
+	} else {
+		line("listen", "http://%s", cfg.Listen)
+	}
 	line("websocket", "%s", cfg.WebSocket.Path)
 	line("bosh", "%s", cfg.BOSH.Path)
 	prebind := "prebind off"

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"log/slog"
@@ -30,6 +31,13 @@ const (
 type Config struct {
 	// Listen is the HTTP listen address (host:port). Default "127.0.0.1:5280".
 	Listen string `toml:"listen"`
+	// TLSCertFile and TLSKeyFile, both or neither, are PEM files of the
+	// certificate chain and private key that make the listener serve
+	// https:// and wss:// itself, with no proxy in front. They are read
+	// again at SIGHUP. Default empty: plain HTTP. A relative path is taken
+	// from the directory of the configuration file.
+	TLSCertFile string `toml:"tls_cert_file"`
+	TLSKeyFile  string `toml:"tls_key_file"`
 	// LogLevel is debug, info, warn or error. Default "info".
 	LogLevel string `toml:"log_level"`
 	// Origins lists the browser origins allowed to connect besides the
@@ -69,6 +77,7 @@ type Config struct {
 
 	// Filled by validate so that TLSFor does no file I/O.
 	rootCAs       *x509.CertPool            // from TLS.CAFile; nil: system roots
+	listenCert    *tls.Certificate          // from TLSCertFile and TLSKeyFile; nil: plain HTTP
 	domainRootCAs map[string]*x509.CertPool // lowercase domain → pool from its CAFile
 }
 

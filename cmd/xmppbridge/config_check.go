@@ -63,6 +63,19 @@ func (c *Config) check() []ConfigProblem {
 	if err := checkHostPort(c.Listen, true); err != nil {
 		bad(toml.Key{"listen"}, "%v", err)
 	}
+	c.listenCert = nil
+	switch cert, key := c.TLSCertFile, c.TLSKeyFile; {
+	case cert == "" && key != "":
+		bad(toml.Key{"tls_cert_file"}, "needed with tls_key_file")
+	case cert != "" && key == "":
+		bad(toml.Key{"tls_key_file"}, "needed with tls_cert_file")
+	case cert != "":
+		pair, err := loadKeyPair(cert, key)
+		if err != nil {
+			bad(toml.Key{"tls_cert_file"}, "%v", err)
+		}
+		c.listenCert = pair
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:

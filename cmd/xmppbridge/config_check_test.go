@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/xmppbridge/xmppbridge/internal/testcert"
 )
 
 func TestValidation(t *testing.T) {
@@ -15,6 +17,11 @@ func TestValidation(t *testing.T) {
 		t.Fatal(err)
 	}
 	missing := filepath.Join(dir, "missing.pem")
+	certFile, keyFile := testcert.New(t, "chat.example.com").Write(t, dir, "listener")
+	_, otherKey := testcert.New(t, "chat.example.com").Write(t, dir, "other")
+	pair := func(cert, key string) string {
+		return "tls_cert_file = " + quote(cert) + "\ntls_key_file = " + quote(key)
+	}
 
 	tests := []struct {
 		name string
@@ -28,6 +35,12 @@ func TestValidation(t *testing.T) {
 		{"listen port not a number", `listen = "localhost:http"`, "listen", `port "http" is not a number`},
 		{"listen port too large", `listen = "localhost:65536"`, "listen", "not a number from 1 to 65535"},
 
+		{"listener certificate", pair(certFile, keyFile), "", ""},
+		{"listener certificate without key", "tls_cert_file = " + quote(certFile), "tls_key_file", "needed with tls_cert_file"},
+		{"listener key without certificate", "tls_key_file = " + quote(keyFile), "tls_cert_file", "needed with tls_key_file"},
+		{"listener certificate missing", pair(missing, keyFile), "tls_cert_file", "no such file"},
+		{"listener key of another certificate", pair(certFile, otherKey), "tls_cert_file", "private key does not match public key"},
+		{"listener certificate not PEM", pair(noCert, keyFile), "tls_cert_file", "failed to find any PEM data"},
 		{"log_level debug", `log_level = "debug"`, "", ""},
 		{"log_level error", `log_level = "error"`, "", ""},
 		{"log_level upper case", `log_level = "INFO"`, "log_level", `"INFO" is not one of debug, info, warn, error`},

@@ -18,6 +18,8 @@ func TestDefault(t *testing.T) {
 	}{
 		{"listen", c.Listen, "127.0.0.1:5280"},
 		{"log_level", c.LogLevel, "info"},
+		{"tls_cert_file", c.TLSCertFile, ""},
+		{"tls_key_file", c.TLSKeyFile, ""},
 		{"allowed_origins", len(c.Origins), 0},
 		{"public_url", c.PublicURL, ""},
 		{"websocket.path", c.WebSocket.Path, "/xmpp-websocket"},

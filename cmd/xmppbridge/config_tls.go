@@ -9,7 +9,7 @@ import (
 	"strings"
 )
 
-// resolvePaths makes relative CA file paths relative to dir, the directory
+// resolvePaths makes relative certificate and key file paths relative to dir, the directory
 // of the configuration file, rather than to wherever the daemon was
 // started.
 func (c *Config) resolvePaths(dir string) {
@@ -20,6 +20,8 @@ func (c *Config) resolvePaths(dir string) {
 		return filepath.Join(dir, p)
 	}
 	c.TLS.CAFile = fromDir(c.TLS.CAFile)
+	c.TLSCertFile = fromDir(c.TLSCertFile)
+	c.TLSKeyFile = fromDir(c.TLSKeyFile)
 	for name, d := range c.Domains {
 		d.CAFile = fromDir(d.CAFile)
 		c.Domains[name] = d
@@ -85,4 +87,14 @@ func (cas *caFiles) load(path string) (*x509.CertPool, error) {
 	pool, err := readCAFile(path)
 	(*cas)[path] = pool
 	return pool, err
+}
+
+// loadKeyPair reads the listener's certificate chain and key, which must
+// match.
+func loadKeyPair(certFile, keyFile string) (*tls.Certificate, error) {
+	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("%s with %s: %w", certFile, keyFile, err)
+	}
+	return &pair, nil
 }

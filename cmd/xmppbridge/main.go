@@ -88,6 +88,18 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 		cfg.Listen = *listen
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.Level()}))
+	// SIGHUP reloads the listener's certificate; without one it is only
+	// logged, never the end of the daemon.
+	var cert *listenerCert
+	if cfg.listenCert != nil {
+		cert = newListenerCert(&cfg)
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	reloadCtx, stopReload := context.WithCancel(ctx)
+	waitReload := reloadOn(reloadCtx, hup, cert, log)
+	defer func() { stopReload(); waitReload() }()
 	if *pprofAddr != "" {
 		if err := servePprof(ctx, *pprofAddr, log); err != nil {
 			return err
@@ -181,9 +193,14 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 	// through this listener between requests (package httphold).
 	ln := httphold.Attach(srv, tcp, idleTimeout)
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	if cert != nil {
+		srv.TLSConfig = cert.tlsConfig()
+		go func() { served <- srv.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { served <- srv.Serve(ln) }()
+	}
 	checker.Serving()
-	log.Info("listening", "addr", ln.Addr().String(), "websocket", cfg.WebSocket.Path, "bosh", cfg.BOSH.Path, "json", cfg.JSON.Path, "demo", *cfg.Web.Demo)
+	log.Info("listening", "addr", ln.Addr().String(), "tls", cert != nil, "websocket", cfg.WebSocket.Path, "bosh", cfg.BOSH.Path, "json", cfg.JSON.Path, "demo", *cfg.Web.Demo)
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
