@@ -59,6 +59,13 @@ func writeSummary(w io.Writer, cfg *Config) {
 	if *cfg.Web.Demo {
 		line("demo", "/")
 	}
+	if len(cfg.TrustedProxies) > 0 {
+		how := "Forwarded, X-Forwarded-For/-Proto"
+		if cfg.ProxyProtocol {
+			how += ", PROXY protocol"
+		}
+		line("proxies", "%s (%s)", strings.Join(cfg.TrustedProxies, ", "), how)
+	}
 	if len(cfg.Origins) == 0 {
 		line("origins", "same origin only")
 	} else {

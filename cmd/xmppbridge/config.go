@@ -38,6 +38,15 @@ type Config struct {
 	// from the directory of the configuration file.
 	TLSCertFile string `toml:"tls_cert_file"`
 	TLSKeyFile  string `toml:"tls_key_file"`
+	// TrustedProxies are the address ranges (CIDR, or single addresses)
+	// of the reverse proxies and load balancers in front of the bridge,
+	// whose Forwarded or X-Forwarded-For and X-Forwarded-Proto headers,
+	// and PROXY protocol headers, name the real client. Default none:
+	// every peer is the client.
+	TrustedProxies []string `toml:"trusted_proxies"`
+	// ProxyProtocol reads a PROXY protocol header (version 1 or 2) at the
+	// start of each connection from a trusted proxy. Default false.
+	ProxyProtocol bool `toml:"proxy_protocol"`
 	// LogLevel is debug, info, warn or error. Default "info".
 	LogLevel string `toml:"log_level"`
 	// Origins lists the browser origins allowed to connect besides the

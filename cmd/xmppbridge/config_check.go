@@ -14,6 +14,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/xmppbridge/xmppbridge/internal/clientip"
 	"github.com/xmppbridge/xmppbridge/internal/discovery"
 )
 
@@ -75,6 +76,14 @@ func (c *Config) check() []ConfigProblem {
 			bad(toml.Key{"tls_cert_file"}, "%v", err)
 		}
 		c.listenCert = pair
+	}
+	for _, s := range c.TrustedProxies {
+		if _, err := clientip.ParseProxies([]string{s}); err != nil {
+			bad(toml.Key{"trusted_proxies"}, "%s", strings.TrimPrefix(err.Error(), "clientip: "))
+		}
+	}
+	if c.ProxyProtocol && len(c.TrustedProxies) == 0 {
+		bad(toml.Key{"proxy_protocol"}, "needs trusted_proxies: the header is believed only from them")
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -20,6 +20,8 @@ func TestDefault(t *testing.T) {
 		{"log_level", c.LogLevel, "info"},
 		{"tls_cert_file", c.TLSCertFile, ""},
 		{"tls_key_file", c.TLSKeyFile, ""},
+		{"trusted_proxies", len(c.TrustedProxies), 0},
+		{"proxy_protocol", c.ProxyProtocol, false},
 		{"allowed_origins", len(c.Origins), 0},
 		{"public_url", c.PublicURL, ""},
 		{"websocket.path", c.WebSocket.Path, "/xmpp-websocket"},

@@ -25,6 +25,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -37,12 +38,16 @@ import (
 
 	"github.com/xmppbridge/xmppbridge/bosh"
 	"github.com/xmppbridge/xmppbridge/bridge"
+	"github.com/xmppbridge/xmppbridge/internal/clientip"
 	"github.com/xmppbridge/xmppbridge/internal/httphold"
 	"github.com/xmppbridge/xmppbridge/jsonapi"
 	"github.com/xmppbridge/xmppbridge/web"
 	"github.com/xmppbridge/xmppbridge/wsframe"
 	"github.com/xmppbridge/xmppbridge/xmppclient"
 )
+
+// logOutput is where the daemon logs; tests read it.
+var logOutput io.Writer = os.Stderr
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -87,7 +92,7 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 	if *listen != "" {
 		cfg.Listen = *listen
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.Level()}))
+	log := slog.New(slog.NewTextHandler(logOutput, &slog.HandlerOptions{Level: cfg.Level()}))
 	// SIGHUP reloads the listener's certificate; without one it is only
 	// logged, never the end of the daemon.
 	var cert *listenerCert
@@ -183,8 +188,16 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	// The transports see the real client in r.RemoteAddr and r.TLS,
+	// as the trusted proxies name it. The PROXY protocol header is read
+	// under httphold's listener, which hands connections back to the
+	// server between requests, so that it is read once per connection.
+	proxies, _ := clientip.ParseProxies(cfg.TrustedProxies) // validated by Load
+	if cfg.ProxyProtocol {
+		tcp = proxies.Listener(tcp)
+	}
 	srv := &http.Server{
-		Handler:           mux,
+		Handler:           proxies.Handler(mux),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       idleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
@@ -192,6 +205,10 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 	// Held long-poll requests are taken over from net/http and handed back
 	// through this listener between requests (package httphold).
 	ln := httphold.Attach(srv, tcp, idleTimeout)
+	holdContext := srv.ConnContext
+	srv.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
+		return clientip.ConnContext(holdContext(ctx, c), c)
+	}
 	served := make(chan error, 1)
 	if cert != nil {
 		srv.TLSConfig = cert.tlsConfig()
