@@ -17,6 +17,11 @@
 // problem in it at once and exits with status 1, or prints what it would
 // serve. -version prints the module version and the VCS revision the
 // binary was built from.
+//
+// Signals: SIGINT and SIGTERM drain: /readyz turns 503 first, everything
+// is still served for lame_duck, then the listener closes and the sessions
+// end within shutdown_timeout. SIGHUP reads the listener's certificate
+// (tls_cert_file, tls_key_file) again.
 package main
 
 import (
