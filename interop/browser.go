@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -63,6 +65,24 @@ func PageHandler() (http.Handler, error) {
 	}), nil
 }
 
+// HostRules is Chromium's --host-resolver-rules: each name of mapped
+// resolves to its address on loopback (127.0.0.1:port, the port taking the
+// place of the URL's, as a page asking for https://localhost/ reaches
+// 127.0.0.1:port), and every other name but 127.0.0.1 does not resolve, so
+// a page cannot reach past loopback even where the machine could.
+func HostRules(mapped ...[2]string) chromedp.ExecAllocatorOption {
+	var rules []string
+	for _, m := range mapped {
+		host, _, err := net.SplitHostPort(m[1])
+		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+			panic("interop: HostRules maps names only to a loopback ip:port, not " + m[1])
+		}
+		rules = append(rules, "MAP "+m[0]+" "+m[1])
+	}
+	rules = append(rules, "MAP * ~NOTFOUND", "EXCLUDE 127.0.0.1")
+	return chromedp.Flag("host-resolver-rules", strings.Join(rules, ", "))
+}
+
 // Browser is one headless Chromium with a fresh profile and one tab,
 // driven over the DevTools protocol. It records the tab's console: calls
 // of the console API, uncaught exceptions and the browser's own log
@@ -84,8 +104,9 @@ type Browser struct {
 
 // StartBrowser starts Chromium headless with a fresh profile (a new
 // temporary --user-data-dir, removed by Close) and a window of width×height
-// pixels, and opens its tab. Close must be called.
-func StartBrowser(width, height int) (*Browser, error) {
+// pixels, and opens its tab. Close must be called. Options in extra come
+// after the usual ones and so replace those they name: HostRules, for one.
+func StartBrowser(width, height int, extra ...chromedp.ExecAllocatorOption) (*Browser, error) {
 	path, err := ChromiumPath()
 	if err != nil {
 		return nil, err
@@ -107,10 +128,11 @@ func StartBrowser(width, height int) (*Browser, error) {
 		chromedp.Flag("password-store", "basic"),
 		// Names other than 127.0.0.1 do not resolve: a page cannot reach
 		// past loopback even where the machine could.
-		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
+		HostRules(),
 		chromedp.WindowSize(width, height),
 		chromedp.CombinedOutput(&b.output),
 	)
+	opts = append(opts, extra...)
 	// No UserDataDir option: chromedp then makes a fresh temporary profile
 	// and, once Chromium and its helpers are gone, removes it.
 	allocCtx, allocCancel := chromedp.NewExecAllocator(context.Background(), opts...)

@@ -50,6 +50,9 @@ type converseEndpoint struct {
 	transport string // "bosh" or "websocket"
 	url       string
 	viewMode  string // Converse's view_mode; empty means fullscreen
+	// discover gives the page no URL: Converse must find url by XEP-0156.
+	discover bool
+	browser  []chromedp.ExecAllocatorOption // added to StartBrowser's
 }
 
 // converseProbe is what xbProbe() in interop/browser/page.js reports.
@@ -233,7 +236,6 @@ func converseLogin(t *testing.T, page string, ep converseEndpoint, domain string
 		viewMode = "fullscreen"
 	}
 	q := url.Values{
-		param:        {ep.url},
 		"domain":     {domain},
 		"jid":        {"alice@" + domain},
 		"password":   {testbed.Password},
@@ -241,9 +243,14 @@ func converseLogin(t *testing.T, page string, ep converseEndpoint, domain string
 		"view_mode":  {viewMode},
 		"animations": {"0"},
 	}
+	if ep.discover {
+		q.Set("discover", "1")
+	} else {
+		q.Set(param, ep.url)
+	}
 	pageURL := page + "/?" + q.Encode()
 
-	b, err := StartBrowser(windowWidth, windowHeight)
+	b, err := StartBrowser(windowWidth, windowHeight, ep.browser...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,11 +5,23 @@
 //
 // Usage:
 //
-//	xmppbridge [-config FILE] [-listen ADDR]
+//	xmppbridge [-config FILE] [-listen ADDR] [-pprof ADDR]
+//	xmppbridge -check-config FILE
+//	xmppbridge -version
 //
 // With no -config it runs on built-in defaults: HTTP on 127.0.0.1:5280 and
 // any XMPP domain reached by SRV lookup with verified STARTTLS. See
 // xmppbridge.example.toml for every setting.
+//
+// -check-config reads FILE as the daemon would and either prints every
+// problem in it at once and exits with status 1, or prints what it would
+// serve. -version prints the module version and the VCS revision the
+// binary was built from.
+//
+// Signals: SIGINT and SIGTERM drain: /readyz turns 503 first, everything
+// is still served for lame_duck, then the listener closes and the sessions
+// end within shutdown_timeout. SIGHUP reads the listener's certificate
+// (tls_cert_file, tls_key_file) again.
 package main
 
 import (
@@ -18,17 +30,20 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/xmppbridge/xmppbridge/bosh"
 	"github.com/xmppbridge/xmppbridge/bridge"
+	"github.com/xmppbridge/xmppbridge/internal/clientip"
 	"github.com/xmppbridge/xmppbridge/internal/httphold"
 	"github.com/xmppbridge/xmppbridge/jsonapi"
 	"github.com/xmppbridge/xmppbridge/web"
@@ -36,11 +51,18 @@ import (
 	"github.com/xmppbridge/xmppbridge/xmppclient"
 )
 
+// logOutput is where the daemon logs; tests read it.
+var logOutput io.Writer = os.Stderr
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], nil); err != nil {
-		fmt.Fprintln(os.Stderr, "xmppbridge:", err)
+		// A configuration error is a problem a line.
+		for line := range strings.Lines(err.Error()) {
+			fmt.Fprint(os.Stderr, "xmppbridge: ", line)
+		}
+		fmt.Fprintln(os.Stderr)
 		os.Exit(1)
 	}
 }
@@ -53,8 +75,17 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 	configPath := fs.String("config", "", "TOML configuration `file` (default: built-in defaults)")
 	listen := fs.String("listen", "", "HTTP listen `address`, overriding the configuration")
 	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this loopback `address` (for profiling)")
+	checkPath := fs.String("check-config", "", "check the configuration `file`, say what it would serve, and exit")
+	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	switch {
+	case *showVersion:
+		fmt.Println(version(debug.ReadBuildInfo()))
+		return nil
+	case *checkPath != "":
+		return checkConfig(os.Stdout, *checkPath)
 	}
 	cfg := Default()
 	if *configPath != "" {
@@ -66,7 +97,19 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 	if *listen != "" {
 		cfg.Listen = *listen
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.Level()}))
+	log := slog.New(slog.NewTextHandler(logOutput, &slog.HandlerOptions{Level: cfg.Level()}))
+	// SIGHUP reloads the listener's certificate; without one it is only
+	// logged, never the end of the daemon.
+	var cert *listenerCert
+	if cfg.listenCert != nil {
+		cert = newListenerCert(&cfg)
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	reloadCtx, stopReload := context.WithCancel(ctx)
+	waitReload := reloadOn(reloadCtx, hup, cert, log)
+	defer func() { stopReload(); waitReload() }()
 	if *pprofAddr != "" {
 		if err := servePprof(ctx, *pprofAddr, log); err != nil {
 			return err
@@ -137,7 +180,10 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 			}
 		},
 	})
+	checker := newChecker(&cfg, log)
 	mux := http.NewServeMux()
+	mountHealth(mux, checker)
+	mountDiscovery(mux, &cfg)
 	mux.Handle(cfg.WebSocket.Path, ws)
 	mux.Handle(cfg.BOSH.Path, bh)
 	mux.Handle(cfg.JSON.Path+"/", jh)
@@ -147,8 +193,16 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	// The transports see the real client in r.RemoteAddr and r.TLS,
+	// as the trusted proxies name it. The PROXY protocol header is read
+	// under httphold's listener, which hands connections back to the
+	// server between requests, so that it is read once per connection.
+	proxies, _ := clientip.ParseProxies(cfg.TrustedProxies) // validated by Load
+	if cfg.ProxyProtocol {
+		tcp = proxies.Listener(tcp)
+	}
 	srv := &http.Server{
-		Handler:           mux,
+		Handler:           proxies.Handler(mux),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       idleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
@@ -156,9 +210,19 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 	// Held long-poll requests are taken over from net/http and handed back
 	// through this listener between requests (package httphold).
 	ln := httphold.Attach(srv, tcp, idleTimeout)
+	holdContext := srv.ConnContext
+	srv.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
+		return clientip.ConnContext(holdContext(ctx, c), c)
+	}
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	log.Info("listening", "addr", ln.Addr().String(), "websocket", cfg.WebSocket.Path, "bosh", cfg.BOSH.Path, "json", cfg.JSON.Path, "demo", *cfg.Web.Demo)
+	if cert != nil {
+		srv.TLSConfig = cert.tlsConfig()
+		go func() { served <- srv.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { served <- srv.Serve(ln) }()
+	}
+	checker.Serving()
+	log.Info("listening", "addr", ln.Addr().String(), "tls", cert != nil, "websocket", cfg.WebSocket.Path, "bosh", cfg.BOSH.Path, "json", cfg.JSON.Path, "demo", *cfg.Web.Demo)
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
@@ -166,6 +230,11 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 	select {
 	case <-ctx.Done():
 	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	}
+	// Readiness goes first, so that load balancers stop sending new
+	// clients while everything is still served.
+	if err := lameDuck(checker, cfg.LameDuck.Duration, served, log); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	log.Info("shutting down", "sessions", hub.Len(), "timeout", cfg.ShutdownTimeout.Duration)

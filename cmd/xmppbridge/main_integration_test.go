@@ -43,43 +43,6 @@ ca_file = %q
 	return "ws://" + addr + "/xmpp-websocket", stop
 }
 
-// startDaemonConfig runs the daemon with the configuration cfg and returns
-// the address it listens on and a function that sends it the shutdown
-// signal and waits for run to return (also called when the test ends).
-func startDaemonConfig(t *testing.T, cfg string) (addr string, stop func() error) {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "xmppbridge.toml")
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"-config", path, "-listen", "127.0.0.1:0"}, ready) }()
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		cancel()
-		t.Fatalf("run: %v", err)
-	}
-	stopped := false
-	stop = func() error {
-		if stopped {
-			return nil
-		}
-		stopped = true
-		cancel()
-		select {
-		case err := <-done:
-			return err
-		case <-time.After(15 * time.Second):
-			return fmt.Errorf("run did not return 15 s after the signal")
-		}
-	}
-	t.Cleanup(func() { stop() })
-	return addr, stop
-}
-
 // wsClient is a WebSocket whose messages a goroutine reads into a
 // channel, so that a test can also wait a while for nothing to come
 // (gorilla/websocket gives up on a connection after a read deadline).

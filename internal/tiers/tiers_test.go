@@ -41,7 +41,8 @@ type row struct {
 const top = 4
 
 var rows = []row{
-	{tier: 0, pkgs: []string{"internal/xmlsplit", "internal/netwait", "internal/origin", "web"}},
+	{tier: 0, pkgs: []string{"internal/xmlsplit", "internal/netwait", "internal/origin", "internal/health", "internal/discovery", "web"}},
+	{tier: 0, pkgs: []string{"internal/clientip"}, external: []string{"github.com/pires/go-proxyproto"}},
 	{tier: 1, pkgs: []string{"xmppclient"}, external: []string{"mellium.im/xmpp/dial", "mellium.im/xmpp/jid", "mellium.im/sasl"}},
 	{tier: 1, pkgs: []string{"jsonxlate"}},
 	{tier: 1, pkgs: []string{"internal/httphold"}},
@@ -51,7 +52,7 @@ var rows = []row{
 	{tier: 3, pkgs: []string{"wsframe", "bosh", "jsonapi"}, external: []string{"github.com/gorilla/websocket"}, transport: true},
 	{tier: top, pkgs: []string{"cmd/xmppbridge", "cmd/xmppbridge-bench"}},
 
-	{tier: 0, pkgs: []string{"internal/testbed", "internal/tiers"}, testOnly: true},
+	{tier: 0, pkgs: []string{"internal/testbed", "internal/tiers", "internal/testcert"}, testOnly: true},
 	{tier: 1, pkgs: []string{"internal/fakexmpp"}, testOnly: true},
 	{tier: 2, pkgs: []string{"internal/testpeer"}, testOnly: true},
 	{tier: top, pkgs: []string{"interop"}, testOnly: true},

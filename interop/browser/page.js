@@ -5,6 +5,8 @@
 //   bosh_service_url  BOSH endpoint (XEP-0124/0206), or
 //   websocket_url     XMPP over WebSocket endpoint (RFC 7395); give one only,
 //                     so Converse cannot fall back to the other transport
+//   discover          1 instead of either URL: Converse finds the endpoints
+//                     by XEP-0156 at https://DOMAIN/.well-known/host-meta
 //   domain            XMPP domain; completes a jid given without one
 //   jid, password     the account
 //   auto_login        1 (default when a jid and password are given) or 0
@@ -33,8 +35,9 @@ function fail(msg) {
 
 const boshURL = q.get('bosh_service_url') || '';
 const wsURL = q.get('websocket_url') || '';
-if (!boshURL === !wsURL) {
-	fail('page.js: give exactly one of bosh_service_url and websocket_url');
+const discover = flag('discover', false);
+if ([boshURL, wsURL, discover].filter(Boolean).length !== 1) {
+	fail('page.js: give exactly one of bosh_service_url, websocket_url and discover');
 }
 const domain = q.get('domain') || '';
 let jid = q.get('jid') || '';
@@ -150,9 +153,10 @@ window.xbProbe = () => {
 };
 
 converse.initialize({
-	...(boshURL ? { bosh_service_url: boshURL } : { websocket_url: wsURL }),
-	// Use the endpoint given, nothing discovered (XEP-0156) on the way.
-	discover_connection_methods: false,
+	...(boshURL ? { bosh_service_url: boshURL } : {}),
+	...(wsURL ? { websocket_url: wsURL } : {}),
+	// Use the endpoint given, or only what XEP-0156 discovery finds.
+	discover_connection_methods: discover,
 	authentication: 'login',
 	jid,
 	password,

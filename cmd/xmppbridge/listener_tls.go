@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+)
+
+// listenerCert is the listener's certificate, which SIGHUP replaces
+// without a restart: a renewed pair is read from the same files, and a
+// pair that cannot be read leaves the one in use.
+type listenerCert struct {
+	certFile, keyFile string
+	cur               atomic.Pointer[tls.Certificate]
+}
+
+// newListenerCert starts with cfg's pair, read by Load.
+func newListenerCert(cfg *Config) *listenerCert {
+	c := &listenerCert{certFile: cfg.TLSCertFile, keyFile: cfg.TLSKeyFile}
+	c.cur.Store(cfg.listenCert)
+	return c
+}
+
+// reload reads the files again and, if they hold a matching pair, serves
+// it to new connections from now on.
+func (c *listenerCert) reload() error {
+	pair, err := loadKeyPair(c.certFile, c.keyFile)
+	if err != nil {
+		return err
+	}
+	c.cur.Store(pair)
+	return nil
+}
+
+// tlsConfig is the listener's TLS configuration: TLS 1.2 at least, HTTP/2
+// and HTTP/1.1 (net/http does not take WebSocket over HTTP/2, so browsers
+// open their WebSockets over HTTP/1.1 as before).
+func (c *listenerCert) tlsConfig() *tls.Config {
+	return &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		NextProtos: []string{"h2", "http/1.1"},
+		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+			return c.cur.Load(), nil
+		},
+	}
+}
+
+// reloadOn reloads cert at each signal on hup until ctx is done, logging
+// what came of it; cert nil (plain HTTP) has nothing to reload. The
+// returned function waits for the goroutine to end.
+func reloadOn(ctx context.Context, hup <-chan os.Signal, cert *listenerCert, log *slog.Logger) (wait func()) {
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+			}
+			if cert == nil {
+				log.Info("SIGHUP: nothing to reload (no tls_cert_file)")
+				continue
+			}
+			if err := cert.reload(); err != nil {
+				log.Error("SIGHUP: certificate not reloaded; the one in use stays", "err", err)
+				continue
+			}
+			log.Info("SIGHUP: certificate reloaded", "cert", cert.certFile, "expires", cert.cur.Load().Leaf.NotAfter)
+		}
+	})
+	return wg.Wait
+}
