@@ -22,6 +22,10 @@ const Subprotocol = "xmppbridge-json.v1"
 
 // Config configures a Handler. The zero value of each field but Hub is its
 // documented default.
+// DefaultResumeWindow is how long a detached session waits for its page
+// unless Config.ResumeWindow says otherwise.
+const DefaultResumeWindow = 2 * time.Minute
+
 type Config struct {
 	// Hub opens the upstream sessions. Required.
 	Hub *bridge.Hub
@@ -77,7 +81,8 @@ type Config struct {
 	// 32 bytes. Nil means a random key: tokens work with this Handler only.
 	ResumeKey []byte
 	// ResumeWindow is how long a session whose page went away waits for it
-	// to resume. Zero means 2 minutes; negative, none (the session ends).
+	// to resume. Zero means DefaultResumeWindow; negative, none (the
+	// session ends).
 	ResumeWindow time.Duration
 	// OnReject, if set, hears of every request refused with an error, with
 	// the HTTP status (0 on an open WebSocket) and the error code and text.
@@ -144,7 +149,7 @@ func New(cfg Config) *Handler {
 		cfg.ResumeKey = newResumeKey()
 	}
 	if cfg.ResumeWindow == 0 {
-		cfg.ResumeWindow = 2 * time.Minute
+		cfg.ResumeWindow = DefaultResumeWindow
 	}
 	h := &Handler{cfg: cfg, sessions: make(map[string]*session), sockets: make(map[*session]*wsConn), byKey: make(map[[16]byte]*session)}
 	h.ctx, h.cancel = context.WithCancel(context.Background())

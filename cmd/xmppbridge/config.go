@@ -163,9 +163,20 @@ type JSONConfig struct {
 	TokenTTL Duration `toml:"token_ttl"`
 	// MaxWait is the longest a poll is held. Default 30s.
 	MaxWait Duration `toml:"max_wait"`
-	// Inactivity ends an HTTP session with no poll or events stream for
-	// this long. Default 60s.
+	// Inactivity detaches an HTTP session with no poll or events stream
+	// for this long: it waits ResumeWindow for its page. Default 60s.
 	Inactivity Duration `toml:"inactivity"`
+	// Resume lets a session outlive its connection, for its page to
+	// resume with a token (docs/json-api.md). Default true; with false a
+	// session ends with its connection.
+	Resume *bool `toml:"resume"`
+	// ResumeWindow is how long a session whose page went away waits for a
+	// resume. Default 2m.
+	ResumeWindow Duration `toml:"resume_window"`
+	// ResumeKey signs resume tokens; bridges behind one balancer share
+	// it. Default empty: a random key, for this process only. At least 32
+	// characters.
+	ResumeKey string `toml:"resume_key"`
 	// Heartbeat is how often a silent events stream sends a comment.
 	// Default 15s.
 	Heartbeat Duration `toml:"heartbeat"`

@@ -293,6 +293,9 @@ func (j *JSONConfig) check(otherPaths ...string) []ConfigProblem {
 	if n := len(j.PrebindSecret); n > 0 && n < 16 {
 		bad("prebind_secret", "is %d characters long; at least 16 are needed", n)
 	}
+	if n := len(j.ResumeKey); n > 0 && n < 32 {
+		bad("resume_key", "is %d characters long; at least 32 are needed", n)
+	}
 	for _, d := range []struct {
 		key  string
 		v    Duration
@@ -302,6 +305,7 @@ func (j *JSONConfig) check(otherPaths ...string) []ConfigProblem {
 		{"max_wait", j.MaxWait, maxBOSHWait},
 		{"inactivity", j.Inactivity, maxJSONPeriod},
 		{"heartbeat", j.Heartbeat, maxJSONPeriod},
+		{"resume_window", j.ResumeWindow, maxJSONPeriod},
 	} {
 		if d.v.Duration < time.Second || d.v.Duration > d.most {
 			bad(d.key, "%v is not between 1s and %v", d.v.Duration, d.most)

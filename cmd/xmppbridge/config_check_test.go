@@ -115,6 +115,10 @@ func TestValidation(t *testing.T) {
 		{"json prebind_secret short", "[json]\nprebind_secret = \"secret\"", "json.prebind_secret", "at least 16"},
 		{"json max_wait too long", "[json]\nmax_wait = \"11m\"", "json.max_wait", "is not between 1s and 10m0s"},
 		{"json heartbeat short", "[json]\nheartbeat = \"100ms\"", "json.heartbeat", "is not between 1s"},
+		{"json resumption off", "[json]\nresume = false", "", ""},
+		{"json resume_window long", "[json]\nresume_window = \"2h\"", "json.resume_window", "is not between 1s and 1h0m0s"},
+		{"json resume_key", "[json]\nresume_key = \"0123456789abcdef0123456789abcdef\"", "", ""},
+		{"json resume_key short", "[json]\nresume_key = \"0123456789abcdef\"", "json.resume_key", "at least 32"},
 		{"web demo off", "[web]\ndemo = false", "", ""},
 
 		{"max_stanza_bytes smallest", "[limits]\nmax_stanza_bytes = 1024", "", ""},

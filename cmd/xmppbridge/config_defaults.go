@@ -4,6 +4,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/xmppbridge/xmppbridge/jsonapi"
 	"github.com/xmppbridge/xmppbridge/xmppclient"
 )
 
@@ -105,6 +106,11 @@ func (j *JSONConfig) defaults() {
 	setDefault(&j.MaxWait.Duration, defaultJSONMaxWait)
 	setDefault(&j.Inactivity.Duration, defaultJSONInactivity)
 	setDefault(&j.Heartbeat.Duration, defaultJSONHeartbeat)
+	setDefault(&j.ResumeWindow.Duration, jsonapi.DefaultResumeWindow)
+	if j.Resume == nil {
+		resume := true
+		j.Resume = &resume
+	}
 }
 
 // setDefault sets *v to def if it is the zero value. In the file, that is

@@ -171,6 +171,8 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 		QueueBytes:            cfg.Limits.QueueBytes,
 		Wait:                  cfg.JSON.MaxWait.Duration,
 		Inactivity:            cfg.JSON.Inactivity.Duration,
+		ResumeWindow:          resumeWindow(cfg.JSON),
+		ResumeKey:             []byte(cfg.JSON.ResumeKey),
 		Heartbeat:             cfg.JSON.Heartbeat.Duration,
 		PingInterval:          cfg.WebSocket.PingInterval.Duration,
 		WriteTimeout:          cfg.WebSocket.WriteTimeout.Duration,
@@ -284,6 +286,15 @@ func rootHandler(cfg *Config) http.Handler {
 
 // prebindBOSH lets the JSON API's prebind endpoint open BOSH sessions for
 // Strophe.js and Converse.js to attach to.
+// resumeWindow is the [json] resume keys as jsonapi takes them: a
+// negative window is no resumption.
+func resumeWindow(j JSONConfig) time.Duration {
+	if !*j.Resume {
+		return -1
+	}
+	return j.ResumeWindow.Duration
+}
+
 func prebindBOSH(bh *bosh.Handler) func(ctx context.Context, jid, password, resource string) (string, string, uint64, error) {
 	return func(ctx context.Context, jid, password, resource string) (string, string, uint64, error) {
 		local, domain, ok := strings.Cut(jid, "@")
