@@ -209,7 +209,7 @@ random_port() {
 
 log_tail() {
 	local f
-	for f in "$LOG" "$OUT" "$DIR/error.log"; do
+	for f in "$LOG" "$OUT"; do
 		[ -s "$f" ] || continue
 		echo "--- last lines of $f" >&2
 		tail -n 30 "$f" >&2
