@@ -382,7 +382,7 @@ ejabberd_socket_path() {
 	API_SOCK=$DIR/api.sock
 	API_SOCK_DIR=
 	if [ ${#API_SOCK} -gt 100 ]; then
-		API_SOCK_DIR=/tmp/xmppbridge-testbed-$(printf '%s' "$DIR" | sha256sum | cut -c1-16)
+		API_SOCK_DIR=/tmp/xmppbridge-ejabberd-api-$(printf '%s' "$DIR" | sha256sum | cut -c1-16)
 		API_SOCK=$API_SOCK_DIR/api.sock
 	fi
 }
