@@ -19,7 +19,7 @@ import (
 
 // startBridge serves the bridge's WebSocket endpoint in front of p and
 // returns its URL.
-func startBridge(t *testing.T, p *testbed.Prosody, sec xmppclient.Security) string {
+func startBridge(t *testing.T, p *testbed.Server, sec xmppclient.Security) string {
 	t.Helper()
 	hub := newBridgeHub(t, p, sec)
 	u := serveBridge(t, hub, "/xmpp-websocket", wsframe.New(wsframe.Config{Hub: hub}))
@@ -28,7 +28,7 @@ func startBridge(t *testing.T, p *testbed.Prosody, sec xmppclient.Security) stri
 
 // newBridgeHub returns a hub whose sessions go to p, over verified STARTTLS
 // or plaintext loopback. serveBridge shuts it down.
-func newBridgeHub(t *testing.T, p *testbed.Prosody, sec xmppclient.Security) *bridge.Hub {
+func newBridgeHub(t *testing.T, p *testbed.Server, sec xmppclient.Security) *bridge.Hub {
 	t.Helper()
 	tlsCfg, err := p.TLSConfig()
 	if err != nil {
@@ -76,31 +76,33 @@ func serveBridge(t *testing.T, hub *bridge.Hub, path string, h bridgeTransport) 
 // STARTTLS and, as a bridge on the server's own box may, in plaintext over
 // loopback.
 func TestBridge(t *testing.T) {
-	p := testbed.Start(t)
-	for _, mode := range []struct {
-		name string
-		sec  xmppclient.Security
-	}{{"starttls", xmppclient.StartTLS}, {"plaintext", xmppclient.Plaintext}} {
-		url := startBridge(t, p, mode.sec)
-		for _, lib := range Libs {
-			t.Run(mode.name+"/"+lib, func(t *testing.T) {
-				s := chat(t, lib, url, p.Domain)
-				if lib == "xmppjs" && !s.SM {
-					t.Error("xmpp.js did not enable stream management through the bridge")
-				}
-			})
+	eachServer(t, func(t *testing.T, p *testbed.Server) {
+		for _, mode := range []struct {
+			name string
+			sec  xmppclient.Security
+		}{{"starttls", xmppclient.StartTLS}, {"plaintext", xmppclient.Plaintext}} {
+			url := startBridge(t, p, mode.sec)
+			for _, lib := range Libs {
+				t.Run(mode.name+"/"+lib, func(t *testing.T) {
+					s := chat(t, lib, url, p.Domain)
+					if lib == "xmppjs" && !s.SM {
+						t.Error("xmpp.js did not enable stream management through the bridge")
+					}
+				})
+			}
 		}
-	}
+	})
 }
 
-// TestBridgeMixed has a client on the bridge talk to one on Prosody's own
-// endpoint, both ways.
+// TestBridgeMixed has a client on the bridge talk to one on the server's
+// own WebSocket endpoint, both ways.
 func TestBridgeMixed(t *testing.T) {
-	p := testbed.Start(t)
-	url := startBridge(t, p, xmppclient.StartTLS)
-	for _, lib := range Libs {
-		t.Run(lib, func(t *testing.T) {
-			chat(t, lib, url, p.Domain, "--peer-url", p.WSURL)
-		})
-	}
+	eachServer(t, func(t *testing.T, p *testbed.Server) {
+		url := startBridge(t, p, xmppclient.StartTLS)
+		for _, lib := range Libs {
+			t.Run(lib, func(t *testing.T) {
+				chat(t, lib, url, p.Domain, "--peer-url", p.WSURL)
+			})
+		}
+	})
 }

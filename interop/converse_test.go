@@ -96,32 +96,33 @@ func (p *converseProbe) loggedIn(domain string) bool {
 }
 
 // TestConverse logs Converse.js in as alice in headless Chromium, from a
-// page on another loopback origin, through Prosody's own BOSH and WebSocket
-// endpoints (which shows the test is fair) and through the bridge's
-// WebSocket endpoint, and checks that it shows her roster.
+// page on another loopback origin, through the server's own BOSH and
+// WebSocket endpoints (which shows the test is fair) and through the
+// bridge's WebSocket endpoint, and checks that it shows her roster.
 // converse_bosh_test.go adds the bridge's BOSH endpoint.
 func TestConverse(t *testing.T) {
-	p, page := startConverseTestbed(t)
-	bridgeWS := startBridgeForPage(t, p, page)
-	endpoints := []converseEndpoint{
-		{name: "prosody-bosh", transport: "bosh", url: p.BOSHURL},
-		{name: "prosody-websocket", transport: "websocket", url: p.WSURL},
-		{name: "bridge-websocket", transport: "websocket", url: bridgeWS},
-		// Converse inside a box of a larger page, as a site embeds it.
-		{name: "bridge-websocket-embedded", transport: "websocket", url: bridgeWS, viewMode: "embedded"},
-	}
-	for _, ep := range endpoints {
-		t.Run(ep.name, func(t *testing.T) {
-			converseLogin(t, page, ep, p.Domain)
-		})
-	}
+	eachServer(t, func(t *testing.T, p *testbed.Server) {
+		page := startConverseTestbed(t, p)
+		bridgeWS := startBridgeForPage(t, p, page)
+		endpoints := []converseEndpoint{
+			{name: "server-bosh", transport: "bosh", url: p.BOSHURL},
+			{name: "server-websocket", transport: "websocket", url: p.WSURL},
+			{name: "bridge-websocket", transport: "websocket", url: bridgeWS},
+			// Converse inside a box of a larger page, as a site embeds it.
+			{name: "bridge-websocket-embedded", transport: "websocket", url: bridgeWS, viewMode: "embedded"},
+		}
+		for _, ep := range endpoints {
+			t.Run(ep.name, func(t *testing.T) {
+				converseLogin(t, page, ep, p)
+			})
+		}
+	})
 }
 
-// startConverseTestbed starts Prosody with alice's roster filled in and the
-// page server, and returns Prosody and the page's URL (its origin).
-func startConverseTestbed(t *testing.T) (*testbed.Prosody, string) {
+// startConverseTestbed fills in alice's roster on p and starts the page
+// server, and returns the page's URL (its origin).
+func startConverseTestbed(t *testing.T, p *testbed.Server) string {
 	t.Helper()
-	// Before Prosody: no server to stop if Chromium is missing.
 	if _, err := ChromiumPath(); err != nil {
 		t.Fatal(err)
 	}
@@ -129,17 +130,18 @@ func startConverseTestbed(t *testing.T) (*testbed.Prosody, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := testbed.Start(t)
+	// Roster sets of items alice has already are no change, so a shared
+	// server may have had this done before.
 	addContacts(t, p, "alice", converseContacts...)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return p, srv.URL
+	return srv.URL
 }
 
 // addContacts puts contacts into user's roster with roster sets (RFC 6121
 // §2.3) over a stream of user's own, and waits until the server has
 // stored each.
-func addContacts(t *testing.T, p *testbed.Prosody, user string, contacts ...contact) {
+func addContacts(t *testing.T, p *testbed.Server, user string, contacts ...contact) {
 	t.Helper()
 	tlsCfg, err := p.TLSConfig()
 	if err != nil {
@@ -211,7 +213,7 @@ func addContacts(t *testing.T, p *testbed.Prosody, user string, contacts ...cont
 // startBridgeForPage serves the bridge's WebSocket endpoint in front of p,
 // as startBridge does, but lets in browsers from the page's origin, and
 // returns its URL.
-func startBridgeForPage(t *testing.T, p *testbed.Prosody, pageOrigin string) string {
+func startBridgeForPage(t *testing.T, p *testbed.Server, pageOrigin string) string {
 	t.Helper()
 	hub := newBridgeHub(t, p, xmppclient.StartTLS)
 	h := wsframe.New(wsframe.Config{Hub: hub, CheckOrigin: allowOrigin(pageOrigin)})
@@ -224,12 +226,14 @@ func allowOrigin(origin string) func(*http.Request) bool {
 	return func(r *http.Request) bool { return r.Header.Get("Origin") == origin }
 }
 
-// converseLogin opens the page in a fresh Chromium as alice against ep and
-// waits until Converse shows her logged in with her roster. It saves a
-// screenshot, the page's console and Converse's own log under
-// interop/artifacts/, and on failure reports both logs.
-func converseLogin(t *testing.T, page string, ep converseEndpoint, domain string) {
+// converseLogin opens the page in a fresh Chromium as alice on p, through
+// ep, and waits until Converse shows her logged in with her roster. It
+// saves a screenshot, the page's console and Converse's own log under
+// interop/artifacts/ (converse-KIND-ENDPOINT.*), and on failure reports
+// both logs.
+func converseLogin(t *testing.T, page string, ep converseEndpoint, p *testbed.Server) {
 	t.Helper()
+	domain := p.Domain
 	param := map[string]string{"bosh": "bosh_service_url", "websocket": "websocket_url"}[ep.transport]
 	viewMode := ep.viewMode
 	if viewMode == "" {
@@ -255,7 +259,7 @@ func converseLogin(t *testing.T, page string, ep converseEndpoint, domain string
 		t.Fatal(err)
 	}
 	defer b.Close()
-	art := newArtifacts(t, "converse-"+ep.name)
+	art := newArtifacts(t, "converse-"+string(p.Kind)+"-"+ep.name)
 
 	ctx, cancel := context.WithTimeout(b.Context(), pageActionTimeout)
 	err = chromedp.Do(ctx, chromedp.EmulateViewport(windowWidth, windowHeight), chromedp.Navigate(pageURL))

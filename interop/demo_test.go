@@ -36,7 +36,7 @@ const demoWaitTimeout = 30 * time.Second
 type demoUser struct {
 	name, jid string
 	b         *Browser
-	art       string // artifact name: demo-TRANSPORT-NAME
+	art       string // artifact name: demo-KIND-TRANSPORT-NAME
 }
 
 // demoState is what demoProbe reads off the page.
@@ -97,35 +97,39 @@ const demoProbe = `JSON.stringify((() => {
 
 // TestDemo drives the demo chat page (package web) in two headless
 // Chromiums, as alice and bob, through the bridge's JSON API in front of
-// a real Prosody, once per transport (forced with the page's ?transport=):
-// each logs in, sees the other online, sees the other typing, and they
-// exchange messages both ways, with delivery receipts. Screenshots and the
-// pages' consoles land in interop/artifacts/demo-*.
+// a real server of each kind, once per transport (forced with the page's
+// ?transport=): each logs in, sees the other online, sees the other typing,
+// and they exchange messages both ways, with delivery receipts. Screenshots
+// and the pages' consoles land in interop/artifacts/demo-KIND-*.
 //
 // alice and bob share presence from the start: the test subscribes them to
 // each other over plain XMPP (RFC 6121 §3) before the browsers come in, so
-// that each run starts from the same roster.
+// that each run starts from the same roster. Since that changes rosters
+// other tests rely on (carol must be in nobody's), the demo has servers of
+// its own.
 func TestDemo(t *testing.T) {
 	if _, err := ChromiumPath(); err != nil {
 		t.Fatal(err)
 	}
-	p := testbed.Start(t)
-	subscribeEachOther(t, p, "alice", "bob")
-	page := startDemoServer(t, p)
+	eachKind(t, func(t *testing.T, kind testbed.Kind) {
+		p := testbed.StartWith(t, testbed.Options{Kind: kind})
+		subscribeEachOther(t, p, "alice", "bob")
+		page := startDemoServer(t, p)
 
-	for _, transport := range []string{"websocket", "sse", "poll"} {
-		t.Run(transport, func(t *testing.T) {
-			demoChat(t, page, transport, p.Domain)
+		for _, transport := range []string{"websocket", "sse", "poll"} {
+			t.Run(transport, func(t *testing.T) {
+				demoChat(t, page, transport, p)
+			})
+		}
+		t.Run("subscribe", func(t *testing.T) {
+			demoSubscribe(t, page, p)
 		})
-	}
-	t.Run("subscribe", func(t *testing.T) {
-		demoSubscribe(t, page, p.Domain)
 	})
 }
 
 // startDemoServer serves the demo page at / and the JSON API at /json/ on
 // one loopback origin, as cmd/xmppbridge does, and returns the page's URL.
-func startDemoServer(t *testing.T, p *testbed.Prosody) string {
+func startDemoServer(t *testing.T, p *testbed.Server) string {
 	t.Helper()
 	hub := newBridgeHub(t, p, xmppclient.StartTLS)
 	jh := jsonapi.New(jsonapi.Config{Hub: hub})
@@ -151,9 +155,9 @@ func startDemoServer(t *testing.T, p *testbed.Prosody) string {
 }
 
 // demoChat is one run of the demo over one transport.
-func demoChat(t *testing.T, page, transport, domain string) {
-	alice := startDemoUser(t, "alice", domain, transport)
-	bob := startDemoUser(t, "bob", domain, transport)
+func demoChat(t *testing.T, page, transport string, p *testbed.Server) {
+	alice := startDemoUser(t, "alice", p, transport)
+	bob := startDemoUser(t, "bob", p, transport)
 	for _, u := range []*demoUser{alice, bob} {
 		u.do(t, "open the page and fill in the form",
 			chromedp.Navigate(page+"?transport="+transport),
@@ -162,7 +166,7 @@ func demoChat(t *testing.T, page, transport, domain string) {
 			chromedp.SendKeys(chromedp.CSS("#password"), testbed.Password),
 		)
 		if u == alice && transport == "websocket" {
-			u.screenshot(t, "demo-login")
+			u.screenshot(t, "demo-"+string(p.Kind)+"-login")
 		}
 		u.do(t, "log in", chromedp.Click(chromedp.CSS("#login-button")))
 	}
@@ -256,7 +260,7 @@ func demoChat(t *testing.T, page, transport, domain string) {
 	if transport == "websocket" {
 		// The same chat on a phone: one pane at a time.
 		bob.do(t, "narrow the window", chromedp.EmulateViewport(390, 844))
-		bob.screenshot(t, "demo-narrow")
+		bob.screenshot(t, "demo-"+string(p.Kind)+"-narrow")
 		bob.do(t, "widen the window", chromedp.EmulateViewport(windowWidth, windowHeight))
 	}
 
@@ -273,9 +277,9 @@ func demoChat(t *testing.T, page, transport, domain string) {
 // the page: carol sees the request and accepts it, alice's page approves
 // carol's request back by itself, and each then sees the other online.
 // The page picks its transport itself.
-func demoSubscribe(t *testing.T, page, domain string) {
-	alice := startDemoUser(t, "alice", domain, "subscribe")
-	carol := startDemoUser(t, "carol", domain, "subscribe")
+func demoSubscribe(t *testing.T, page string, p *testbed.Server) {
+	alice := startDemoUser(t, "alice", p, "subscribe")
+	carol := startDemoUser(t, "carol", p, "subscribe")
 	for _, u := range []*demoUser{alice, carol} {
 		u.do(t, "open the page and log in",
 			chromedp.Navigate(page),
@@ -337,14 +341,14 @@ func (u *demoUser) setOffline(t *testing.T, offline bool) {
 
 // startDemoUser starts a Chromium for one user; it is closed when the test
 // ends.
-func startDemoUser(t *testing.T, name, domain, transport string) *demoUser {
+func startDemoUser(t *testing.T, name string, p *testbed.Server, transport string) *demoUser {
 	t.Helper()
 	b, err := StartBrowser(windowWidth, windowHeight)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(b.Close)
-	u := &demoUser{name: name, jid: name + "@" + domain, b: b, art: "demo-" + transport + "-" + name}
+	u := &demoUser{name: name, jid: name + "@" + p.Domain, b: b, art: "demo-" + string(p.Kind) + "-" + transport + "-" + name}
 	root, err := testbed.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
@@ -483,7 +487,7 @@ func (u *demoUser) fail(t *testing.T, state *demoState, format string, args ...a
 // (RFC 6121 §3): a asks, b approves and asks back, a approves. Each step
 // is followed by a roster get on the same stream, whose answer shows that
 // the server has handled the step, before the other user takes the next.
-func subscribeEachOther(t *testing.T, p *testbed.Prosody, a, b string) {
+func subscribeEachOther(t *testing.T, p *testbed.Server, a, b string) {
 	t.Helper()
 	ja, jb := a+"@"+p.Domain, b+"@"+p.Domain
 	ca := setupLogin(t, p, a)
@@ -517,7 +521,7 @@ type setupConn struct {
 	roster []byte // the last roster result
 }
 
-func setupLogin(t *testing.T, p *testbed.Prosody, user string) *setupConn {
+func setupLogin(t *testing.T, p *testbed.Server, user string) *setupConn {
 	t.Helper()
 	tlsCfg, err := p.TLSConfig()
 	if err != nil {

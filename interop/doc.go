@@ -1,5 +1,5 @@
 // Package interop runs real npm XMPP client libraries against Prosody and
-// against the bridge, from go test.
+// ejabberd and against the bridge in front of each, from go test.
 //
 // The directory is also a Node project: package.json and package-lock.json
 // pin @xmpp/client and Strophe.js (with ws, @xmldom/xmldom and xhr2, which
@@ -8,15 +8,18 @@
 // arrives exactly once, in order and intact, and logs them out. Install the
 // modules with "npm ci --prefix interop" (scripts/test.sh does it).
 //
-// The tests carry the build tag "integration". TestDirect runs the script
-// against Prosody's own endpoints, which shows the script itself is fair;
-// tests of the bridge run the same script against the bridge with RunScript.
+// The tests carry the build tag "integration". Every test runs once per
+// server kind of internal/testbed, as subtests named prosody and ejabberd,
+// on one server of each kind shared by the package's tests (TestDemo, which
+// changes rosters, starts its own). TestDirect runs the script against the
+// server's own endpoints, which shows the script itself is fair; tests of
+// the bridge run the same script against the bridge with RunScript.
 //
 // TestConverse drives Converse.js (also pinned in package.json) in Debian's
 // headless Chromium through chromedp: the page in browser/ logs alice in,
-// from another loopback origin, and must show her roster, over Prosody's
+// from another loopback origin, and must show her roster, over the server's
 // own BOSH and WebSocket endpoints and over the bridge's. Screenshots and
-// logs land in interop/artifacts/.
+// logs land in interop/artifacts/, named after the server kind.
 //
 // Concurrency: RunScript may be called from any goroutine; each call runs
 // its own node process.

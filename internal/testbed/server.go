@@ -21,25 +21,39 @@ import (
 // Password is the password of the built-in users alice, bob and carol.
 const Password = "secret"
 
-// Users are the users every Prosody of the testbed has, all with Password.
+// Users are the users every server of the testbed has, all with Password.
 var Users = []string{"alice", "bob", "carol"}
 
-// How long the script may take. Start can include installing Prosody with
-// apt-get on a fresh machine, hence the generous bound.
+// How long the script may take. Start can include installing the server
+// with apt-get on a fresh machine, hence the generous bound.
 const (
 	startTimeout = 5 * time.Minute
 	stopTimeout  = time.Minute
 	userTimeout  = time.Minute
 )
 
-// Prosody is one running Prosody of the testbed.
-type Prosody struct {
+// Kind names an XMPP server the testbed can start; it is the script's
+// TESTBED_SERVER.
+type Kind string
+
+const (
+	KindProsody  Kind = "prosody"  // Debian's Prosody; the default
+	KindEjabberd Kind = "ejabberd" // Debian's ejabberd
+)
+
+// Kinds are the servers the testbed can start, for tests that run against
+// each of them.
+var Kinds = []Kind{KindProsody, KindEjabberd}
+
+// Server is one running server of the testbed.
+type Server struct {
+	Kind    Kind
 	Domain  string // "localhost"
 	C2SAddr string // 127.0.0.1:port, plaintext with STARTTLS offered
 	WSURL   string // ws://127.0.0.1:port/xmpp-websocket
 	BOSHURL string // http://127.0.0.1:port/http-bind
 	CAFile  string // PEM certificate of the server, its own CA
-	Dir     string // config, data and logs (prosody.log)
+	Dir     string // config, data and logs (LogFile)
 	PID     int
 
 	script   string
@@ -47,39 +61,56 @@ type Prosody struct {
 	stopErr  error
 }
 
-// Options change how a Prosody of the testbed is set up. The zero value is
-// the usual one.
+// Prosody is the name Server had when the testbed started only Prosody;
+// tests written against Prosody keep using it.
+type Prosody = Server
+
+// Options change how a server of the testbed is set up. The zero value is
+// the usual Prosody.
 type Options struct {
+	// Kind is the server to start; empty means KindProsody.
+	Kind Kind
+
 	// RequireTLS makes c2s require STARTTLS, as most production servers
 	// do: no SASL mechanism is offered before TLS.
 	RequireTLS bool
 }
 
+// env returns what the script needs in its environment for opt.
+func (opt Options) env() []string {
+	kind := opt.Kind
+	if kind == "" {
+		kind = KindProsody
+	}
+	env := []string{"TESTBED_SERVER=" + string(kind)}
+	if opt.RequireTLS {
+		env = append(env, "TESTBED_REQUIRE_TLS=1")
+	}
+	return env
+}
+
 // Start starts a private Prosody for the test and stops it in t.Cleanup. It
 // fails the test if Prosody cannot be started (never skips silently). When
 // the test has failed, the end of Prosody's log is written to the test log.
-func Start(t testing.TB) *Prosody {
+func Start(t testing.TB) *Server {
 	t.Helper()
 	return StartWith(t, Options{})
 }
 
-// StartWith is Start with options.
-func StartWith(t testing.TB, opt Options) *Prosody {
+// StartWith is Start with options, such as Options{Kind: KindEjabberd} for
+// an ejabberd.
+func StartWith(t testing.TB, opt Options) *Server {
 	t.Helper()
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
-	var env []string
-	if opt.RequireTLS {
-		env = append(env, "TESTBED_REQUIRE_TLS=1")
-	}
-	p, err := start(ctx, dir, env)
+	p, err := start(ctx, dir, opt.env())
 	if err != nil {
 		t.Fatalf("testbed: %v", err)
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("testbed: end of %s:\n%s", filepath.Join(p.Dir, "prosody.log"), p.LogTail(40))
+			p.logTail(t)
 		}
 		if err := p.Stop(); err != nil {
 			t.Errorf("testbed: %v", err)
@@ -90,14 +121,19 @@ func StartWith(t testing.TB, opt Options) *Prosody {
 
 // StartMain is for TestMain: it starts one Prosody for a whole package and
 // returns a stop function, which also removes its directory.
-func StartMain() (*Prosody, func(), error) {
+func StartMain() (*Server, func(), error) {
+	return StartMainWith(Options{})
+}
+
+// StartMainWith is StartMain with options.
+func StartMainWith(opt Options) (*Server, func(), error) {
 	dir, err := os.MkdirTemp("", "xmppbridge-testbed-")
 	if err != nil {
 		return nil, nil, fmt.Errorf("testbed: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
-	p, err := start(ctx, dir, nil)
+	p, err := start(ctx, dir, opt.env())
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, nil, fmt.Errorf("testbed: %w", err)
@@ -111,8 +147,8 @@ func StartMain() (*Prosody, func(), error) {
 	return p, stop, nil
 }
 
-// AddUser registers another user.
-func (p *Prosody) AddUser(t testing.TB, user, password string) {
+// AddUser registers another user, or sets the password of one who exists.
+func (p *Server) AddUser(t testing.TB, user, password string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), userTimeout)
 	defer cancel()
@@ -124,7 +160,7 @@ func (p *Prosody) AddUser(t testing.TB, user, password string) {
 // Friends makes the users named (all registered, none logged in yet) each
 // other's contacts with subscription both, as if they had added each other
 // long ago: a user's presence then reaches the others.
-func (p *Prosody) Friends(t testing.TB, users ...string) {
+func (p *Server) Friends(t testing.TB, users ...string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), userTimeout)
 	defer cancel()
@@ -133,23 +169,24 @@ func (p *Prosody) Friends(t testing.TB, users ...string) {
 	}
 }
 
-// Stop stops Prosody and waits until it has exited. Later calls return the
-// first call's result. Tests from Start need not call it: it runs in
-// t.Cleanup. A test calls it to see what the bridge does when its server goes.
-func (p *Prosody) Stop() error {
+// Stop stops the server and waits until it has exited. Later calls return
+// the first call's result. Tests from Start need not call it: it runs in
+// t.Cleanup. A test calls it to see what the bridge does when its server
+// goes.
+func (p *Server) Stop() error {
 	p.stopOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
 		defer cancel()
 		if _, err := runScript(ctx, p.script, nil, "stop", p.Dir); err != nil {
-			p.stopErr = fmt.Errorf("stop prosody in %s: %w", p.Dir, err)
+			p.stopErr = fmt.Errorf("stop %s in %s: %w", p.Kind, p.Dir, err)
 		}
 	})
 	return p.stopErr
 }
 
-// TLSConfig returns a client TLS config that verifies this Prosody: its
+// TLSConfig returns a client TLS config that verifies this server: its
 // certificate as the only root, and ServerName "localhost".
-func (p *Prosody) TLSConfig() (*tls.Config, error) {
+func (p *Server) TLSConfig() (*tls.Config, error) {
 	pem, err := os.ReadFile(p.CAFile)
 	if err != nil {
 		return nil, fmt.Errorf("testbed: %w", err)
@@ -161,9 +198,16 @@ func (p *Prosody) TLSConfig() (*tls.Config, error) {
 	return &tls.Config{RootCAs: pool, ServerName: p.Domain, MinVersion: tls.VersionTLS12}, nil
 }
 
-// LogTail returns the last n lines of Prosody's log, for failure messages.
-func (p *Prosody) LogTail(n int) string {
-	b, err := os.ReadFile(filepath.Join(p.Dir, "prosody.log"))
+// LogFile returns the path of the server's log: prosody.log or
+// ejabberd.log in Dir.
+func (p *Server) LogFile() string {
+	return filepath.Join(p.Dir, string(p.Kind)+".log")
+}
+
+// LogTail returns the last n lines of the server's log, for failure
+// messages.
+func (p *Server) LogTail(n int) string {
+	b, err := os.ReadFile(p.LogFile())
 	if err != nil {
 		return err.Error()
 	}
@@ -198,15 +242,22 @@ func fileExists(name string) bool {
 	return err == nil
 }
 
+// logTail writes the end of the server's log to the test log.
+func (p *Server) logTail(t testing.TB) {
+	t.Helper()
+	t.Logf("testbed: end of %s:\n%s", p.LogFile(), p.LogTail(40))
+}
+
 // start runs "testbed.sh start dir" with extra environment env and reads
-// the KEY=VALUE lines it prints.
-func start(ctx context.Context, dir string, env []string) (*Prosody, error) {
+// the KEY=VALUE lines it prints. The last TESTBED_SERVER in env is the kind
+// started (prosody when there is none).
+func start(ctx context.Context, dir string, env []string) (*Server, error) {
 	root, err := RepoRoot()
 	if err != nil {
 		return nil, err
 	}
 	script := filepath.Join(root, "scripts", "testbed.sh")
-	// The script stops Prosody when this process is gone, so a test binary
+	// The script stops the server when this process is gone, so a test binary
 	// killed by -timeout or a signal does not leave a server running.
 	env = append([]string{"TESTBED_OWNER_PID=" + strconv.Itoa(os.Getpid())}, env...)
 	out, err := runScript(ctx, script, env, "start", dir)
@@ -225,7 +276,14 @@ func start(ctx context.Context, dir string, env []string) (*Prosody, error) {
 			kv[k] = v
 		}
 	}
-	p := &Prosody{
+	kind := KindProsody
+	for _, e := range env {
+		if k, ok := strings.CutPrefix(e, "TESTBED_SERVER="); ok {
+			kind = Kind(k)
+		}
+	}
+	p := &Server{
+		Kind:    kind,
 		Domain:  kv["DOMAIN"],
 		C2SAddr: kv["C2S_ADDR"],
 		WSURL:   kv["WS_URL"],
@@ -247,9 +305,10 @@ func start(ctx context.Context, dir string, env []string) (*Prosody, error) {
 func runScript(ctx context.Context, script string, env []string, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, "bash", append([]string{script}, args...)...)
 	// Ports are always chosen by the script, so parallel tests never meet;
-	// a C2S_PORT or HTTP_PORT from the developer's shell is not passed on.
+	// a C2S_PORT or HTTP_PORT from the developer's shell is not passed on,
+	// nor a TESTBED_SERVER: the kind is the caller's choice.
 	for _, e := range os.Environ() {
-		if !strings.HasPrefix(e, "C2S_PORT=") && !strings.HasPrefix(e, "HTTP_PORT=") {
+		if !strings.HasPrefix(e, "C2S_PORT=") && !strings.HasPrefix(e, "HTTP_PORT=") && !strings.HasPrefix(e, "TESTBED_SERVER=") {
 			cmd.Env = append(cmd.Env, e)
 		}
 	}
@@ -257,7 +316,7 @@ func runScript(ctx context.Context, script string, env []string, args ...string)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout = &stdout
 	cmd.Stderr = &stderr
-	// Prosody outlives the script with its output redirected to files; this
+	// The server outlives the script with its output redirected to files; this
 	// bounds the wait should anything still hold the pipes.
 	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Run(); err != nil {
