@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/xmppbridge/xmppbridge/internal/discovery"
+	"github.com/xmppbridge/xmppbridge/internal/testbed"
 	"github.com/xmppbridge/xmppbridge/internal/testcert"
 	"github.com/xmppbridge/xmppbridge/wsframe"
 	"github.com/xmppbridge/xmppbridge/xmppclient"
@@ -33,7 +34,11 @@ import (
 // resolve), and with --ignore-certificate-errors-spki-list, to trust that
 // one certificate's key.
 func TestConverseDiscovery(t *testing.T) {
-	p, page := startConverseTestbed(t)
+	eachServer(t, testConverseDiscovery)
+}
+
+func testConverseDiscovery(t *testing.T, p *testbed.Server) {
+	page := startConverseTestbed(t, p)
 	cert := testcert.New(t, "localhost")
 
 	hub := newBridgeHub(t, p, xmppclient.StartTLS)
@@ -70,5 +75,5 @@ func TestConverseDiscovery(t *testing.T) {
 			HostRules([2]string{p.Domain, srv.Listener.Addr().String()}),
 			chromedp.Flag("ignore-certificate-errors-spki-list", cert.SPKIHash()),
 		},
-	}, p.Domain)
+	}, p)
 }

@@ -484,12 +484,18 @@ func login(user string) string {
 	return fmt.Sprintf(`{"kind":"login","jid":"%s@localhost","password":"secret","resource":"t","id":"l1"}`, user)
 }
 
-// open logs user in over transport and sends initial presence.
+// open logs user in over transport, sends initial presence and waits for
+// the server to echo it: from then on the server delivers messages to the
+// session rather than storing them offline.
 func open(t *testing.T, base, transport, user string) client {
 	t.Helper()
 	c := loginOver(t, base, transport, user)
 	c.send(t, `{"kind":"presence"}`)
-	return c
+	for {
+		if f := nextKind(t, c, "presence"); f.From == user+"@localhost/t" {
+			return c
+		}
+	}
 }
 
 // loginOver logs user in over transport.

@@ -30,8 +30,8 @@ type page struct {
 	token string
 }
 
-// loginPage logs user in over transport and sends initial presence: the
-// page's frame 1.
+// loginPage logs user in over transport and sends initial presence (the
+// page's frame 1), and waits for its echo.
 func loginPage(t *testing.T, base, transport, user string) *page {
 	t.Helper()
 	p := &page{}
@@ -59,7 +59,12 @@ func loginPage(t *testing.T, base, transport, user string) *page {
 	}
 	p.jid, p.token = f.JID, f.Token
 	p.c.send(t, `{"kind":"presence"}`)
-	return p
+	for {
+		// The echo: from now on messages come to the session.
+		if f := nextKind(t, p.c, "presence"); f.From == p.jid {
+			return p
+		}
+	}
 }
 
 // last is the number of the latest frame the page has.
