@@ -56,6 +56,11 @@ type Config struct {
 	// remote-connection-failed *Error. A dead or hung server is so noticed
 	// within 2×Keepalive + KeepaliveTimeout. Zero means 20 seconds.
 	KeepaliveTimeout time.Duration
+	// StreamManagement makes Login enable XEP-0198 with resumption when the
+	// server offers it, and do it for the caller (see Conn.Handled,
+	// Event.Seq, EventAcked, Resume). Dial ignores it: on a relayed stream
+	// stream management is the browser's.
+	StreamManagement bool
 }
 
 // Header is what the server said in its latest stream header.
@@ -83,6 +88,10 @@ const (
 	// breaks a rule of its own that no equivalent element mends (see
 	// Event.Fault). It was skipped; the stream goes on. Event.Data is nil.
 	EventDropped
+	// EventAcked: on a stream whose stream management the Conn does itself
+	// (Config.StreamManagement), the server acknowledged the stanzas the
+	// caller wrote up to Event.Seq.
+	EventAcked
 )
 
 // Event is one thing read from the server.
@@ -106,6 +115,10 @@ type Event struct {
 	// A server relays what third parties send, so one user can make it send
 	// another such an element; it ends nothing.
 	Fault error
+	// Seq, on a stream whose stream management the Conn does itself,
+	// numbers the stanzas read from 1 (a dropped one too), for Handled;
+	// 0 for anything else. For EventAcked it is the count acknowledged.
+	Seq uint64
 }
 
 // StreamError is what a <stream:error/> from the server says.
@@ -118,9 +131,11 @@ type StreamError struct {
 }
 
 // Credentials are what Login uses. Username is the localpart; Resource may be
-// empty to let the server choose one.
+// empty to let the server choose one. Secret, when set, stands for the
+// Password: the salted password of an earlier SCRAM login (Conn.Secret).
 type Credentials struct {
 	Username, Password, Resource string
+	Secret                       *Secret
 }
 
 // Error is how Dial, Login and Next report a failure the browser should hear

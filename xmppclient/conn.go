@@ -52,9 +52,15 @@ type Conn struct {
 	closeErr  error
 
 	ka keepalive
+	sm sm
 
-	jid  string
-	mech string // the SASL mechanism Login used
+	// early holds what the server sent while Login enabled stream
+	// management, before <enabled/>: Next returns it first.
+	early []Event
+
+	jid    string
+	mech   string  // the SASL mechanism Login used
+	secret *Secret // what SCRAM derived from the password
 
 	// onWait, if set (tests), is called by Next just before it parks
 	// waiting for the socket to become readable.
@@ -91,24 +97,42 @@ func (c *Conn) setHeader(h Header) {
 // JID returns the full JID the server bound for Login; empty for Dial.
 func (c *Conn) JID() string { return c.jid }
 
+// Secret is what a SCRAM login derived from the password, for logging in
+// again without it (Credentials.Secret); nil after PLAIN or Dial.
+func (c *Conn) Secret() *Secret { return c.secret }
+
 // Secure reports whether the link to the server is protected by TLS.
 func (c *Conn) Secure() bool { return c.tlsc != nil }
 
 // Write sends b to the server as it is, within WriteTimeout. It is safe for
 // concurrent use; writes are not interleaved. After the first failure the
 // Conn is broken and every later Write returns the same error.
+//
+// On a stream whose stream management the Conn does itself, a stanza is
+// kept until the server acknowledges it, and the server is asked to.
 func (c *Conn) Write(b []byte) error {
 	c.wmu.Lock()
-	defer c.wmu.Unlock()
+	kept, err := c.write(b)
+	c.wmu.Unlock()
+	if kept && err == nil {
+		c.askAck()
+	}
+	return err
+}
+
+func (c *Conn) write(b []byte) (kept bool, err error) {
 	if c.werr != nil {
-		return c.werr
+		return false, c.werr
 	}
 	if err := c.nc.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout)); err != nil {
 		c.werr = fmt.Errorf("xmppclient: write: %w", err)
-		return c.werr
+		return false, c.werr
 	}
 	c.wrote(b)
-	return c.writeLocked(b)
+	if c.sm.on {
+		kept = c.smWrote(b)
+	}
+	return kept, c.writeLocked(b)
 }
 
 // writeLocked writes with whatever deadline is in force; c.wmu is held.

@@ -351,7 +351,7 @@ func TestPlaintextToServerRequiringTLS(t *testing.T) {
 			if !errors.Is(err, ErrTLSRequired) {
 				t.Fatalf("Next: %v, want ErrTLSRequired", err)
 			}
-			_, err = Login(context.Background(), plainCfg(srv), Credentials{"alice", "secret", ""})
+			_, err = Login(context.Background(), plainCfg(srv), Credentials{Username: "alice", Password: "secret", Resource: ""})
 			if xe := wantCond(t, err, "remote-connection-failed"); xe.SASL || !errors.Is(err, ErrTLSRequired) {
 				t.Fatalf("Login: %v (SASL %v), want ErrTLSRequired", err, xe.SASL)
 			}

@@ -25,6 +25,12 @@ var ErrDropped = errors.New("xmppclient: dropped")
 // mechanism it may use (SCRAM-SHA-256, SCRAM-SHA-1, PLAIN over TLS).
 var ErrNoMechanism = errors.New("xmppclient: no usable SASL mechanism")
 
+// ErrSecretStale is what Login's not-authorized *Error wraps when a
+// Credentials.Secret does not fit the server any more: it no longer offers
+// the mechanism, or the salt or iteration count changed (a new password).
+// Only the password can log in now.
+var ErrSecretStale = errors.New("xmppclient: the kept SCRAM secret no longer fits the server: log in with the password")
+
 // ErrTLSRequired is what the *Error wraps when Config.Security is
 // Plaintext and the server requires STARTTLS: a configuration that cannot
 // work, which the browser hears as remote-connection-failed.

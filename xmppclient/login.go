@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/xmppbridge/xmppbridge/internal/xmlsplit"
-	"mellium.im/sasl"
 )
 
 const (
@@ -67,8 +66,12 @@ func (c *Conn) login(cred Credentials) error {
 		return err
 	}
 	if s := findChild(&feat, "session", nsSession); s != nil && !sessionOptional(s, &feat) {
-		_, err := c.iq("xmppclient-session", "<session xmlns='"+nsSession+"'/>")
-		return err
+		if _, err := c.iq("xmppclient-session", "<session xmlns='"+nsSession+"'/>"); err != nil {
+			return err
+		}
+	}
+	if c.cfg.StreamManagement {
+		return c.enableSM(&feat)
 	}
 	return nil
 }
@@ -76,21 +79,25 @@ func (c *Conn) login(cred Credentials) error {
 // mechanismPreference is the order Login picks SASL mechanisms in. PLAIN
 // is last and only over TLS. The -PLUS variants are not used: the bridge
 // authenticates for itself, and the order stays the one documented.
-var mechanismPreference = []sasl.Mechanism{sasl.ScramSha256, sasl.ScramSha1, sasl.Plain}
+var mechanismPreference = []string{"SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN"}
 
-// chooseMechanism picks the mechanism to use from those offered.
-func chooseMechanism(offered []string, secure bool) (sasl.Mechanism, bool) {
+// chooseMechanism picks the mechanism to use from those offered: with a
+// Secret instead of a password, only the Secret's.
+func chooseMechanism(offered []string, secure bool, cred *Credentials) (string, bool) {
 	for _, m := range mechanismPreference {
-		if m.Name == sasl.Plain.Name && !secure {
+		switch {
+		case m == "PLAIN" && !secure:
+			continue
+		case cred.Secret != nil && m != cred.Secret.Mechanism:
 			continue
 		}
 		for _, o := range offered {
-			if o == m.Name {
+			if o == m {
 				return m, true
 			}
 		}
 	}
-	return sasl.Mechanism{}, false
+	return "", false
 }
 
 // offeredMechanisms lists the SASL mechanisms in the features.
@@ -118,26 +125,27 @@ func (c *Conn) authenticate(feat *xmlsplit.Element, cred Credentials) error {
 	if err != nil {
 		return err
 	}
-	mech, ok := chooseMechanism(offered, c.Secure())
-	if !ok {
+	mech, ok := chooseMechanism(offered, c.Secure(), &cred)
+	switch {
+	case !ok && cred.Secret != nil:
+		return &Error{SASL: true, Cond: "not-authorized", Err: ErrSecretStale}
+	case !ok:
 		// Not the user's credentials at fault: the bridge cannot log in
 		// to this server at all.
 		return &Error{Cond: condRemoteConnectionFailed, Err: fmt.Errorf(
 			"%w among %q (PLAIN needs TLS)", ErrNoMechanism, offered)}
 	}
-	c.mech = mech.Name
-	neg := sasl.NewClient(mech,
-		sasl.Credentials(func() ([]byte, []byte, []byte) {
-			return []byte(cred.Username), []byte(cred.Password), nil
-		}),
-		sasl.RemoteMechanisms(offered...))
-	more, resp, err := neg.Step(nil)
-	if err != nil {
-		return fmt.Errorf("xmppclient: SASL %s: %w", mech.Name, err)
+	c.mech = mech
+	var sc *scram
+	resp := plainResponse(&cred)
+	if mech != "PLAIN" {
+		sc = newScram(mech, &cred)
+		resp = sc.first()
 	}
-	if err := c.writeNegotiating(saslElement("<auth xmlns='"+nsSASL+"' mechanism='"+mech.Name+"'>", resp, "</auth>")); err != nil {
+	if err := c.writeNegotiating(saslElement("<auth xmlns='"+nsSASL+"' mechanism='"+mech+"'>", resp, "</auth>")); err != nil {
 		return err
 	}
+	challenged := false
 	for {
 		_, el, err := c.nextElement()
 		if err != nil {
@@ -150,26 +158,34 @@ func (c *Conn) authenticate(feat *xmlsplit.Element, cred Credentials) error {
 			if cond == "" {
 				cond = "not-authorized"
 			}
-			return &Error{SASL: true, Cond: cond, Text: text, Err: errors.New("xmppclient: SASL " + mech.Name + " failed")}
+			return &Error{SASL: true, Cond: cond, Text: text, Err: errors.New("xmppclient: SASL " + mech + " failed")}
 		case err != nil:
 			return err
 		case is(&el, "challenge", nsSASL):
-			if !more {
-				return fmt.Errorf("xmppclient: SASL %s: unexpected challenge", mech.Name)
+			if sc == nil || challenged {
+				return fmt.Errorf("xmppclient: SASL %s: unexpected challenge", mech)
 			}
-			if more, resp, err = neg.Step(data); err != nil {
-				return fmt.Errorf("xmppclient: SASL %s: %w", mech.Name, err)
+			challenged = true
+			final, err := sc.final(data)
+			if errors.Is(err, ErrSecretStale) {
+				return &Error{SASL: true, Cond: "not-authorized", Err: err}
+			} else if err != nil {
+				return err
 			}
-			if err := c.writeNegotiating(saslElement("<response xmlns='"+nsSASL+"'>", resp, "</response>")); err != nil {
+			if err := c.writeNegotiating(saslElement("<response xmlns='"+nsSASL+"'>", final, "</response>")); err != nil {
 				return err
 			}
 		case is(&el, "success", nsSASL):
-			if more {
+			if sc != nil {
 				// SCRAM: check the server's signature, proving it knew
 				// the password too.
-				if _, _, err := neg.Step(data); err != nil {
-					return fmt.Errorf("xmppclient: SASL %s: server not verified: %w", mech.Name, err)
+				if !challenged {
+					return fmt.Errorf("xmppclient: SASL %s: success before the exchange", mech)
 				}
+				if err := sc.verify(data); err != nil {
+					return fmt.Errorf("xmppclient: SASL %s: server not verified: %w", mech, err)
+				}
+				c.secret = sc.derived
 			}
 			return nil
 		default:

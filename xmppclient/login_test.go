@@ -185,44 +185,44 @@ func TestLogin(t *testing.T) {
 	}{
 		{
 			name: "scram-sha-256 preferred", srv: saslServer{mechs: []string{"PLAIN", "SCRAM-SHA-1", "SCRAM-SHA-256", "SCRAM-SHA-256-PLUS"}},
-			tls: true, cred: Credentials{"alice", "secret", "web"}, mech: "SCRAM-SHA-256", jid: "alice@localhost/web",
+			tls: true, cred: Credentials{Username: "alice", Password: "secret", Resource: "web"}, mech: "SCRAM-SHA-256", jid: "alice@localhost/web",
 			received: []string{"<iq type='set' id='xmppclient-bind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>web</resource></bind></iq>"},
 		},
 		{
 			name: "scram-sha-1 over plaintext", srv: saslServer{mechs: []string{"SCRAM-SHA-1", "PLAIN"}},
-			cred: Credentials{"alice", "secret", ""}, mech: "SCRAM-SHA-1", jid: "alice@localhost/generated",
+			cred: Credentials{Username: "alice", Password: "secret", Resource: ""}, mech: "SCRAM-SHA-1", jid: "alice@localhost/generated",
 			received: []string{"<iq type='set' id='xmppclient-bind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>"},
 		},
 		{
 			name: "plain over tls", srv: saslServer{mechs: []string{"PLAIN"}},
-			tls: true, cred: Credentials{"alice", "secret", "r&d"}, mech: "PLAIN", jid: "alice@localhost/r&d",
+			tls: true, cred: Credentials{Username: "alice", Password: "secret", Resource: "r&d"}, mech: "PLAIN", jid: "alice@localhost/r&d",
 		},
 		{
 			// Nothing was tried, so it is not the credentials that failed.
 			name: "plain refused over plaintext", srv: saslServer{mechs: []string{"PLAIN"}},
-			cred: Credentials{"alice", "secret", ""}, cond: "remote-connection-failed",
+			cred: Credentials{Username: "alice", Password: "secret", Resource: ""}, cond: "remote-connection-failed",
 		},
 		{
 			name: "no mechanism at all", srv: saslServer{},
-			cred: Credentials{"alice", "secret", ""}, cond: "remote-connection-failed",
+			cred: Credentials{Username: "alice", Password: "secret", Resource: ""}, cond: "remote-connection-failed",
 		},
 		{
 			name: "wrong password", srv: saslServer{mechs: []string{"SCRAM-SHA-256"}},
-			cred: Credentials{"alice", "wrong", ""}, mech: "SCRAM-SHA-256", cond: "not-authorized", sasl: true,
+			cred: Credentials{Username: "alice", Password: "wrong", Resource: ""}, mech: "SCRAM-SHA-256", cond: "not-authorized", sasl: true,
 		},
 		{
 			name: "failure with text",
 			srv: saslServer{mechs: []string{"SCRAM-SHA-1"}, failure: "<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><account-disabled/>" +
 				"<text xml:lang='en'>Call the helpdesk</text></failure>"},
-			cred: Credentials{"alice", "secret", ""}, mech: "SCRAM-SHA-1", cond: "account-disabled", sasl: true, text: "Call the helpdesk",
+			cred: Credentials{Username: "alice", Password: "secret", Resource: ""}, mech: "SCRAM-SHA-1", cond: "account-disabled", sasl: true, text: "Call the helpdesk",
 		},
 		{
 			name: "server that does not know the password", srv: saslServer{mechs: []string{"SCRAM-SHA-256"}, forge: true},
-			cred: Credentials{"alice", "secret", ""}, mech: "SCRAM-SHA-256", cond: "remote-connection-failed",
+			cred: Credentials{Username: "alice", Password: "secret", Resource: ""}, mech: "SCRAM-SHA-256", cond: "remote-connection-failed",
 		},
 		{
 			name: "legacy session required", srv: saslServer{mechs: []string{"SCRAM-SHA-1"}, session: "required"},
-			cred: Credentials{"alice", "secret", "x"}, mech: "SCRAM-SHA-1", jid: "alice@localhost/x",
+			cred: Credentials{Username: "alice", Password: "secret", Resource: "x"}, mech: "SCRAM-SHA-1", jid: "alice@localhost/x",
 			received: []string{
 				"<iq type='set' id='xmppclient-bind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>x</resource></bind></iq>",
 				"<iq type='set' id='xmppclient-session'><session xmlns='urn:ietf:params:xml:ns:xmpp-session'/></iq>",
@@ -230,20 +230,20 @@ func TestLogin(t *testing.T) {
 		},
 		{
 			name: "optional session skipped", srv: saslServer{mechs: []string{"SCRAM-SHA-1"}, session: "optional"},
-			cred: Credentials{"alice", "secret", "x"}, mech: "SCRAM-SHA-1", jid: "alice@localhost/x",
+			cred: Credentials{Username: "alice", Password: "secret", Resource: "x"}, mech: "SCRAM-SHA-1", jid: "alice@localhost/x",
 			received: []string{"<iq type='set' id='xmppclient-bind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>x</resource></bind></iq>"},
 		},
 		{
 			name: "bind conflict",
 			srv: saslServer{mechs: []string{"SCRAM-SHA-1"}, bindErr: "<iq type='error' id='xmppclient-bind'><error type='cancel'>" +
 				"<conflict xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/><text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>in use</text></error></iq>"},
-			cred: Credentials{"alice", "secret", "x"}, mech: "SCRAM-SHA-1", cond: "conflict", text: "in use",
+			cred: Credentials{Username: "alice", Password: "secret", Resource: "x"}, mech: "SCRAM-SHA-1", cond: "conflict", text: "in use",
 		},
 		{
 			name: "bind not allowed",
 			srv: saslServer{mechs: []string{"SCRAM-SHA-1"}, bindErr: "<iq type='error' id='xmppclient-bind'><error type='cancel'>" +
 				"<not-allowed xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>"},
-			cred: Credentials{"alice", "secret", "x"}, mech: "SCRAM-SHA-1", cond: "undefined-condition",
+			cred: Credentials{Username: "alice", Password: "secret", Resource: "x"}, mech: "SCRAM-SHA-1", cond: "undefined-condition",
 		},
 	}
 	for _, tt := range tests {
@@ -303,20 +303,23 @@ func TestChooseMechanism(t *testing.T) {
 		name    string
 		offered []string
 		secure  bool
+		secret  *Secret
 		want    string // "": none
 	}{
-		{"all", []string{"PLAIN", "SCRAM-SHA-1", "SCRAM-SHA-256"}, true, "SCRAM-SHA-256"},
-		{"sha-1 before plain", []string{"PLAIN", "SCRAM-SHA-1"}, true, "SCRAM-SHA-1"},
-		{"plain over tls", []string{"PLAIN", "DIGEST-MD5"}, true, "PLAIN"},
-		{"plain not over plaintext", []string{"PLAIN"}, false, ""},
-		{"plus variants are not chosen", []string{"SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS"}, true, ""},
-		{"nothing offered", nil, true, ""},
+		{"all", []string{"PLAIN", "SCRAM-SHA-1", "SCRAM-SHA-256"}, true, nil, "SCRAM-SHA-256"},
+		{"sha-1 before plain", []string{"PLAIN", "SCRAM-SHA-1"}, true, nil, "SCRAM-SHA-1"},
+		{"plain over tls", []string{"PLAIN", "DIGEST-MD5"}, true, nil, "PLAIN"},
+		{"plain not over plaintext", []string{"PLAIN"}, false, nil, ""},
+		{"plus variants are not chosen", []string{"SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS"}, true, nil, ""},
+		{"nothing offered", nil, true, nil, ""},
+		{"a secret takes its own mechanism", []string{"PLAIN", "SCRAM-SHA-1", "SCRAM-SHA-256"}, true, &Secret{Mechanism: "SCRAM-SHA-1"}, "SCRAM-SHA-1"},
+		{"a secret and its mechanism gone", []string{"PLAIN", "SCRAM-SHA-256"}, true, &Secret{Mechanism: "SCRAM-SHA-1"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m, ok := chooseMechanism(tt.offered, tt.secure)
-			if ok != (tt.want != "") || m.Name != tt.want {
-				t.Errorf("chose %q (%v), want %q", m.Name, ok, tt.want)
+			m, ok := chooseMechanism(tt.offered, tt.secure, &Credentials{Secret: tt.secret})
+			if ok != (tt.want != "") || m != tt.want {
+				t.Errorf("chose %q (%v), want %q", m, ok, tt.want)
 			}
 		})
 	}

@@ -111,6 +111,11 @@ func (rd *reader) fail(err error) {
 // removed, as the browser can use neither through the bridge.
 func (c *Conn) Next() (Event, error) {
 	rd := &c.rd
+	if len(c.early) > 0 {
+		ev := c.early[0]
+		c.early = c.early[1:]
+		return ev, nil
+	}
 	for {
 		if rd.err != nil {
 			return Event{}, rd.err
@@ -161,7 +166,19 @@ func (c *Conn) Next() (Event, error) {
 func (c *Conn) element(it *xmlsplit.Item) (Event, error) {
 	el := &it.Element
 	if it.Fault != nil {
-		return c.repair(el, it.Fault), nil
+		ev := c.repair(el, it.Fault)
+		c.smCount(el, &ev)
+		return ev, nil
+	}
+	var seq Event
+	if c.sm.on {
+		if !c.smRead(el, &seq) {
+			return Event{}, nil // the server's <r/>, answered
+		}
+		if seq.Kind == EventAcked {
+			return seq, nil
+		}
+		c.smCount(el, &seq)
 	}
 	if c.read(el) {
 		return Event{}, nil // the answer to the keepalive's question: ours alone
@@ -183,7 +200,7 @@ func (c *Conn) element(it *xmlsplit.Item) (Event, error) {
 		data = make([]byte, len(el.Raw))
 		copy(data, el.Raw)
 	}
-	ev := Event{Kind: kind, Data: data, NS: c.rd.ns.nsFor(el, &c.rd.sp), NSAt: el.NSAt}
+	ev := Event{Kind: kind, Data: data, NS: c.rd.ns.nsFor(el, &c.rd.sp), NSAt: el.NSAt, Seq: seq.Seq}
 	if kind == EventStreamError {
 		ev.StreamError = parseStreamError(&ev)
 	}
