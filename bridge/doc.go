@@ -12,6 +12,14 @@
 // Browser to upstream, the transport calls Send, Restart and End; they
 // write to the upstream socket with a deadline.
 //
+// A bridge-authenticated session may have the bridge do XEP-0198 stream
+// management itself (OpenRequest.StreamManagement): the transport says what
+// the browser handled (Handled), the server is acknowledged only that, and
+// when the upstream link breaks the reader resumes the stream in place —
+// with the SCRAM secret of the login, not the password — so the browser
+// sees nothing but a delay. OpenRequest.Resume continues such a stream in
+// another process.
+//
 // The contract between a session and its transport (Transport):
 //
 //   - Hub.Open calls Transport.Attach with the session before it returns and

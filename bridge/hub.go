@@ -41,6 +41,10 @@ type Stats struct {
 	// namespace-well-formed: repaired to an equivalent that is, or
 	// dropped. Either way their sessions went on.
 	Repaired, Dropped uint64
+	// Resumed and ResumeFailed count upstream streams whose link broke,
+	// of sessions whose stream management the bridge does: resumed in
+	// place, or not (the session ended).
+	Resumed, ResumeFailed uint64
 }
 
 // Hub opens and tracks sessions.
@@ -49,7 +53,8 @@ type Hub struct {
 	nextID atomic.Uint64
 	wg     sync.WaitGroup // one per running session reader
 
-	repaired, dropped atomic.Uint64
+	repaired, dropped     atomic.Uint64
+	resumed, resumeFailed atomic.Uint64
 
 	mu       sync.Mutex
 	sessions map[*Session]struct{}
@@ -74,7 +79,7 @@ func New(cfg Config) *Hub {
 
 // Stats returns the Hub's counts so far.
 func (h *Hub) Stats() Stats {
-	return Stats{Repaired: h.repaired.Load(), Dropped: h.dropped.Load()}
+	return Stats{Repaired: h.repaired.Load(), Dropped: h.dropped.Load(), Resumed: h.resumed.Load(), ResumeFailed: h.resumeFailed.Load()}
 }
 
 // fault counts and reports an element from the server that was repaired
@@ -124,7 +129,8 @@ func (h *Hub) Open(ctx context.Context, req OpenRequest, t Transport) (*Session,
 		cfg.Domain = req.To
 	}
 	cfg.From, cfg.Lang = req.From, req.Lang
-	up, err := dial(ctx, cfg, req.Login)
+	cfg.StreamManagement = req.Login != nil && (req.StreamManagement || req.Resume != nil)
+	up, err := dial(ctx, cfg, req)
 	if err != nil {
 		h.remove(s)
 		return s, h.fail(s, req, dialEnd(err))
@@ -141,6 +147,10 @@ func (h *Hub) Open(ctx context.Context, req OpenRequest, t Transport) (*Session,
 		return s, e
 	}
 	s.up = up
+	s.movedLocked()
+	if secret := up.Secret(); cfg.StreamManagement && secret != nil {
+		s.resume = &resumeWith{cfg: cfg, cred: xmppclient.Credentials{Username: req.Login.Username, Resource: req.Login.Resource, Secret: secret}}
+	}
 	s.mu.Unlock()
 
 	s.pushFor(Item{Event: xmppclient.Event{Kind: xmppclient.EventHeader, Header: up.Header()}})
@@ -153,13 +163,16 @@ func (h *Hub) Open(ctx context.Context, req OpenRequest, t Transport) (*Session,
 // stream negotiation grow a goroutine's stack well past what an idle
 // session needs, and a stack grown on the transport's long-lived read loop
 // would stay grown for the session's life.
-func dial(ctx context.Context, cfg xmppclient.Config, login *xmppclient.Credentials) (up *xmppclient.Conn, err error) {
+func dial(ctx context.Context, cfg xmppclient.Config, req OpenRequest) (up *xmppclient.Conn, err error) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if login != nil {
-			up, err = xmppclient.Login(ctx, cfg, *login)
-		} else {
+		switch {
+		case req.Login != nil && req.Resume != nil:
+			up, err = xmppclient.Resume(ctx, cfg, *req.Login, *req.Resume)
+		case req.Login != nil:
+			up, err = xmppclient.Login(ctx, cfg, *req.Login)
+		default:
 			up, err = xmppclient.Dial(ctx, cfg)
 		}
 	}()

@@ -1,9 +1,11 @@
 package bridge
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/xmppbridge/xmppbridge/xmppclient"
 )
@@ -40,6 +42,18 @@ type OpenRequest struct {
 	// the browser never negotiates. Nil means relayed mode: the browser
 	// sees the server's stream features and authenticates itself.
 	Login *xmppclient.Credentials
+	// StreamManagement, with Login, has the bridge do XEP-0198 itself
+	// (xmppclient.Config.StreamManagement): the transport says what the
+	// browser handled (Session.Handled), items carry the stanzas' numbers
+	// and the server's acknowledgements (EventAcked), and a link that
+	// breaks is resumed in place, unseen by the browser, when the server
+	// allows it and the login was SCRAM (whose secret stands for the
+	// password; the password is not kept).
+	StreamManagement bool
+	// Resume, with Login, continues the server's XEP-0198 session it names
+	// instead of logging in anew: a session another bridge process had.
+	// Login's Secret (or Password) authenticates.
+	Resume *xmppclient.Resumption
 }
 
 // Session is one browser user's bridged stream.
@@ -51,7 +65,18 @@ type Session struct {
 
 	mu     sync.Mutex
 	up     *xmppclient.Conn
-	ending *CloseError // the first reason the session was given to end
+	moved  chan struct{} // closed when up is replaced or the session ends
+	ending *CloseError   // the first reason the session was given to end
+
+	// resume is how to resume the upstream stream when its link breaks,
+	// for a session whose stream management the bridge does; nil else.
+	resume *resumeWith
+}
+
+// resumeWith is what resuming a session's upstream stream takes.
+type resumeWith struct {
+	cfg  xmppclient.Config
+	cred xmppclient.Credentials // Username, Resource and Secret: no password
 }
 
 // ID is the session's number, unique within its Hub, for logs.
@@ -68,17 +93,63 @@ func (s *Session) Release(items []Item) { release(items) }
 
 // Send writes one element from the browser to the server. The element must
 // already be checked to be one well-formed element. A write failure ends
-// the session.
+// the session — unless the bridge does the session's stream management and
+// can resume the stream: then the link is closed, the reader resumes it,
+// and the element goes on the resumed stream (sent again by the resume if
+// the failed stream had kept it, else by Send once the resume is done).
 func (s *Session) Send(elem []byte) error {
-	up := s.upstream()
-	if up == nil {
-		return errors.New("bridge: session has no upstream stream")
-	}
-	if err := up.Write(elem); err != nil {
+	for retried := false; ; retried = true {
+		s.mu.Lock()
+		up, moved, resumable := s.up, s.moved, s.resume != nil && s.ending == nil
+		s.mu.Unlock()
+		if up == nil {
+			return errors.New("bridge: session has no upstream stream")
+		}
+		kept, err := up.WriteKept(elem)
+		switch {
+		case err == nil:
+			return nil
+		case resumable && up.SM().ID != "" && !retried:
+			_ = up.Close() // the reader sees it and resumes
+			if kept {
+				return nil
+			}
+			<-moved
+			continue
+		}
 		s.End(&CloseError{Reason: ReasonUpstreamFailed, Err: err})
 		return fmt.Errorf("bridge: send: %w", err)
 	}
-	return nil
+}
+
+// Handled says that the browser has handled the stanzas from the server up
+// to number h (Item.Event.Seq), on a session whose stream management the
+// bridge does: the server is told, and keeps only those after for a
+// resume. It writes to the server: call it without the transport's locks.
+func (s *Session) Handled(h uint64) {
+	if up := s.upstream(); up != nil {
+		_ = up.Handled(h) // a failed write: the reader sees the link broken
+	}
+}
+
+// SM is the state of the stream management the bridge does for the
+// session (xmppclient.SMState); its zero value when it does none.
+func (s *Session) SM() xmppclient.SMState {
+	if up := s.upstream(); up != nil {
+		return up.SM()
+	}
+	return xmppclient.SMState{}
+}
+
+// Secret is what the session's SCRAM login derived from the password, for
+// resuming the session in another process; nil when there is none.
+func (s *Session) Secret() *xmppclient.Secret {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.resume == nil {
+		return nil
+	}
+	return s.resume.cred.Secret
 }
 
 // Restart restarts the upstream stream after the browser restarted its own
@@ -135,6 +206,7 @@ func (s *Session) End(e *CloseError) {
 	}
 	s.ending = e
 	up := s.up
+	s.movedLocked()
 	s.mu.Unlock()
 
 	switch e.Reason {
@@ -147,9 +219,13 @@ func (s *Session) End(e *CloseError) {
 	default:
 		s.endQueueFor(e, false)
 	}
-	if up == nil {
-		return
+	if up != nil {
+		s.closeUpstream(e, up)
 	}
+}
+
+// closeUpstream ends the upstream stream the way the session ended.
+func (s *Session) closeUpstream(e *CloseError, up *xmppclient.Conn) {
 	if abrupt(e.Reason, up) {
 		// The reader goroutine sees the connection closed and finishes
 		// the session.
@@ -171,6 +247,14 @@ func abrupt(reason Reason, up *xmppclient.Conn) bool {
 		return up.Resumable()
 	}
 	return false
+}
+
+// movedLocked wakes whoever waits for the upstream stream to change.
+func (s *Session) movedLocked() {
+	if s.moved != nil {
+		close(s.moved)
+	}
+	s.moved = make(chan struct{})
 }
 
 func (s *Session) upstream() *xmppclient.Conn {
@@ -239,6 +323,10 @@ func (s *Session) readLoop(up *xmppclient.Conn, ready bool) {
 		ready = false
 		ev, err := up.Next()
 		if err != nil {
+			if next := s.resumeUpstream(up); next != nil {
+				up = next
+				continue
+			}
 			end = upstreamEnd(err)
 			break
 		}
@@ -270,6 +358,76 @@ func (s *Session) readLoop(up *xmppclient.Conn, ready bool) {
 	s.mu.Unlock()
 	s.endQueue(final, false)
 	s.hub.finished(s, final)
+}
+
+// resumeFor bounds how long a session tries to resume its upstream stream
+// after the link broke (within what the server said it keeps it).
+const resumeFor = time.Minute
+
+// resumeUpstream resumes the upstream stream whose link broke, on the
+// reader, for a session whose stream management the bridge does: every
+// stanza read is already queued, so it asks the server for what came
+// after, and the stanzas of ours it did not acknowledge go again. It
+// returns the new stream, or nil when the session must end instead.
+func (s *Session) resumeUpstream(old *xmppclient.Conn) *xmppclient.Conn {
+	s.mu.Lock()
+	rw, ending, moved := s.resume, s.ending != nil, s.moved
+	s.mu.Unlock()
+	st := old.SM()
+	if rw == nil || ending || st.ID == "" {
+		return nil
+	}
+	// moved closes when the session ends: that cuts an attempt short.
+	_ = old.Close()
+	r := xmppclient.ResumptionOf(old)
+	window := resumeFor
+	if st.Max > 0 {
+		window = min(window, st.Max)
+	}
+	deadline := time.Now().Add(window)
+	for wait := time.Second; ; wait *= 2 {
+		ctx, cancel := context.WithDeadline(context.Background(), deadline)
+		go func() {
+			select {
+			case <-moved:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		up, err := xmppclient.Resume(ctx, rw.cfg, rw.cred, r)
+		cancel()
+		if err == nil {
+			s.hub.resumed.Add(1)
+			s.mu.Lock()
+			if s.ending == nil {
+				s.up = up
+				s.movedLocked()
+				s.mu.Unlock()
+				return up
+			}
+			// Ended meanwhile: end the new stream the way the session
+			// ended.
+			s.up = up
+			e := s.ending
+			s.movedLocked()
+			s.mu.Unlock()
+			s.closeUpstream(e, up)
+			return up
+		}
+		var xe *xmppclient.Error
+		final := errors.Is(err, xmppclient.ErrResumeFailed) || errors.As(err, &xe) && xe.SASL
+		s.mu.Lock()
+		ending = s.ending != nil
+		s.mu.Unlock()
+		if final || ending || time.Now().Add(wait).After(deadline) {
+			s.hub.resumeFailed.Add(1)
+			return nil
+		}
+		select {
+		case <-moved:
+		case <-time.After(wait):
+		}
+	}
 }
 
 // awaitUpstream waits, on a goroutine of its own, for the server to send

@@ -111,13 +111,22 @@ func (c *Conn) Secure() bool { return c.tlsc != nil }
 // On a stream whose stream management the Conn does itself, a stanza is
 // kept until the server acknowledges it, and the server is asked to.
 func (c *Conn) Write(b []byte) error {
+	_, err := c.WriteKept(b)
+	return err
+}
+
+// WriteKept is Write, and reports whether the Conn kept b for a resume
+// (a stanza on a stream whose stream management it does): a kept stanza
+// whose write failed is sent again by Resume, one not kept is lost with
+// the link unless the caller sends it again.
+func (c *Conn) WriteKept(b []byte) (kept bool, err error) {
 	c.wmu.Lock()
-	kept, err := c.write(b)
+	kept, err = c.write(b)
 	c.wmu.Unlock()
 	if kept && err == nil {
 		c.askAck()
 	}
-	return err
+	return kept, err
 }
 
 func (c *Conn) write(b []byte) (kept bool, err error) {

@@ -296,6 +296,8 @@ func writtenLocal(b []byte) string {
 // was handed and leaves the rest empty.
 type Resumption struct {
 	ID string
+	// JID is the full JID the session was bound to.
+	JID string
 	// In is the h to tell the server: the stanzas of the old stream that
 	// need not come again.
 	In uint64
@@ -312,7 +314,7 @@ func ResumptionOf(c *Conn) Resumption {
 	s := &c.sm
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return Resumption{ID: s.id, In: s.inSeen, Out: slices.Clone(s.out), OutAcked: s.outAcked}
+	return Resumption{ID: s.id, JID: c.jid, In: s.inSeen, Out: slices.Clone(s.out), OutAcked: s.outAcked}
 }
 
 // Resume opens a new stream and resumes the XEP-0198 session r names in
@@ -321,8 +323,8 @@ func ResumptionOf(c *Conn) Resumption {
 // a resource. The server then sends again what it had sent after r.In, and
 // Resume writes again what the server lacks of r.Out. A refusal is an
 // *Error with undefined-condition (or the server's condition) wrapping
-// ErrResumeFailed. The JID is the one of the resumed session.
-func Resume(ctx context.Context, cfg Config, cred Credentials, r Resumption, jid string) (*Conn, error) {
+// ErrResumeFailed.
+func Resume(ctx context.Context, cfg Config, cred Credentials, r Resumption) (*Conn, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
@@ -340,7 +342,7 @@ func Resume(ctx context.Context, cfg Config, cred Credentials, r Resumption, jid
 		c.Close()
 		return nil, err
 	}
-	c.jid = jid
+	c.jid = r.JID
 	c.startKeepalive(true)
 	return c, nil
 }

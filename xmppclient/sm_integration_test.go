@@ -126,7 +126,7 @@ func TestStreamManagement(t *testing.T) {
 			deadline := time.Now().Add(15 * time.Second)
 			for {
 				// The server notices the closed connection on its own time.
-				again, err = Resume(ctx, cfg, Credentials{Username: "alice", Secret: secret}, r, jid)
+				again, err = Resume(ctx, cfg, Credentials{Username: "alice", Secret: secret}, r)
 				if err == nil || !errors.Is(err, ErrResumeFailed) || time.Now().After(deadline) {
 					break
 				}
@@ -176,7 +176,7 @@ func TestStreamManagement(t *testing.T) {
 			}
 
 			// A resumption id the server does not know.
-			_, err = Resume(ctx, cfg, Credentials{Username: "alice", Password: testbed.Password}, Resumption{ID: "no-such-id"}, jid)
+			_, err = Resume(ctx, cfg, Credentials{Username: "alice", Password: testbed.Password}, Resumption{ID: "no-such-id", JID: jid})
 			if !errors.Is(err, ErrResumeFailed) {
 				t.Fatalf("unknown id: %v", err)
 			}
