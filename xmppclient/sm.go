@@ -165,10 +165,7 @@ func (c *Conn) smRead(el *xmlsplit.Element, ev *Event) (deliver bool) {
 		return true
 	}
 	if local == "r" {
-		s.mu.Lock()
-		h := s.inHandled
-		s.mu.Unlock()
-		_ = c.writeAck(h)
+		_ = c.writeAck()
 		return false
 	}
 	// <a/>: ours to take in, whoever asked (the keepalive or smWrote).
@@ -251,11 +248,13 @@ func (c *Conn) Handled(h uint64) error {
 	if h == told {
 		return nil
 	}
-	return c.writeAck(h)
+	return c.writeAck()
 }
 
-// writeAck writes <a h/>.
-func (c *Conn) writeAck(h uint64) error {
+// writeAck writes <a h/> with what is handled as it writes: an h taken
+// before the write lock could be older than one another writer wrote
+// meanwhile, and a server ends a stream whose h goes back.
+func (c *Conn) writeAck() error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if c.werr != nil {
@@ -268,7 +267,8 @@ func (c *Conn) writeAck(h uint64) error {
 		return err
 	}
 	c.sm.mu.Lock()
-	c.sm.inTold = max(c.sm.inTold, h)
+	h := c.sm.inHandled
+	c.sm.inTold = h
 	c.sm.mu.Unlock()
 	return c.writeLocked([]byte("<a xmlns='" + nsSM3 + "' h='" + strconv.FormatUint(h&0xffffffff, 10) + "'/>"))
 }
