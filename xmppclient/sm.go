@@ -396,12 +396,15 @@ func (c *Conn) smResumed(el *xmlsplit.Element, r Resumption) error {
 	s := &c.sm
 	s.mu.Lock()
 	s.inSeen, s.inHandled, s.inTold = r.In, r.In, r.In
-	// The server has n of the stanzas we had not seen acknowledged.
-	n := min(uint64(uint32(h)-uint32(r.OutAcked)), uint64(len(r.Out)))
+	// The server has d more of our stanzas than it had acknowledged: n
+	// of those we kept, and, when another process wrote them (r.Out is
+	// then empty), stanzas we never saw, which count all the same.
+	d := uint64(uint32(h) - uint32(r.OutAcked))
 	if uint32(h) < uint32(r.OutAcked) {
-		n = 0
+		d = 0
 	}
-	s.outAcked = r.OutAcked + n
+	n := min(d, uint64(len(r.Out)))
+	s.outAcked = r.OutAcked + d
 	s.out = nil
 	s.on, s.id = true, r.ID
 	s.mu.Unlock()
