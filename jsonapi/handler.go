@@ -2,6 +2,7 @@ package jsonapi
 
 import (
 	"context"
+	"crypto/cipher"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -102,6 +103,8 @@ type Handler struct {
 	sessions map[string]*session   // HTTP transports, by sid
 	sockets  map[*session]*wsConn  // sessions without a sid; nil while detached
 	byKey    map[[16]byte]*session // every session logged in, for resumes
+	aead     cipher.AEAD           // seals resume tokens
+	adopting map[[16]byte]bool     // sessions of other processes being resumed
 	closing  bool
 	active   int           // requests being served: WebSockets, posts, streams
 	drained  chan struct{} // closed when active drops to 0 while closing
@@ -148,10 +151,11 @@ func New(cfg Config) *Handler {
 	if len(cfg.ResumeKey) == 0 {
 		cfg.ResumeKey = newResumeKey()
 	}
+	aead := tokenAEAD(cfg.ResumeKey)
 	if cfg.ResumeWindow == 0 {
 		cfg.ResumeWindow = DefaultResumeWindow
 	}
-	h := &Handler{cfg: cfg, sessions: make(map[string]*session), sockets: make(map[*session]*wsConn), byKey: make(map[[16]byte]*session)}
+	h := &Handler{cfg: cfg, aead: aead, sessions: make(map[string]*session), sockets: make(map[*session]*wsConn), byKey: make(map[[16]byte]*session), adopting: make(map[[16]byte]bool)}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	h.ws = wsconn.NewServer(wsconn.Config{
 		PingInterval: cfg.PingInterval,
