@@ -91,7 +91,8 @@ type Config struct {
 }
 
 // Handler serves the JSON API under one base path: ws, events, send, poll
-// and prebind. Mount it with http.StripPrefix or at a path ending in "/".
+// and prebind, exactly (see endpoint). Mount it at a path ending in "/",
+// or with http.StripPrefix.
 type Handler struct {
 	cfg    Config
 	ws     *wsconn.Server  // the WebSockets' machinery and goroutines
@@ -173,7 +174,7 @@ func New(cfg Config) *Handler {
 
 // ServeHTTP routes by the last element of the path.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	name := r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]
+	name := endpoint(r)
 	if name == "prebind" {
 		// Called by a web application's backend, not a browser: no CORS.
 		h.prebind(w, r)
@@ -206,6 +207,28 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		h.reject(w, r, http.StatusNotFound, errItemNotFound, "no such endpoint: "+r.URL.Path)
 	}
+}
+
+// endpoint is the name of the endpoint r asks for: its path below the
+// ServeMux pattern that routed it to the Handler ("/json/ws" under
+// "/json/" is "ws"), or, without one (http.StripPrefix), below "/". A path
+// with more segments, such as "/json/x/ws", names no endpoint.
+func endpoint(r *http.Request) string {
+	pattern := r.Pattern
+	if i := strings.LastIndexByte(pattern, ' '); i >= 0 {
+		pattern = pattern[i+1:] // "POST /json/"
+	}
+	if i := strings.IndexByte(pattern, '/'); i > 0 {
+		pattern = pattern[i:] // "example.com/json/"
+	}
+	rest, ok := strings.CutPrefix(r.URL.Path, pattern)
+	if pattern == "" || !ok {
+		rest = strings.TrimPrefix(r.URL.Path, "/")
+	}
+	if strings.IndexByte(rest, '/') >= 0 {
+		return ""
+	}
+	return rest
 }
 
 func (h *Handler) methodNotAllowed(w http.ResponseWriter, r *http.Request, allow string) {
