@@ -41,6 +41,15 @@ type TransportStats struct {
 	StanzasIn, BytesIn, StanzasOut, BytesOut uint64
 }
 
+// Reasons lists every Reason, in order: for metrics that name each one.
+func Reasons() []Reason {
+	list := make([]Reason, numReasons)
+	for r := range numReasons {
+		list[r] = r
+	}
+	return list
+}
+
 // otherTransport is the name sessions of a transport that is not Named
 // are counted under.
 const otherTransport = "other"

@@ -118,3 +118,17 @@ func TestCountersDoNotAllocate(t *testing.T) {
 		t.Fatal("element not counted")
 	}
 }
+
+func TestReasons(t *testing.T) {
+	list := Reasons()
+	if len(list) != int(numReasons) {
+		t.Fatalf("%d reasons, want %d", len(list), numReasons)
+	}
+	seen := map[string]bool{}
+	for i, r := range list {
+		if r != Reason(i) || seen[r.String()] {
+			t.Fatalf("Reasons()[%d] = %v", i, r)
+		}
+		seen[r.String()] = true
+	}
+}
