@@ -1,11 +1,14 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -247,5 +250,53 @@ func TestServeMetrics(t *testing.T) {
 	}
 	if _, err := serveMetrics(addr, m, checker, slog.New(slog.DiscardHandler)); err == nil {
 		t.Error("a second listener on the same address")
+	}
+}
+
+// The example Grafana dashboard asks only for metrics the daemon exports.
+func TestDashboard(t *testing.T) {
+	data, err := os.ReadFile("../../docs/grafana/xmppbridge.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash struct {
+		Panels []struct {
+			Title   string
+			Targets []struct{ Expr string }
+		}
+	}
+	if err := json.Unmarshal(data, &dash); err != nil {
+		t.Fatal(err)
+	}
+	hub := bridge.New(bridge.Config{})
+	m := newMetrics()
+	m.watch(hub, bosh.New(bosh.Config{Hub: hub}), jsonapi.New(jsonapi.Config{Hub: hub}))
+	mfs, err := m.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := make(map[string]bool)
+	for _, mf := range mfs {
+		have[mf.GetName()] = true
+		if mf.GetType().String() == "HISTOGRAM" {
+			for _, s := range []string{"_bucket", "_sum", "_count"} {
+				have[mf.GetName()+s] = true
+			}
+		}
+	}
+	name := regexp.MustCompile(`\b(?:xmppbridge|process|go)_[a-z0-9_]+\b`)
+	asked := 0
+	for _, p := range dash.Panels {
+		for _, target := range p.Targets {
+			for _, n := range name.FindAllString(target.Expr, -1) {
+				asked++
+				if !have[n] {
+					t.Errorf("panel %q asks for %s, which the daemon does not export", p.Title, n)
+				}
+			}
+		}
+	}
+	if asked == 0 {
+		t.Fatal("the dashboard asks for no metric")
 	}
 }
