@@ -132,3 +132,29 @@ func TestReasons(t *testing.T) {
 		seen[r.String()] = true
 	}
 }
+
+// BenchmarkCountElement is what counting costs per element relayed: one
+// element each way, as Send and the reader count them. Parallel: every
+// session of a transport adds to the same counters.
+func BenchmarkCountElement(b *testing.B) {
+	var c counters
+	it := Item{}
+	it.Kind = xmppclient.EventElement
+	it.Data = make([]byte, 330)
+	b.Run("serial", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			c.in(330)
+			c.out(&it)
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				c.in(330)
+				c.out(&it)
+			}
+		})
+	})
+}
