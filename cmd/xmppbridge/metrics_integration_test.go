@@ -4,6 +4,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/base64"
 	"fmt"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/xmppbridge/xmppbridge/internal/testbed"
+	"github.com/xmppbridge/xmppbridge/interop"
 )
 
 // scraper reads the daemon's /metrics.
@@ -267,6 +269,77 @@ func TestDaemonMetrics(t *testing.T) {
 			t.Errorf("bosh stanzas in = %v, want the one presence", v)
 		}
 	})
+
+	// Real clients (interop's login-and-chat.mjs: two users log in and
+	// chat), scraped while they run: xmpp.js over WebSocket, Strophe.js
+	// over BOSH.
+	for _, run := range []struct{ lib, transport, url string }{
+		{"xmppjs", "websocket", wsURL},
+		{"strophe", "bosh", boshURLOf(wsURL)},
+	} {
+		t.Run("interop "+run.lib, func(t *testing.T) {
+			m := scraper{t: t, url: m.url}
+			label := `{transport="` + run.transport + `"}`
+			open := `xmppbridge_sessions{state="open",transport="` + run.transport + `"}`
+			before := m.scrape()
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			const count = 10
+			type result struct {
+				out string
+				err error
+			}
+			done := make(chan result, 1)
+			go func() {
+				out, err := interop.RunScript(ctx, "login-and-chat.mjs",
+					"--lib", run.lib, "--url", run.url, "--domain", p.Domain, "--count", strconv.Itoa(count))
+				done <- result{out, err}
+			}()
+			most := 0.0
+			var r result
+		scraping:
+			for {
+				select {
+				case r = <-done:
+					break scraping
+				case <-time.After(20 * time.Millisecond):
+					most = max(most, m.get(open))
+				}
+			}
+			if r.err != nil {
+				t.Fatalf("%v\n%s", r.err, r.out)
+			}
+			if s, err := interop.ParseSummary(r.out); err != nil || !s.OK || s.Sent != 2*count || s.Received != 2*count {
+				t.Fatalf("summary %+v %v\n%s", s, err, r.out)
+			}
+			if most != 2 {
+				t.Errorf("while the clients ran, at most %v sessions open, want their 2", most)
+			}
+			m.waitFor(open, before[open])
+			after := m.scrape()
+			delta := func(series string) float64 { return after[series] - before[series] }
+			if d := delta("xmppbridge_sessions_opened_total" + label); d != 2 {
+				t.Errorf("opened moved by %v, want 2", d)
+			}
+			ended := 0.0
+			for series := range after {
+				if strings.HasPrefix(series, "xmppbridge_sessions_ended_total{") && strings.Contains(series, `transport="`+run.transport+`"`) {
+					ended += delta(series)
+				}
+			}
+			if ended != 2 {
+				t.Errorf("ended moved by %v, want 2", ended)
+			}
+			// Each user sent count messages and got the other's; SASL,
+			// bind, roster and presence come on top.
+			for _, dir := range []string{"in", "out"} {
+				series := `xmppbridge_stanzas_total{direction="` + dir + `",transport="` + run.transport + `"}`
+				if d := delta(series); d < 2*count {
+					t.Errorf("%s moved by %v, want at least %d", series, d, 2*count)
+				}
+			}
+		})
+	}
 
 	// The health endpoints are on the metrics listener too.
 	res, err := http.Get("http://" + maddr + "/readyz")
