@@ -1,5 +1,10 @@
 package jsonapi
 
+import (
+	"maps"
+	"sync"
+)
+
 // Stats are the Handler's counts now, for metrics. What its sessions
 // carried is counted by the bridge (bridge.Hub.Stats, under "json").
 type Stats struct {
@@ -12,6 +17,10 @@ type Stats struct {
 	// Held is the number of polls held, waiting for something to answer
 	// with; Streams the number of events streams open.
 	Held, Streams int
+	// Resumes counts the resume frames answered over the Handler's life,
+	// by outcome: "resumed", or the code of the error frame that refused
+	// the resume ("bad-token", "item-not-found", "conflict", ...).
+	Resumes map[string]uint64
 }
 
 // Stats counts the sessions. It lists them under the Handler's lock, lets
@@ -28,7 +37,7 @@ func (h *Handler) Stats() Stats {
 		list = append(list, s)
 	}
 	h.mu.Unlock()
-	st := Stats{Sessions: len(list)}
+	st := Stats{Sessions: len(list), Resumes: h.stats.counts()}
 	for _, s := range list {
 		s.lp.Lock()
 		if s.detached {
@@ -46,3 +55,31 @@ func (h *Handler) Stats() Stats {
 // TransportName implements bridge.Named: the Hub counts the JSON API's
 // sessions, on whichever of its transports, under "json".
 func (s *session) TransportName() string { return "json" }
+
+// resumeStats counts resumes by outcome. A resume is rare next to a
+// stanza, so a lock and a map serve.
+type resumeStats struct {
+	mu   sync.Mutex
+	byOC map[string]uint64
+}
+
+// resumed counts the outcome of a resume: e is the error that refused it,
+// or nil.
+func (r *resumeStats) resumed(e *apiError) {
+	oc := "resumed"
+	if e != nil {
+		oc = e.code
+	}
+	r.mu.Lock()
+	if r.byOC == nil {
+		r.byOC = make(map[string]uint64)
+	}
+	r.byOC[oc]++
+	r.mu.Unlock()
+}
+
+func (r *resumeStats) counts() map[string]uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return maps.Clone(r.byOC)
+}
