@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"slices"
@@ -129,6 +130,9 @@ var (
 	descResumes = prometheus.NewDesc("xmppbridge_upstream_resumes_total",
 		"Upstream streams whose link broke, of sessions whose stream management the bridge does, by outcome: resumed in place, or failed (the session ended).",
 		[]string{"outcome"}, nil)
+	descPageResumes = prometheus.NewDesc("xmppbridge_json_resumes_total",
+		"JSON API resume frames (a page reconnecting to its session with a token), by outcome: resumed, or the code of the error that refused it (bad-token, item-not-found, conflict, bad-request, ...).",
+		[]string{"outcome"}, nil)
 	descFaults = prometheus.NewDesc("xmppbridge_upstream_faults_total",
 		"Elements from servers that were not namespace-well-formed, by what was done: repaired or dropped. The sessions went on.",
 		[]string{"action"}, nil)
@@ -154,7 +158,7 @@ var transportNames = []string{"websocket", "bosh", "json"}
 // Describe implements prometheus.Collector.
 func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descSessions, descOpened, descEnded, descStanzas, descBytes, descOverflows,
-		descHeld, descStreams, descResumes, descFaults, descLoginsFailed, descLoginsThrottled} {
+		descHeld, descStreams, descResumes, descPageResumes, descFaults, descLoginsFailed, descLoginsThrottled} {
 		ch <- d
 	}
 }
@@ -201,6 +205,15 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descStreams, float64(js.Streams))
 	counter(descResumes, st.Resumed, "resumed")
 	counter(descResumes, st.ResumeFailed, "failed")
+	// resumed and bad-token always, so that both series exist from the
+	// start; other refusals as they come.
+	counter(descPageResumes, js.Resumes["resumed"], "resumed")
+	counter(descPageResumes, js.Resumes["bad-token"], "bad-token")
+	for _, oc := range slices.Sorted(maps.Keys(js.Resumes)) {
+		if oc != "resumed" && oc != "bad-token" {
+			counter(descPageResumes, js.Resumes[oc], oc)
+		}
+	}
 	counter(descFaults, st.Repaired, "repaired")
 	counter(descFaults, st.Dropped, "dropped")
 	counter(descLoginsFailed, st.LoginsFailed)

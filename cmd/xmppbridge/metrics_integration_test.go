@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -227,15 +228,32 @@ func TestDaemonMetrics(t *testing.T) {
 		// session detached, waiting for a resume: counted apart.
 		gone := dialWSWith(t, jsonURL, "xmppbridge-json.v1")
 		gone.send(`{"kind":"login","jid":"carol@localhost","password":"` + testbed.Password + `","id":"l3"}`)
-		gone.until(`"jid":"carol@localhost/`)
+		var session struct{ Token string }
+		if err := json.Unmarshal([]byte(gone.until(`"jid":"carol@localhost/`)), &session); err != nil || session.Token == "" {
+			t.Fatalf("no resume token: %v", err)
+		}
 		m.waitFor(`xmppbridge_sessions{state="open",transport="json"}`, 2)
 		gone.ws.Close()
 		m.waitFor(`xmppbridge_sessions{state="detached",transport="json"}`, 1)
 		m.waitFor(`xmppbridge_sessions{state="open",transport="json"}`, 1)
 
+		// Its page comes back with the token; a forged one is refused.
+		back := dialWSWith(t, jsonURL, "xmppbridge-json.v1")
+		back.send(fmt.Sprintf(`{"kind":"resume","token":%q,"last":1,"id":"r1"}`, session.Token))
+		back.until(`"kind":"resumed"`)
+		m.waitFor(`xmppbridge_sessions{state="detached",transport="json"}`, 0)
+		m.waitFor(`xmppbridge_sessions{state="open",transport="json"}`, 2)
+		forged := dialWSWith(t, jsonURL, "xmppbridge-json.v1")
+		forged.send(`{"kind":"resume","token":"forged","last":1,"id":"r2"}`)
+		forged.until(`"bad-token"`)
+		m.waitFor(`xmppbridge_json_resumes_total{outcome="resumed"}`, 1)
+		m.waitFor(`xmppbridge_json_resumes_total{outcome="bad-token"}`, 1)
+		back.send(`{"kind":"close"}`)
+		m.waitFor(`xmppbridge_sessions{state="open",transport="json"}`, 1)
+
 		c.send(`{"kind":"close"}`)
 		m.waitFor(`xmppbridge_sessions{state="open",transport="json"}`, 0)
-		m.waitFor(`xmppbridge_sessions_ended_total{reason="normal",transport="json"}`, 1)
+		m.waitFor(`xmppbridge_sessions_ended_total{reason="normal",transport="json"}`, 2) // it and the resumed one
 	})
 
 	t.Run("bosh", func(t *testing.T) {

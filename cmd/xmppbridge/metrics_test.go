@@ -52,7 +52,8 @@ func TestStatsCollector(t *testing.T) {
 			"json": {Open: 3, Opened: 3, Ended: ended()},
 		},
 	}
-	c := fixedStats(st, bosh.Stats{Sessions: 0, Held: 0}, jsonapi.Stats{Sessions: 3, Detached: 1, Held: 2, Streams: 1})
+	c := fixedStats(st, bosh.Stats{Sessions: 0, Held: 0}, jsonapi.Stats{Sessions: 3, Detached: 1, Held: 2, Streams: 1,
+		Resumes: map[string]uint64{"resumed": 6, "item-not-found": 2}})
 	tests := []struct {
 		name   string
 		metric string
@@ -94,6 +95,13 @@ xmppbridge_held_requests{transport="json"} 2
 # TYPE xmppbridge_upstream_resumes_total counter
 xmppbridge_upstream_resumes_total{outcome="failed"} 2
 xmppbridge_upstream_resumes_total{outcome="resumed"} 4
+`},
+		{"page resumes", "xmppbridge_json_resumes_total", `
+# HELP xmppbridge_json_resumes_total JSON API resume frames (a page reconnecting to its session with a token), by outcome: resumed, or the code of the error that refused it (bad-token, item-not-found, conflict, bad-request, ...).
+# TYPE xmppbridge_json_resumes_total counter
+xmppbridge_json_resumes_total{outcome="bad-token"} 0
+xmppbridge_json_resumes_total{outcome="item-not-found"} 2
+xmppbridge_json_resumes_total{outcome="resumed"} 6
 `},
 		{"logins", "xmppbridge_logins_throttled_total", `
 # HELP xmppbridge_logins_throttled_total Login attempts the bridge's own limits refused before the server saw them.
