@@ -34,5 +34,11 @@
 //     call the transport made: a transport may call Open, Send, Restart and
 //     End while holding its own locks, and take them in Wake.
 //
+// Hub.Stats reports counts for metrics, kept with atomic adds and no
+// allocation per element: sessions opened, open and ended by reason, and
+// elements and bytes each way, apart for each transport that names itself
+// (Named); repaired and dropped elements, resumes, logins refused. The
+// bridge logs nothing and exports nothing itself: the daemon reads Stats.
+//
 // Concurrency: Hub and Session methods are safe for concurrent use.
 package bridge

@@ -61,6 +61,7 @@ type Session struct {
 	hub *Hub
 	t   Transport
 	id  uint64
+	ctr *counters // its transport's, in the Hub's stats
 	q   queue
 
 	mu     sync.Mutex
@@ -99,6 +100,7 @@ func (s *Session) Release(items []Item) { release(items) }
 // and the element goes on the resumed stream (sent again by the resume if
 // the failed stream had kept it, else by Send once the resume is done).
 func (s *Session) Send(elem []byte) error {
+	s.ctr.in(len(elem))
 	for retried := false; ; retried = true {
 		s.mu.Lock()
 		up, moved, resumable := s.up, s.moved, s.resume != nil && s.ending == nil
@@ -268,6 +270,9 @@ func (s *Session) upstream() *xmppclient.Conn {
 // transport itself.
 func (s *Session) push(it Item) bool {
 	wake, ok := s.q.push(it)
+	if ok {
+		s.ctr.out(&it)
+	}
 	if wake {
 		s.t.Wake()
 	}

@@ -99,6 +99,7 @@ type Handler struct {
 	ctx    context.Context // cancelled when Shutdown begins
 	cancel context.CancelFunc
 	tokens tokens
+	stats  resumeStats // stats.go
 
 	mu       sync.Mutex
 	sessions map[string]*session   // HTTP transports, by sid

@@ -364,6 +364,7 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request, p *post, poll b
 // for the answer.
 func (h *Handler) resumeHTTP(f *loginFrame) (*session, []byte, *apiError) {
 	s, received, e := h.resume(f)
+	h.stats.resumed(e)
 	if e != nil {
 		return nil, nil, e
 	}

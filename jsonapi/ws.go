@@ -169,6 +169,7 @@ func (wc *wsConn) attach(s *session, first []byte) bool {
 // "Resuming a session").
 func (wc *wsConn) resume(f *loginFrame) *apiError {
 	s, received, e := wc.h.resume(f)
+	wc.h.stats.resumed(e)
 	if e != nil {
 		return e
 	}

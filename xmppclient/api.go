@@ -61,6 +61,10 @@ type Config struct {
 	// Event.Seq, EventAcked, Resume). Dial ignores it: on a relayed stream
 	// stream management is the browser's.
 	StreamManagement bool
+	// Observe, if set, is told how long each phase of opening the stream
+	// took (Dial, Login, Resume), and its error if it failed: for
+	// metrics. It runs on the opening goroutine and must not block.
+	Observe func(p Phase, d time.Duration, err error)
 }
 
 // Header is what the server said in its latest stream header.

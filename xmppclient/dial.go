@@ -82,7 +82,10 @@ func open(ctx context.Context, cfg *Config, relay bool) (*Conn, error) {
 		if c.tlsc != nil || cfg.Security == Plaintext {
 			return nil
 		}
-		return c.startTLS(ctx)
+		start := time.Now()
+		err := c.startTLS(ctx)
+		cfg.observe(PhaseTLS, start, err)
+		return err
 	})
 	if err != nil {
 		c.Close()
@@ -154,11 +157,13 @@ func connect(ctx context.Context, cfg *Config) (net.Conn, *tls.Conn, error) {
 	var d net.Dialer
 	var raw net.Conn
 	var err error
+	start := time.Now()
 	if cfg.Security == Plaintext {
 		raw, err = dialLoopback(ctx, &d, cfg.Addr)
 	} else {
 		raw, err = d.DialContext(ctx, "tcp", cfg.Addr)
 	}
+	cfg.observe(PhaseConnect, start, err)
 	if err != nil {
 		var xe *Error
 		if errors.As(err, &xe) {
@@ -170,7 +175,10 @@ func connect(ctx context.Context, cfg *Config) (net.Conn, *tls.Conn, error) {
 		return raw, nil, nil
 	}
 	tc := tls.Client(raw, tlsConfig(cfg, true))
-	if err := tc.HandshakeContext(ctx); err != nil {
+	start = time.Now()
+	err = tc.HandshakeContext(ctx)
+	cfg.observe(PhaseTLS, start, err)
+	if err != nil {
 		raw.Close()
 		return nil, nil, &Error{Cond: condRemoteConnectionFailed, Err: fmt.Errorf("xmppclient: TLS with %s: %w", cfg.Addr, err)}
 	}
@@ -222,7 +230,9 @@ func connectSRV(ctx context.Context, cfg *Config) (net.Conn, *tls.Conn, error) {
 		return nil, nil, &Error{Cond: condHostUnknown, Err: fmt.Errorf("xmppclient: domain %q: %w", cfg.Domain, err)}
 	}
 	d := dial.Dialer{NoTLS: cfg.Security == Plaintext, TLSConfig: tlsConfig(cfg, true)}
+	start := time.Now()
 	nc, err := d.Dial(ctx, "tcp", addr)
+	cfg.observe(PhaseConnect, start, err)
 	if err != nil {
 		return nil, nil, &Error{Cond: condRemoteConnectionFailed, Err: fmt.Errorf("xmppclient: dial %s: %w", cfg.Domain, err)}
 	}

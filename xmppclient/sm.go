@@ -338,7 +338,10 @@ func Resume(ctx context.Context, cfg Config, cred Credentials, r Resumption) (*C
 	if err != nil {
 		return nil, err
 	}
-	if err := c.negotiate(ctx, func() error { return c.resume(cred, r) }); err != nil {
+	start := time.Now()
+	err = c.negotiate(ctx, func() error { return c.resume(cred, r) })
+	cfg.observe(PhaseResume, start, err)
+	if err != nil {
 		c.Close()
 		return nil, err
 	}

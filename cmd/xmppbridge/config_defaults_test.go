@@ -52,6 +52,7 @@ func TestDefault(t *testing.T) {
 		{"limits.max_stanza_bytes", c.Limits.MaxStanzaBytes, 262144},
 		{"limits.max_sessions", c.Limits.MaxSessions, 9000},
 		{"limits.queue_bytes", c.Limits.QueueBytes, 1048576},
+		{"metrics.listen", *c.Metrics.Listen, "127.0.0.1:9465"},
 		{"tls.ca_file", c.TLS.CAFile, ""},
 		{"domain", len(c.Domains), 0},
 		{"allow_any_domain", c.AllowAnyDomain != nil && *c.AllowAnyDomain, true},

@@ -5,13 +5,14 @@
 //
 // Usage:
 //
-//	xmppbridge [-config FILE] [-listen ADDR] [-pprof ADDR]
+//	xmppbridge [-config FILE] [-listen ADDR] [-metrics ADDR] [-pprof ADDR]
 //	xmppbridge -check-config FILE
 //	xmppbridge -version
 //
 // With no -config it runs on built-in defaults: HTTP on 127.0.0.1:5280 and
-// any XMPP domain reached by SRV lookup with verified STARTTLS. See
-// xmppbridge.example.toml for every setting.
+// any XMPP domain reached by SRV lookup with verified STARTTLS, and
+// Prometheus metrics on 127.0.0.1:9465. See xmppbridge.example.toml for
+// every setting.
 //
 // -check-config reads FILE as the daemon would and either prints every
 // problem in it at once and exits with status 1, or prints what it would
@@ -74,6 +75,7 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 	fs := flag.NewFlagSet("xmppbridge", flag.ContinueOnError)
 	configPath := fs.String("config", "", "TOML configuration `file` (default: built-in defaults)")
 	listen := fs.String("listen", "", "HTTP listen `address`, overriding the configuration")
+	metricsAddr := fs.String("metrics", "", "metrics listen `address`, overriding [metrics] listen; \"off\" turns them off")
 	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this loopback `address` (for profiling)")
 	checkPath := fs.String("check-config", "", "check the configuration `file`, say what it would serve, and exit")
 	showVersion := fs.Bool("version", false, "print the version and exit")
@@ -97,6 +99,9 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 	if *listen != "" {
 		cfg.Listen = *listen
 	}
+	if *metricsAddr != "" {
+		cfg.Metrics.Listen = metricsAddr
+	}
 	log := slog.New(slog.NewTextHandler(logOutput, &slog.HandlerOptions{Level: cfg.Level()}))
 	// SIGHUP reloads the listener's certificate; without one it is only
 	// logged, never the end of the daemon.
@@ -116,8 +121,12 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 		}
 	}
 
+	var m *metrics
+	if cfg.Metrics.Addr() != "" {
+		m = newMetrics()
+	}
 	hub := bridge.New(bridge.Config{
-		Upstream:    upstreamFor(&cfg),
+		Upstream:    m.observing(upstreamFor(&cfg)),
 		MaxSessions: cfg.Limits.MaxSessions,
 		QueueBytes:  cfg.Limits.QueueBytes,
 		OnEnd:       logEnd(log),
@@ -183,6 +192,7 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 		},
 	})
 	checker := newChecker(&cfg, log)
+	m.watch(hub, bh, jh)
 	mux := http.NewServeMux()
 	mountHealth(mux, checker)
 	mountDiscovery(mux, &cfg)
@@ -215,6 +225,14 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 	holdContext := srv.ConnContext
 	srv.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
 		return clientip.ConnContext(holdContext(ctx, c), c)
+	}
+	if m != nil {
+		stopMetrics, err := serveMetrics(cfg.Metrics.Addr(), m, checker, log)
+		if err != nil {
+			_ = ln.Close()
+			return err
+		}
+		defer stopMetrics()
 	}
 	served := make(chan error, 1)
 	if cert != nil {
