@@ -4,7 +4,6 @@ package main
 
 import (
 	"bufio"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -149,15 +148,4 @@ func execLine(t *testing.T, unit, key string) []string {
 	}
 	t.Fatalf("the unit has no %s", key)
 	return nil
-}
-
-// freeAddr is a loopback address with a port nobody listens on.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }

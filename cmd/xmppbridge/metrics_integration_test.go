@@ -90,6 +90,7 @@ func (s scraper) waitFor(series string, want float64) {
 	s.wait(series, fmt.Sprint(want), func(v float64) bool { return v == want })
 }
 
+// freeAddr is a loopback address with a port nobody listens on.
 func freeAddr(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
