@@ -108,7 +108,8 @@ type Event struct {
 	Data []byte
 	// NS holds the namespace declarations (e.g. " xmlns='jabber:client'")
 	// that must be inserted at offset NSAt of Data for the element to stand
-	// alone outside the stream. Empty when none are needed.
+	// alone outside the stream (AppendStandalone does). Empty when none
+	// are needed.
 	NS   string
 	NSAt int
 	// StreamError is set for EventStreamError.
