@@ -21,8 +21,11 @@
 //
 // Signals: SIGINT and SIGTERM drain: /readyz turns 503 first, everything
 // is still served for lame_duck, then the listener closes and the sessions
-// end within shutdown_timeout. SIGHUP reads the listener's certificate
-// (tls_cert_file, tls_key_file) again.
+// end within shutdown_timeout. SIGHUP reads the configuration file again:
+// the allowed origins, log level, domain tables, [upstream] and [tls]
+// apply to new sessions at once (a file with problems changes nothing and
+// is logged), other changed settings are logged as needing a restart; and
+// it reads the listener's certificate (tls_cert_file, tls_key_file) again.
 package main
 
 import (
@@ -96,15 +99,20 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 			return err
 		}
 	}
-	if *listen != "" {
-		cfg.Listen = *listen
+	overrides := func(cfg *Config) {
+		if *listen != "" {
+			cfg.Listen = *listen
+		}
+		if *metricsAddr != "" {
+			cfg.Metrics.Listen = metricsAddr
+		}
 	}
-	if *metricsAddr != "" {
-		cfg.Metrics.Listen = metricsAddr
-	}
-	log := slog.New(slog.NewTextHandler(logOutput, &slog.HandlerOptions{Level: cfg.Level()}))
-	// SIGHUP reloads the listener's certificate; without one it is only
-	// logged, never the end of the daemon.
+	overrides(&cfg)
+	// SIGHUP reads the file again for what can change live (reload.go)
+	// and the listener's certificate; a problem is logged, never the end
+	// of the daemon.
+	lv := newLive(&cfg, *configPath, overrides)
+	log := slog.New(slog.NewTextHandler(logOutput, &slog.HandlerOptions{Level: &lv.level}))
 	var cert *listenerCert
 	if cfg.listenCert != nil {
 		cert = newListenerCert(&cfg)
@@ -113,7 +121,7 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	reloadCtx, stopReload := context.WithCancel(ctx)
-	waitReload := reloadOn(reloadCtx, hup, cert, log)
+	waitReload := reloadOn(reloadCtx, hup, lv, cert, log)
 	defer func() { stopReload(); waitReload() }()
 	if *pprofAddr != "" {
 		if err := servePprof(ctx, *pprofAddr, log); err != nil {
@@ -126,15 +134,13 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 		m = newMetrics()
 	}
 	hub := bridge.New(bridge.Config{
-		Upstream:    m.observing(upstreamFor(&cfg)),
+		Upstream:    m.observing(lv.upstream),
 		MaxSessions: cfg.Limits.MaxSessions,
 		QueueBytes:  cfg.Limits.QueueBytes,
 		OnEnd:       logEnd(log),
 		OnFault:     logFault(log),
 	})
-	checkOrigin := func(r *http.Request) bool {
-		return cfg.OriginAllowed(r.Header.Get("Origin"), r.Host)
-	}
+	checkOrigin := lv.checkOrigin
 	ws := wsframe.New(wsframe.Config{
 		Hub:            hub,
 		CheckOrigin:    checkOrigin,

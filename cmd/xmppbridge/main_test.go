@@ -62,6 +62,12 @@ func startDaemonArgs(t *testing.T, cfg string, args ...string) (addr string, sto
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return startDaemonFile(t, path, args...)
+}
+
+// startDaemonFile is startDaemonArgs with the configuration file at path.
+func startDaemonFile(t *testing.T, path string, args ...string) (addr string, stop func() error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
