@@ -88,7 +88,7 @@ func TestDebianPackage(t *testing.T) {
 	}
 
 	// Started as the unit starts it: ExecStartPre, then ExecStart, on the
-	// installed configuration (its listen moved to a free port).
+	// installed configuration (its listeners moved to free ports).
 	pre, start := execLine(t, text, "ExecStartPre"), execLine(t, text, "ExecStart")
 	if out, err := exec.Command(pre[0], pre[1:]...).CombinedOutput(); err != nil {
 		t.Fatalf("%s: %v\n%s", strings.Join(pre, " "), err, out)
@@ -98,7 +98,15 @@ func TestDebianPackage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	moved := regexp.MustCompile(`(?m)^listen = .*$`).ReplaceAll(b, []byte(`listen = "`+addr+`"`))
+	listens := []string{addr, freeAddr(t)} // the listener's, then [metrics]
+	moved := regexp.MustCompile(`(?m)^listen = .*$`).ReplaceAllFunc(b, func([]byte) []byte {
+		if len(listens) == 0 {
+			t.Fatal("the installed configuration has more listen keys than the test knows")
+		}
+		l := `listen = "` + listens[0] + `"`
+		listens = listens[1:]
+		return []byte(l)
+	})
 	if err := os.WriteFile(conf, moved, 0o644); err != nil {
 		t.Fatal(err)
 	}
