@@ -21,6 +21,13 @@
 // own BOSH and WebSocket endpoints and over the bridge's. Screenshots and
 // logs land in interop/artifacts/, named after the server kind.
 //
+// TestConverseResume runs Converse.js with XEP-0198 stream management and
+// auto_reconnect across a real drop of its connection: a cutProxy between
+// the page and the endpoint resets every connection and refuses new ones
+// for some seconds while another user sends a message. Converse must
+// resume its stream and show the message exactly once, straight to the
+// server and through the bridge.
+//
 // Concurrency: RunScript may be called from any goroutine; each call runs
 // its own node process.
 package interop
