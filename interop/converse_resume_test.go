@@ -38,10 +38,21 @@ const resumeTimeout = 60 * time.Second
 //     server's own endpoint. This shows the test fair: what a client and
 //     a server do without the bridge, the bridge must do too.
 //   - bridge-cut: the same cut between the page and the bridge.
+//   - bridge-kill: the bridge process is killed (SIGKILL) and started
+//     again on its address; the server saw its connection drop, as in a
+//     cut, and keeps the session for the browser to resume.
+//   - bridge-drain: the bridge is drained (SIGTERM) with [websocket]
+//     drain_url naming a second bridge process. The page reaches the
+//     bridges through a balancer (a cutProxy) that sends new connections
+//     to the second once the drain begins: Converse.js (Strophe.js)
+//     follows see-other-uri only in answer to its stream header, and
+//     reconnects to the URL it has when told mid-stream. The page must
+//     be told see-other-uri, and resume through the second bridge.
 //
-// A server sees a connection that ends without a stream close; it keeps the
-// session for the client to resume (XEP-0198), and the bridge must leave it
-// so (bridge.Session.End).
+// For the kill and the drain the server sees what it sees in a cut: a
+// connection that ends without a stream close. A server's own endpoint
+// has no drain and cannot be killed without losing its sessions, so the
+// server-cut case is their fair counterpart too.
 func TestConverseResume(t *testing.T) {
 	eachServer(t, func(t *testing.T, p *testbed.Server) {
 		page := startConverseTestbed(t, p)
@@ -59,6 +70,41 @@ func TestConverseResume(t *testing.T) {
 				proxy.Cut(cutLength)
 				r.send(r.first)
 			})
+		})
+		t.Run("bridge-kill", func(t *testing.T) {
+			d := startBridgeDaemon(t, p, page)
+			converseResume(t, page, p, "bridge-kill", d.WSURL(), func(r *resumeRun) {
+				d.Kill()
+				r.send(r.first)
+				d.Restart()
+			})
+		})
+		t.Run("bridge-drain", func(t *testing.T) {
+			second := startBridgeDaemon(t, p, page)
+			first := startBridgeDaemon(t, p, page, fmt.Sprintf("[websocket]\ndrain_url = %q\n", second.WSURL()))
+			balancer := startCutProxy(t, first.addr)
+			r := converseResume(t, page, p, "bridge-drain", balancer.URL(first.WSURL()), func(r *resumeRun) {
+				// The balancer takes the first bridge out (its /readyz
+				// says 503 from the signal on) and, for a while, has
+				// nowhere to send anyone: the message comes meanwhile.
+				balancer.SetTarget(second.addr)
+				balancer.Refuse(cutLength / 2)
+				first.Term()
+				r.send(r.first)
+			})
+			if !slices.ContainsFunc(strings.Split(r.log, "\n"), func(l string) bool {
+				return strings.Contains(l, "see-other-uri") && strings.Contains(l, second.WSURL())
+			}) {
+				t.Errorf("Converse's log shows no <close see-other-uri='%s'/>", second.WSURL())
+			}
+			// The drain ended the session for the reason it had, whatever
+			// the browser was told.
+			ended := slices.DeleteFunc(strings.Split(first.Log(), "\n"), func(l string) bool {
+				return !strings.Contains(l, `msg="session ended"`)
+			})
+			if len(ended) != 1 || !strings.Contains(ended[0], "reason=shutdown") {
+				t.Errorf("the first bridge logged %q, want one session ended with reason=shutdown\n%s", ended, first.Log())
+			}
 		})
 	})
 }

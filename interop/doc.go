@@ -26,7 +26,10 @@
 // the page and the endpoint resets every connection and refuses new ones
 // for some seconds while another user sends a message. Converse must
 // resume its stream and show the message exactly once, straight to the
-// server and through the bridge.
+// server and through the bridge; and through the real daemon process (built
+// once per run, with -race when the tests have it) killed with SIGKILL and
+// started again, and drained with SIGTERM while a second daemon, named by
+// [websocket] drain_url, takes the reconnect.
 //
 // Concurrency: RunScript may be called from any goroutine; each call runs
 // its own node process.
