@@ -29,7 +29,9 @@
 // server and through the bridge; and through the real daemon process (built
 // once per run, with -race when the tests have it) killed with SIGKILL and
 // started again, and drained with SIGTERM while a second daemon, named by
-// [websocket] drain_url, takes the reconnect.
+// [websocket] drain_url, takes the reconnect. TestXmppjsResume does the
+// cut with xmpp.js in Node (resume.mjs, which reports to the test in lines
+// on stdout), straight to the server and through the bridge.
 //
 // Concurrency: RunScript may be called from any goroutine; each call runs
 // its own node process.
