@@ -32,6 +32,8 @@
 // [websocket] drain_url, takes the reconnect. TestXmppjsResume does the
 // cut with xmpp.js in Node (resume.mjs, which reports to the test in lines
 // on stdout), straight to the server and through the bridge.
+// TestConverseBOSHCut cuts Converse.js over BOSH for a few seconds: the
+// BOSH session must go on and show the message once.
 //
 // Concurrency: RunScript may be called from any goroutine; each call runs
 // its own node process.
