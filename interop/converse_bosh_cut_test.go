@@ -70,6 +70,10 @@ func converseBOSHCut(t *testing.T, page string, p *testbed.Server, name, url str
 		params:    map[string]string{"auto_reconnect": "1", "loglevel": "debug"},
 	}, p)
 	defer b.Close()
+	// The server must take alice to be online, else it has nowhere to
+	// send bob's message to.
+	before = art.waitPage(b, converseLoginTimeout, "the presence echoed",
+		func(pr *converseProbe) bool { return pr.SelfPresence })
 	bob := "bob@" + p.Domain
 	ctx, cancel := context.WithTimeout(b.Context(), pageActionTimeout)
 	_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf("xbOpenChat(%q)", bob), chromedp.EvalAwaitPromise))

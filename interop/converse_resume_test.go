@@ -149,9 +149,11 @@ func converseResume(t *testing.T, page string, p *testbed.Server, name, wsURL st
 		params:    map[string]string{"auto_reconnect": "1", "enable_smacks": "1", "loglevel": "debug"},
 	}, p)
 	defer b.Close()
-	// Resumption must be on, else there is nothing to test.
-	before = art.waitPage(b, converseLoginTimeout, "stream management with resumption (<enabled resume='true'/>)",
-		func(pr *converseProbe) bool { return pr.Smacks.Enabled && pr.Smacks.StreamID != "" })
+	// Resumption must be on, else there is nothing to test; and the
+	// server must take alice to be online, else it has nowhere to send
+	// bob's message to.
+	before = art.waitPage(b, converseLoginTimeout, "stream management with resumption (<enabled resume='true'/>) and the presence echoed",
+		func(pr *converseProbe) bool { return pr.Smacks.Enabled && pr.Smacks.StreamID != "" && pr.SelfPresence })
 	bob := "bob@" + p.Domain
 	ctx, cancel := context.WithTimeout(b.Context(), pageActionTimeout)
 	_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf("xbOpenChat(%q)", bob), chromedp.EvalAwaitPromise))

@@ -68,6 +68,7 @@ type converseProbe struct {
 	RosterModel    []string      `json:"rosterModel"`
 	LoginFormShown bool          `json:"loginFormShown"`
 	RosterShown    []rosterEntry `json:"rosterShown"`
+	SelfPresence   bool          `json:"selfPresence"` // the server echoed the page's presence: it is online
 	Smacks         struct {
 		Enabled  bool   `json:"enabled"`
 		StreamID string `json:"streamID"`

@@ -21,8 +21,9 @@
 // Converse's own log is kept whole, at every level and with the XML it sends
 // and receives, in window.xbConverseLog, whatever loglevel says goes to the
 // console. window.xbProbe() returns what the page shows: whether it is
-// logged in, over which transport, which contacts the roster lists, and
-// the state of stream management. window.xbOpenChat(jid) opens a chat, and
+// logged in, over which transport, which contacts the roster lists,
+// whether the server has echoed the page's presence, and the state of
+// stream management. window.xbOpenChat(jid) opens a chat, and
 // window.xbMessages(text) counts the messages that contain text, as shown
 // and as Converse holds them.
 
@@ -111,6 +112,7 @@ function format(args) {
 // events that matter for logging in.
 const events = [];
 let _converse;
+let selfPresence = false;
 const statusNames = Object.fromEntries(Object.entries(converse.env.Strophe.Status).map(([k, v]) => [v, k]));
 converse.plugins.add('xmppbridge-probe', {
 	initialize() {
@@ -128,6 +130,22 @@ converse.plugins.add('xmppbridge-probe', {
 		]) {
 			api.listen.on(ev, () => note(ev));
 		}
+		// The server echoes an available presence to its sender: once it
+		// has, the server takes the page to be online, and messages to the
+		// bare JID come here.
+		const watchPresence = () =>
+			api.connection.get().addHandler(
+				(st) => {
+					if (st.getAttribute('from') === api.connection.get().jid && !st.getAttribute('type')) {
+						selfPresence = true;
+					}
+					return true;
+				},
+				null,
+				'presence',
+			);
+		api.listen.on('connected', watchPresence);
+		api.listen.on('reconnected', watchPresence);
 		api.listen.on('connfeedback', (fb) => {
 			const status = statusNames[fb.get('connection_status')] ?? fb.get('connection_status');
 			note(`status ${status}${fb.get('message') ? `: ${fb.get('message')}` : ''}`);
@@ -163,6 +181,7 @@ window.xbProbe = () => {
 		rosterModel: roster ? roster.map((c) => c.get('jid')) : [],
 		rosterShown: shown,
 		loginFormShown: [...document.querySelectorAll('converse-login-form')].some(visible),
+		selfPresence,
 		smacks: {
 			enabled: !!_converse?.session?.get('smacks_enabled'),
 			streamID: _converse?.session?.get('smacks_stream_id') ?? '',
