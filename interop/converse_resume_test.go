@@ -88,7 +88,7 @@ func TestConverseResume(t *testing.T) {
 				// says 503 from the signal on) and, for a while, has
 				// nowhere to send anyone: the message comes meanwhile.
 				balancer.SetTarget(second.addr)
-				balancer.Refuse(cutLength / 2)
+				balancer.Refuse(cutLength)
 				first.Term()
 				r.send(r.first)
 			})

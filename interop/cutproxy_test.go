@@ -45,6 +45,8 @@ func startCutProxy(t *testing.T, target string) *cutProxy {
 	go p.accept()
 	t.Cleanup(func() {
 		l.Close()
+		// A relay still dialling resets its pair when it is through.
+		p.Refuse(time.Hour)
 		p.resetAll()
 		p.wg.Wait()
 	})

@@ -131,23 +131,22 @@ try {
     process.exit(1);
 }
 summary.jid = xmpp.jid.toString();
+// until waits up to 10 s for ok, and ends the run with why when it does
+// not come.
+async function until(ok, why) {
+    const deadline = Date.now() + 10000;
+    while (!ok() && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+    }
+    if (!ok()) {
+        finish(new Error(why));
+        process.exit(1);
+    }
+}
 // <enable/> goes out after binding; its answer comes after "online".
-const deadline = Date.now() + 10000;
-while (!(sm.enabled && sm.id) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50));
-}
-if (!(sm.enabled && sm.id)) {
-    finish(new Error('stream management with resumption was not enabled'));
-    process.exit(1);
-}
+await until(() => sm.enabled && sm.id, 'stream management with resumption was not enabled');
 // Available, so that messages to the bare JID come here: the server's
 // echo of the presence says it is.
 await xmpp.send(xml('presence'));
-while (!selfPresence && Date.now() < deadline + 10000) {
-    await new Promise((r) => setTimeout(r, 50));
-}
-if (!selfPresence) {
-    finish(new Error('the server did not echo our presence'));
-    process.exit(1);
-}
+await until(() => selfPresence, 'the server did not echo our presence');
 line('ready', { jid: summary.jid, sm: sm.id });
