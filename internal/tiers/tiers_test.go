@@ -46,6 +46,7 @@ var rows = []row{
 	{tier: 1, pkgs: []string{"xmppclient"}, external: []string{"mellium.im/xmpp/dial", "mellium.im/xmpp/jid", "mellium.im/sasl"}},
 	{tier: 1, pkgs: []string{"jsonxlate"}},
 	{tier: 1, pkgs: []string{"internal/httphold"}},
+	{tier: 1, pkgs: []string{"internal/cluster"}},
 	{tier: 2, pkgs: []string{"bridge"}},
 	{tier: 2, pkgs: []string{"internal/longpoll"}},
 	{tier: 2, pkgs: []string{"internal/wsconn"}, external: []string{"github.com/gorilla/websocket"}},
