@@ -49,6 +49,12 @@ func TestRouteFor(t *testing.T) {
 // signal and waits for run to return (also called when the test ends).
 func startDaemonConfig(t *testing.T, cfg string) (addr string, stop func() error) {
 	t.Helper()
+	return startDaemonListen(t, cfg, "127.0.0.1:0")
+}
+
+// startDaemonListen is startDaemonConfig listening on listen.
+func startDaemonListen(t *testing.T, cfg, listen string) (addr string, stop func() error) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "xmppbridge.toml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -56,7 +62,7 @@ func startDaemonConfig(t *testing.T, cfg string) (addr string, stop func() error
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"-config", path, "-listen", "127.0.0.1:0"}, ready) }()
+	go func() { done <- run(ctx, []string{"-config", path, "-listen", listen}, ready) }()
 	select {
 	case addr = <-ready:
 	case err := <-done:
