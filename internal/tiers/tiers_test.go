@@ -53,7 +53,7 @@ var rows = []row{
 	{tier: 3, pkgs: []string{"wsframe", "bosh", "jsonapi"}, external: []string{"github.com/gorilla/websocket"}, transport: true},
 	{tier: top, pkgs: []string{"cmd/xmppbridge", "cmd/xmppbridge-bench"}},
 
-	{tier: 0, pkgs: []string{"internal/testbed", "internal/tiers", "internal/testcert"}, testOnly: true},
+	{tier: 0, pkgs: []string{"internal/testbed", "internal/tiers", "internal/testcert", "internal/netbed"}, testOnly: true},
 	{tier: 1, pkgs: []string{"internal/fakexmpp"}, testOnly: true},
 	{tier: 2, pkgs: []string{"internal/testpeer"}, testOnly: true},
 	{tier: top, pkgs: []string{"interop"}, testOnly: true},

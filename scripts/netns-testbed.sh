@@ -1,0 +1,386 @@
+#!/usr/bin/env bash
+# netns-testbed.sh: several bridge boxes on one machine, each a Linux network
+# namespace, for the cluster tests and for trying a cluster by hand.
+#
+#   scripts/netns-testbed.sh start DIR   start the boxes, print KEY=VALUE lines
+#   scripts/netns-testbed.sh stop DIR    stop everything and remove the boxes
+#   scripts/netns-testbed.sh kill DIR NODE
+#                                        SIGKILL the bridge NODE (a1, a2, b1)
+#
+# Needs root, ip (iproute2), openssl, prosody and haproxy (scripts/testbed.sh
+# install prosody haproxy), and the daemon: XMPPBRIDGE=path/to/xmppbridge,
+# else it is built with go build into DIR.
+#
+# The boxes, on one Linux bridge (xbN) whose address 10.231.N.1 is where the
+# machine itself, and so a test, reaches them:
+#
+#   box a    10.231.N.11  Prosody serving a.test (c2s 5222, s2s 5269) and
+#                         the bridge a1 (:5280), in front of that Prosody
+#   box a2   10.231.N.12  the bridge a2, in front of the same Prosody
+#   box b    10.231.N.21  Prosody serving b.test and the bridge b1
+#   box lb   10.231.N.2   HAProxy (:80), plain round-robin over a1 and a2,
+#                         from examples/haproxy/haproxy.cfg
+#
+# a1 and a2 are one cluster ([cluster] nodes a1 and a2), so any request of
+# a BOSH or JSON session may reach either. a.test and b.test federate over
+# s2s with certificates of a CA the script makes (DIR/ca.crt), required on
+# both sides (s2s_secure_auth). Each box resolves the other domain through
+# its own /etc/hosts (ip netns exec mounts /etc/netns/BOX/hosts there). Users
+# alice, bob and carol with password "secret" exist on both domains.
+#
+# start prints, on stdout only (and keeps in DIR/netbed.env):
+#   NET=10.231.N
+#   BALANCER_URL=http://10.231.N.2
+#   A1_URL=http://10.231.N.11:5280   A2_URL=...   B1_URL=...
+#   CA_FILE=DIR/ca.crt
+#
+# Environment:
+#   XMPPBRIDGE         the daemon binary (default: go build into DIR)
+#   NETBED_N           the third octet (1-254; default: the first free one)
+#   NETBED_OWNER_PID   stop everything when this process is gone
+
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+readonly ROOT
+readonly PASSWORD=secret
+readonly USERS=(alice bob carol)
+readonly START_TIMEOUT=60
+
+die() {
+	echo "netns-testbed: $*" >&2
+	exit 1
+}
+
+usage() {
+	sed -n '4,9p' "$0" | sed 's/^# \{0,1\}//' >&2
+	exit 2
+}
+
+[ $# -ge 2 ] || usage
+CMD=$1
+DIR=$(mkdir -p "$2" && cd "$2" && pwd)
+readonly CMD DIR
+
+# ---------------------------------------------------------------- names
+
+# load_n: N of a started testbed, from DIR.
+load_n() {
+	[ -s "$DIR/n" ] || die "no testbed in $DIR"
+	N=$(cat "$DIR/n")
+}
+
+set_names() {
+	BR=xb$N
+	NS_A=xb$N-a
+	NS_A2=xb$N-a2
+	NS_B=xb$N-b
+	NS_LB=xb$N-lb
+	NET=10.231.$N
+	IP_A=$NET.11
+	IP_A2=$NET.12
+	IP_B=$NET.21
+	IP_LB=$NET.2
+}
+
+# pick_n: the first N whose bridge does not exist yet.
+pick_n() {
+	if [ -n "${NETBED_N:-}" ]; then
+		N=$NETBED_N
+		return
+	fi
+	for N in $(seq 1 254); do
+		if ! ip link show "xb$N" >/dev/null 2>&1 && ! ip netns list | grep -q "^xb$N-"; then
+			return
+		fi
+	done
+	die "no free testbed number"
+}
+
+# ---------------------------------------------------------------- network
+
+# box NAME IP: a namespace with loopback up and a veth on the bridge.
+box() {
+	local ns=$1 ip=$2 host=xb$N${1##*-}
+	ip netns add "$ns"
+	ip link add "$host" type veth peer name eth0 netns "$ns"
+	ip link set "$host" master "$BR" up
+	ip -n "$ns" addr add "$ip/24" dev eth0
+	ip -n "$ns" link set lo up
+	ip -n "$ns" link set eth0 up
+	mkdir -p "/etc/netns/$ns"
+	{
+		echo "127.0.0.1 localhost"
+		echo "$IP_A a.test"
+		echo "$IP_B b.test"
+	} >"/etc/netns/$ns/hosts"
+	# No name server in a box: lookups beyond /etc/hosts fail at once.
+	echo "nameserver 127.0.0.1" >"/etc/netns/$ns/resolv.conf"
+}
+
+network_up() {
+	ip link add "$BR" type bridge
+	ip addr add "$NET.1/24" dev "$BR"
+	ip link set "$BR" up
+	box "$NS_A" "$IP_A"
+	box "$NS_A2" "$IP_A2"
+	box "$NS_B" "$IP_B"
+	box "$NS_LB" "$IP_LB"
+}
+
+# ---------------------------------------------------------------- certificates
+
+make_ca() {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+		-days 3650 -subj "/CN=xmppbridge netns testbed CA" \
+		-addext "basicConstraints=critical,CA:TRUE" \
+		-addext "keyUsage=critical,keyCertSign,cRLSign" \
+		-keyout "$DIR/ca.key" -out "$DIR/ca.crt" 2>>"$DIR/openssl.log" ||
+		die "openssl could not make the CA (DIR/openssl.log)"
+}
+
+# make_cert DOMAIN: DIR/DOMAIN.crt and .key, signed by the CA, for c2s and
+# s2s (XEP-0178 wants the domain as a DNS name; xmppAddr is not needed).
+make_cert() {
+	local d=$1
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+		-subj "/CN=$d" -keyout "$DIR/$d.key" -out "$DIR/$d.csr" 2>>"$DIR/openssl.log" ||
+		die "openssl could not make a key for $d"
+	printf 'subjectAltName=DNS:%s\nextendedKeyUsage=serverAuth,clientAuth\nbasicConstraints=CA:FALSE\n' "$d" >"$DIR/$d.ext"
+	openssl x509 -req -in "$DIR/$d.csr" -CA "$DIR/ca.crt" -CAkey "$DIR/ca.key" \
+		-CAcreateserial -days 3650 -extfile "$DIR/$d.ext" -out "$DIR/$d.crt" 2>>"$DIR/openssl.log" ||
+		die "openssl could not sign the certificate of $d"
+	chmod 644 "$DIR/$d.key"
+}
+
+# ---------------------------------------------------------------- Prosody
+
+# prosody_start BOX DOMAIN IP
+prosody_start() {
+	local box=$1 d=$2 ip=$3 ns=xb$N-$1 dir=$DIR/$1
+	mkdir -p "$dir/data"
+	cat >"$dir/prosody.cfg.lua" <<EOF
+-- Written by scripts/netns-testbed.sh.
+run_as_root = true
+pidfile = "$dir/prosody.pid"
+data_path = "$dir/data"
+log = { { levels = { min = "info" }, to = "file", filename = "$dir/prosody.log" } }
+network_backend = "epoll"
+interfaces = { "$ip" }
+c2s_ports = { 5222 }
+s2s_ports = { 5269 }
+http_ports = { }
+https_ports = { }
+c2s_require_encryption = false
+allow_unencrypted_plain_auth = true
+authentication = "internal_hashed"
+storage = "internal"
+-- The other box is found in this box's /etc/hosts (no name server here).
+unbound = { hoststxt = true }
+-- Federation only with certificates of the testbed's CA.
+s2s_require_encryption = true
+s2s_secure_auth = true
+modules_enabled = {
+	"roster"; "saslauth"; "tls"; "disco"; "carbons"; "ping"; "smacks";
+	"posix"; "s2s";
+}
+ssl = {
+	certificate = "$DIR/$d.crt";
+	key = "$DIR/$d.key";
+	cafile = "$DIR/ca.crt";
+}
+VirtualHost "$d"
+EOF
+	local u
+	for u in "${USERS[@]}"; do
+		prosodyctl --config "$dir/prosody.cfg.lua" register "$u" "$d" "$PASSWORD" </dev/null >>"$dir/prosodyctl.log" 2>&1 ||
+			die "prosodyctl could not register $u@$d ($dir/prosodyctl.log)"
+	done
+	ip netns exec "$ns" prosody --config "$dir/prosody.cfg.lua" -F </dev/null >"$dir/prosody.out" 2>&1 &
+	echo $! >"$DIR/$box.prosody.pid"
+}
+
+# ---------------------------------------------------------------- bridges
+
+build_bridge() {
+	if [ -n "${XMPPBRIDGE:-}" ]; then
+		BIN=$XMPPBRIDGE
+		return
+	fi
+	BIN=$DIR/xmppbridge
+	(cd "$ROOT" && go build -o "$BIN" ./cmd/xmppbridge) || die "go build failed"
+}
+
+# bridge_start NODE BOX IP DOMAIN SERVER_IP: the daemon NODE in BOX.
+bridge_start() {
+	local node=$1 ns=xb$N-$2 ip=$3 d=$4 server=$5
+	cat >"$DIR/$node.toml" <<EOF
+# Written by scripts/netns-testbed.sh.
+listen = "$ip:5280"
+log_level = "debug"
+allow_any_domain = false
+# The balancer and the other node, which name the client in X-Forwarded-For.
+trusted_proxies = ["$IP_LB", "$IP_A", "$IP_A2"]
+shutdown_timeout = "5s"
+
+[bosh]
+max_wait = "20s"
+
+[json]
+# Test clients log in from 10.231.N.1 over plain HTTP.
+allow_insecure_password = true
+max_wait = "20s"
+resume_key = "the netns testbed's key, shared by a1 and a2"
+
+[domain."$d"]
+address = "$server:5222"
+security = "starttls"
+ca_file = "$DIR/ca.crt"
+EOF
+	if [ "$d" = a.test ]; then
+		cat >>"$DIR/$node.toml" <<EOF
+
+[cluster]
+node = "$node"
+
+[cluster.peers]
+a1 = "http://$IP_A:5280"
+a2 = "http://$IP_A2:5280"
+EOF
+	fi
+	ip netns exec "$ns" "$BIN" -config "$DIR/$node.toml" </dev/null >"$DIR/$node.log" 2>&1 &
+	echo $! >"$DIR/$node.pid"
+}
+
+# ---------------------------------------------------------------- HAProxy
+
+haproxy_start() {
+	# The shipped example, with the testbed's addresses for its own.
+	sed -e "s/10\.0\.0\.11/$IP_A/g" -e "s/10\.0\.0\.12/$IP_A2/g" \
+		-e "s|/run/haproxy-xmppbridge.sock|$DIR/haproxy.sock|" \
+		"$ROOT/examples/haproxy/haproxy.cfg" >"$DIR/haproxy.cfg"
+	haproxy -c -f "$DIR/haproxy.cfg" >"$DIR/haproxy-check.log" 2>&1 || { cat "$DIR/haproxy-check.log" >&2; die "haproxy refused its config"; }
+	ip netns exec "$NS_LB" haproxy -W -db -f "$DIR/haproxy.cfg" </dev/null >"$DIR/haproxy.log" 2>&1 &
+	echo $! >"$DIR/haproxy.pid"
+}
+
+# ---------------------------------------------------------------- waiting
+
+# wait_tcp IP PORT WHAT: until something listens there.
+wait_tcp() {
+	local i
+	for i in $(seq 1 $((START_TIMEOUT * 10))); do
+		if (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	die "$3 does not listen on $1:$2 after ${START_TIMEOUT}s (logs in $DIR)"
+}
+
+# ---------------------------------------------------------------- commands
+
+stop_pid() {
+	local f=$1 pid i
+	[ -s "$f" ] || return 0
+	pid=$(cat "$f")
+	kill "$pid" 2>/dev/null || true
+	for i in $(seq 1 50); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -9 "$pid" 2>/dev/null || true
+	rm -f "$f"
+}
+
+cmd_stop() {
+	[ -s "$DIR/n" ] || return 0
+	load_n
+	set_names
+	local f
+	for f in "$DIR"/*.pid; do
+		[ -e "$f" ] || continue
+		[ "$f" != "$DIR/watch.pid" ] || continue
+		stop_pid "$f"
+	done
+	local ns
+	for ns in "$NS_A" "$NS_A2" "$NS_B" "$NS_LB"; do
+		# Anything left in a box goes with it.
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+		ip netns del "$ns" 2>/dev/null || true
+		rm -rf "/etc/netns/$ns"
+	done
+	ip link del "$BR" 2>/dev/null || true
+	rm -f "$DIR/n"
+	if [ -s "$DIR/watch.pid" ]; then
+		local w
+		w=$(cat "$DIR/watch.pid")
+		rm -f "$DIR/watch.pid"
+		[ "$w" = "${WATCHER_SELF:-}" ] || kill "$w" 2>/dev/null || true
+	fi
+}
+
+cmd_start() {
+	[ "$(id -u)" = 0 ] || die "needs root (network namespaces)"
+	ip netns list >/dev/null 2>&1 || die "ip netns is not available"
+	local t
+	for t in openssl prosody prosodyctl haproxy; do
+		command -v "$t" >/dev/null 2>&1 || die "$t is missing (scripts/testbed.sh install prosody haproxy)"
+	done
+	[ ! -s "$DIR/n" ] || die "a testbed already runs in $DIR (stop it first)"
+	pick_n
+	set_names
+	echo "$N" >"$DIR/n"
+	# Whatever fails (die exits), what was started goes.
+	trap 'cmd_stop' EXIT
+	build_bridge
+	network_up
+	make_ca
+	make_cert a.test
+	make_cert b.test
+	prosody_start a a.test "$IP_A"
+	prosody_start b b.test "$IP_B"
+	wait_tcp "$IP_A" 5222 "Prosody of a.test"
+	wait_tcp "$IP_B" 5222 "Prosody of b.test"
+	bridge_start a1 a "$IP_A" a.test "$IP_A"
+	bridge_start a2 a2 "$IP_A2" a.test "$IP_A"
+	bridge_start b1 b "$IP_B" b.test "$IP_B"
+	haproxy_start
+	wait_tcp "$IP_A" 5280 "bridge a1"
+	wait_tcp "$IP_A2" 5280 "bridge a2"
+	wait_tcp "$IP_B" 5280 "bridge b1"
+	wait_tcp "$IP_LB" 80 "HAProxy"
+	trap - EXIT
+	if [ -n "${NETBED_OWNER_PID:-}" ]; then
+		(
+			while kill -0 "$NETBED_OWNER_PID" 2>/dev/null; do sleep 1; done
+			WATCHER_SELF=$BASHPID "$0" stop "$DIR"
+		) </dev/null >/dev/null 2>&1 &
+		echo $! >"$DIR/watch.pid"
+	fi
+	cat >"$DIR/netbed.env" <<EOF
+NET=$NET
+BALANCER_URL=http://$IP_LB
+A1_URL=http://$IP_A:5280
+A2_URL=http://$IP_A2:5280
+B1_URL=http://$IP_B:5280
+CA_FILE=$DIR/ca.crt
+EOF
+	cat "$DIR/netbed.env"
+}
+
+cmd_kill() {
+	load_n
+	local node=${1:-}
+	case $node in a1 | a2 | b1) ;; *) die "no bridge \"$node\": a1, a2 or b1" ;; esac
+	[ -s "$DIR/$node.pid" ] || die "bridge $node is not running"
+	kill -9 "$(cat "$DIR/$node.pid")"
+	rm -f "$DIR/$node.pid"
+}
+
+case $CMD in
+start) cmd_start ;;
+stop) cmd_stop ;;
+kill) shift 2 && cmd_kill "$@" ;;
+*) usage ;;
+esac
