@@ -7,8 +7,8 @@
 #   scripts/netns-testbed.sh kill DIR NODE
 #                                        SIGKILL the bridge NODE (a1, a2, b1)
 #
-# Needs root, ip (iproute2), openssl, prosody and haproxy (scripts/testbed.sh
-# install prosody haproxy), and the daemon: XMPPBRIDGE=path/to/xmppbridge,
+# Needs root, ip (iproute2), openssl, prosody, haproxy and nginx
+# (scripts/testbed.sh install prosody), and the daemon: XMPPBRIDGE=path/to/xmppbridge,
 # else it is built with go build into DIR.
 #
 # The boxes, on one Linux bridge (xbN) whose address 10.231.N.1 is where the
@@ -18,8 +18,10 @@
 #                         the bridge a1 (:5280), in front of that Prosody
 #   box a2   10.231.N.12  the bridge a2, in front of the same Prosody
 #   box b    10.231.N.21  Prosody serving b.test and the bridge b1
-#   box lb   10.231.N.2   HAProxy (:80), plain round-robin over a1 and a2,
-#                         from examples/haproxy/haproxy.cfg
+#   box lb   10.231.N.2   HAProxy (:80) and nginx (:8080), each plain
+#                         round-robin over a1 and a2, from
+#                         examples/haproxy/haproxy.cfg and
+#                         examples/nginx/xmppbridge-cluster.conf
 #
 # a1 and a2 are one cluster ([cluster] nodes a1 and a2), so any request of
 # a BOSH or JSON session may reach either. a.test and b.test federate over
@@ -31,6 +33,7 @@
 # start prints, on stdout only (and keeps in DIR/netbed.env):
 #   NET=10.231.N
 #   BALANCER_URL=http://10.231.N.2
+#   NGINX_URL=http://10.231.N.2:8080
 #   A1_URL=http://10.231.N.11:5280   A2_URL=...   B1_URL=...
 #   CA_FILE=DIR/ca.crt
 #
@@ -264,6 +267,30 @@ haproxy_start() {
 	echo $! >"$DIR/haproxy.pid"
 }
 
+# ---------------------------------------------------------------- nginx
+
+nginx_start() {
+	mkdir -p "$DIR/nginx"
+	sed -e "s/10\.0\.0\.11/$IP_A/g" -e "s/10\.0\.0\.12/$IP_A2/g" -e "s/listen 80;/listen 8080;/" \
+		"$ROOT/examples/nginx/xmppbridge-cluster.conf" >"$DIR/nginx/site.conf"
+	cat >"$DIR/nginx/nginx.conf" <<EOF
+daemon off;
+worker_processes 1;
+pid $DIR/nginx/nginx.pid;
+error_log $DIR/nginx/error.log info;
+events { worker_connections 4096; }
+http {
+	access_log off;
+	client_body_temp_path $DIR/nginx/body;
+	proxy_temp_path $DIR/nginx/proxy;
+	include $DIR/nginx/site.conf;
+}
+EOF
+	nginx -t -e "$DIR/nginx/error.log" -c "$DIR/nginx/nginx.conf" >"$DIR/nginx/check.log" 2>&1 || { cat "$DIR/nginx/check.log" >&2; die "nginx refused its config"; }
+	ip netns exec "$NS_LB" nginx -e "$DIR/nginx/error.log" -c "$DIR/nginx/nginx.conf" </dev/null >"$DIR/nginx/out.log" 2>&1 &
+	echo $! >"$DIR/nginx.pid"
+}
+
 # ---------------------------------------------------------------- waiting
 
 # wait_tcp IP PORT WHAT: until something listens there.
@@ -324,8 +351,8 @@ cmd_start() {
 	[ "$(id -u)" = 0 ] || die "needs root (network namespaces)"
 	ip netns list >/dev/null 2>&1 || die "ip netns is not available"
 	local t
-	for t in openssl prosody prosodyctl haproxy; do
-		command -v "$t" >/dev/null 2>&1 || die "$t is missing (scripts/testbed.sh install prosody haproxy)"
+	for t in openssl prosody prosodyctl haproxy nginx; do
+		command -v "$t" >/dev/null 2>&1 || die "$t is missing (scripts/testbed.sh install prosody)"
 	done
 	[ ! -s "$DIR/n" ] || die "a testbed already runs in $DIR (stop it first)"
 	pick_n
@@ -346,10 +373,12 @@ cmd_start() {
 	bridge_start a2 a2 "$IP_A2" a.test "$IP_A"
 	bridge_start b1 b "$IP_B" b.test "$IP_B"
 	haproxy_start
+	nginx_start
 	wait_tcp "$IP_A" 5280 "bridge a1"
 	wait_tcp "$IP_A2" 5280 "bridge a2"
 	wait_tcp "$IP_B" 5280 "bridge b1"
 	wait_tcp "$IP_LB" 80 "HAProxy"
+	wait_tcp "$IP_LB" 8080 "nginx"
 	trap - EXIT
 	if [ -n "${NETBED_OWNER_PID:-}" ]; then
 		(
@@ -361,6 +390,7 @@ cmd_start() {
 	cat >"$DIR/netbed.env" <<EOF
 NET=$NET
 BALANCER_URL=http://$IP_LB
+NGINX_URL=http://$IP_LB:8080
 A1_URL=http://$IP_A:5280
 A2_URL=http://$IP_A2:5280
 B1_URL=http://$IP_B:5280

@@ -112,8 +112,9 @@ install_packages() {
 	done
 	command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 	command -v ss >/dev/null 2>&1 || missing+=(iproute2)
-	# The balancer of the multi-box testbed (scripts/netns-testbed.sh).
+	# The balancers of the multi-box testbed (scripts/netns-testbed.sh).
 	command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
+	command -v nginx >/dev/null 2>&1 || missing+=(nginx-light)
 	if [ ${#missing[@]} -eq 0 ]; then
 		return 0
 	fi

@@ -81,16 +81,27 @@ func TestNetnsFederation(t *testing.T) {
 
 var smID = regexp.MustCompile(`<enabled [^>]*id=['"]([^'"]+)['"]`)
 
-// TestNetnsRoundRobin: HAProxy sends every request to a1 and a2 in turn,
-// and BOSH, JSON long-poll and JSON events sessions all work, their
+// TestNetnsRoundRobin: HAProxy, and nginx, each with the example
+// configuration shipped, send every request to a1 and a2 in turn, and BOSH, JSON long-poll and JSON events sessions all work, their
 // requests forwarded to the bridge that holds them. Then the bridge that
 // holds the BOSH session is killed (SIGKILL): the BOSH client and a JSON
 // client of that bridge get item-not-found in their transport's words,
 // and the BOSH client resumes its stream (XEP-0198) through the other
 // bridge, receiving what was sent to it meanwhile.
 func TestNetnsRoundRobin(t *testing.T) {
-	tb := netbed.Start(t)
-	lb := tb.BalancerURL
+	for _, balancer := range []string{"haproxy", "nginx"} {
+		t.Run(balancer, func(t *testing.T) {
+			tb := netbed.Start(t)
+			lb := tb.BalancerURL
+			if balancer == "nginx" {
+				lb = tb.NginxURL
+			}
+			roundRobin(t, tb, lb)
+		})
+	}
+}
+
+func roundRobin(t *testing.T, tb *netbed.Testbed, lb string) {
 
 	carol := boshLogin(t, lb+"/http-bind", "carol", "a.test", "bosh", 1000)
 	r := carol.until("", `<enable xmlns="urn:xmpp:sm:3" resume="true"/>`, "<enabled")

@@ -1,10 +1,11 @@
 // Package netbed starts the multi-box testbed of scripts/netns-testbed.sh
 // for integration tests: bridge boxes in Linux network namespaces, two
 // federated Prosody servers (a.test, b.test), a cluster of two bridges of
-// a.test (a1, a2) and HAProxy doing round-robin in front of them.
+// a.test (a1, a2), and HAProxy and nginx each doing round-robin in front
+// of them.
 //
 // It needs root and "ip netns": without them Start skips the test, saying
-// why. Everything else missing (prosody, haproxy, openssl) fails it;
+// why. Everything else missing (prosody, haproxy, nginx, openssl) fails it;
 // scripts/test.sh installs them.
 //
 // Concurrency: Start fails the test through t and follows the rules of
@@ -32,6 +33,7 @@ import (
 type Testbed struct {
 	Dir         string // the script's directory: configs, logs, pid files
 	BalancerURL string // HAProxy, round-robin over a1 and a2
+	NginxURL    string // nginx, the same
 	A1URL       string // the bridges, each http://IP:5280
 	A2URL       string
 	B1URL       string
@@ -76,8 +78,9 @@ func Start(t testing.TB) *Testbed {
 			kv[k] = v
 		}
 	}
+	tb.NginxURL = kv["NGINX_URL"]
 	tb.BalancerURL, tb.A1URL, tb.A2URL, tb.B1URL, tb.CAFile = kv["BALANCER_URL"], kv["A1_URL"], kv["A2_URL"], kv["B1_URL"], kv["CA_FILE"]
-	if tb.BalancerURL == "" || tb.A1URL == "" || tb.A2URL == "" || tb.B1URL == "" || tb.CAFile == "" {
+	if tb.BalancerURL == "" || tb.NginxURL == "" || tb.A1URL == "" || tb.A2URL == "" || tb.B1URL == "" || tb.CAFile == "" {
 		t.Fatalf("netbed: the script printed no complete set of addresses:\n%s", out)
 	}
 	return tb
