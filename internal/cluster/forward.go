@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -138,6 +139,7 @@ func (h *handler) forward(w http.ResponseWriter, r *http.Request, owner string, 
 	var failed error
 	p := &httputil.ReverseProxy{
 		Transport:     h.c.transport,
+		BufferPool:    copyBuffers,
 		FlushInterval: -1, // event streams go out as they come
 		Director: func(out *http.Request) {
 			out.URL.Scheme = peer.Scheme
@@ -176,3 +178,12 @@ func (h *handler) forward(w http.ResponseWriter, r *http.Request, owner string, 
 	}
 	h.next.ServeHTTP(w, r)
 }
+
+// copyBuffers lends the buffers answers are copied through: without them,
+// every forwarded request would allocate 32 KiB.
+var copyBuffers = &bufferPool{sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
+
+type bufferPool struct{ p sync.Pool }
+
+func (bp *bufferPool) Get() []byte  { return *bp.p.Get().(*[]byte) }
+func (bp *bufferPool) Put(b []byte) { bp.p.Put(&b) }

@@ -57,7 +57,7 @@ func (n *node) transport(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(w, "%s served %s (forwarded by %q, host %s)", n.name, sid, r.Header.Get(ForwardedHeader), r.Host)
 }
 
-func testCluster(t *testing.T, names ...string) map[string]*node {
+func testCluster(t testing.TB, names ...string) map[string]*node {
 	t.Helper()
 	nodes := map[string]*node{}
 	peers := map[string]string{}
