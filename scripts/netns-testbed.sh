@@ -7,8 +7,8 @@
 #   scripts/netns-testbed.sh kill DIR NODE
 #                                        SIGKILL the bridge NODE (a1, a2, b1)
 #
-# Needs root, ip (iproute2), openssl, prosody, haproxy and nginx
-# (scripts/testbed.sh install prosody), and the daemon: XMPPBRIDGE=path/to/xmppbridge,
+# Needs root, ip (iproute2), openssl, curl, prosody, ejabberd, haproxy and
+# nginx (scripts/testbed.sh install prosody ejabberd), and the daemon: XMPPBRIDGE=path/to/xmppbridge,
 # else it is built with go build into DIR.
 #
 # The boxes, on one Linux bridge (xbN) whose address 10.231.N.1 is where the
@@ -18,15 +18,16 @@
 #                         the bridge a1 (:5280), in front of that Prosody
 #   box a2   10.231.N.12  the bridge a2, in front of the same Prosody
 #   box b    10.231.N.21  Prosody serving b.test and the bridge b1
+#   box c    10.231.N.31  ejabberd serving c.test and the bridge c1
 #   box lb   10.231.N.2   HAProxy (:80) and nginx (:8080), each plain
 #                         round-robin over a1 and a2, from
 #                         examples/haproxy/haproxy.cfg and
 #                         examples/nginx/xmppbridge-cluster.conf
 #
 # a1 and a2 are one cluster ([cluster] nodes a1 and a2), so any request of
-# a BOSH or JSON session may reach either. a.test and b.test federate over
-# s2s with certificates of a CA the script makes (DIR/ca.crt), required on
-# both sides (s2s_secure_auth). Each box resolves the other domain through
+# a BOSH or JSON session may reach either. a.test, b.test and c.test
+# federate over s2s with certificates of a CA the script makes
+# (DIR/ca.crt), required on every side. Each box resolves the other domain through
 # its own /etc/hosts (ip netns exec mounts /etc/netns/BOX/hosts there). Users
 # alice, bob and carol with password "secret" exist on both domains.
 #
@@ -34,7 +35,7 @@
 #   NET=10.231.N
 #   BALANCER_URL=http://10.231.N.2
 #   NGINX_URL=http://10.231.N.2:8080
-#   A1_URL=http://10.231.N.11:5280   A2_URL=...   B1_URL=...
+#   A1_URL=http://10.231.N.11:5280   A2_URL=...   B1_URL=...   C1_URL=...
 #   CA_FILE=DIR/ca.crt
 #
 # Environment:
@@ -78,11 +79,13 @@ set_names() {
 	NS_A=xb$N-a
 	NS_A2=xb$N-a2
 	NS_B=xb$N-b
+	NS_C=xb$N-c
 	NS_LB=xb$N-lb
 	NET=10.231.$N
 	IP_A=$NET.11
 	IP_A2=$NET.12
 	IP_B=$NET.21
+	IP_C=$NET.31
 	IP_LB=$NET.2
 }
 
@@ -116,6 +119,7 @@ box() {
 		echo "127.0.0.1 localhost"
 		echo "$IP_A a.test"
 		echo "$IP_B b.test"
+		echo "$IP_C c.test"
 	} >"/etc/netns/$ns/hosts"
 	# No name server in a box: lookups beyond /etc/hosts fail at once.
 	echo "nameserver 127.0.0.1" >"/etc/netns/$ns/resolv.conf"
@@ -128,6 +132,7 @@ network_up() {
 	box "$NS_A" "$IP_A"
 	box "$NS_A2" "$IP_A2"
 	box "$NS_B" "$IP_B"
+	box "$NS_C" "$IP_C"
 	box "$NS_LB" "$IP_LB"
 }
 
@@ -201,6 +206,82 @@ EOF
 	done
 	ip netns exec "$ns" prosody --config "$dir/prosody.cfg.lua" -F </dev/null >"$dir/prosody.out" 2>&1 &
 	echo $! >"$DIR/$box.prosody.pid"
+}
+
+# ---------------------------------------------------------------- ejabberd
+
+# ejabberd_start: ejabberd serving c.test in box c, run from erl as
+# scripts/testbed.sh runs it (no Erlang distribution), its users registered
+# through mod_http_api on a Unix socket in DIR.
+ejabberd_start() {
+	local dir=$DIR/c ctl
+	mkdir -p "$dir/data"
+	ctl=$(command -v ejabberdctl) || die "ejabberdctl not found"
+	ERL=$(sed -n 's/^ERL="\(.*\)"$/\1/p' "$ctl" | head -n1)
+	ERL_LIBS=$(sed -n "s/^ERL_LIBS='\(.*\)'$/\1/p" "$ctl" | head -n1)
+	[ -n "$ERL" ] || ERL=$(command -v erl) || die "erl not found"
+	cat "$DIR/c.test.crt" "$DIR/c.test.key" >"$dir/c.test.pem"
+	cat >"$dir/ejabberd.yml" <<EOF
+# Written by scripts/netns-testbed.sh.
+hosts:
+  - c.test
+loglevel: info
+log_rotate_count: 0
+certfiles:
+  - "$dir/c.test.pem"
+ca_file: "$DIR/ca.crt"
+auth_method: internal
+auth_password_format: scram
+s2s_use_starttls: required
+s2s_access: all
+listen:
+  - port: 5222
+    ip: "$IP_C"
+    module: ejabberd_c2s
+    starttls: true
+  - port: 5269
+    ip: "$IP_C"
+    module: ejabberd_s2s_in
+  - port: "unix:$dir/api.sock"
+    module: ejabberd_http
+    request_handlers:
+      /api: mod_http_api
+api_permissions:
+  "netns testbed script":
+    from:
+      - mod_http_api
+    who: all
+    what: "*"
+modules:
+  mod_admin_extra: {}
+  mod_caps: {}
+  mod_carboncopy: {}
+  mod_disco: {}
+  mod_http_api: {}
+  mod_ping: {}
+  mod_roster: {}
+  mod_stream_mgmt: {}
+EOF
+	HOME=$dir ERL_LIBS=$ERL_LIBS EJABBERD_LOG_PATH=$dir/ejabberd.log ERL_CRASH_DUMP=$dir/erl_crash.dump ERL_CRASH_DUMP_BYTES=0 \
+		ip netns exec "$NS_C" "$ERL" -noinput +sbwt none +sbwtdcpu none +sbwtdio none \
+		-mnesia dir "\"$dir/data\"" -ejabberd config "\"$dir/ejabberd.yml\"" -ejabberd quiet true \
+		-s ejabberd </dev/null >"$dir/ejabberd.out" 2>&1 &
+	echo $! >"$DIR/c.ejabberd.pid"
+}
+
+# ejabberd_users: register the users once ejabberd has started.
+ejabberd_users() {
+	local dir=$DIR/c i u status
+	for i in $(seq 1 $((START_TIMEOUT * 10))); do
+		grep -q "is started in the node" "$dir/ejabberd.log" 2>/dev/null && break
+		sleep 0.1
+	done
+	for u in "${USERS[@]}"; do
+		status=$(curl -sS --max-time 30 --unix-socket "$dir/api.sock" -H 'Content-Type: application/json' \
+			--data-binary "{\"user\":\"$u\",\"host\":\"c.test\",\"password\":\"$PASSWORD\"}" \
+			-o "$dir/api.out" -w '%{http_code}' http://localhost/api/register) || die "ejabberd's API did not answer ($dir)"
+		[ "$status" = 200 ] || die "ejabberd could not register $u@c.test: $status $(cat "$dir/api.out")"
+	done
 }
 
 # ---------------------------------------------------------------- bridges
@@ -331,7 +412,7 @@ cmd_stop() {
 		stop_pid "$f"
 	done
 	local ns
-	for ns in "$NS_A" "$NS_A2" "$NS_B" "$NS_LB"; do
+	for ns in "$NS_A" "$NS_A2" "$NS_B" "$NS_C" "$NS_LB"; do
 		# Anything left in a box goes with it.
 		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
 		ip netns del "$ns" 2>/dev/null || true
@@ -351,8 +432,8 @@ cmd_start() {
 	[ "$(id -u)" = 0 ] || die "needs root (network namespaces)"
 	ip netns list >/dev/null 2>&1 || die "ip netns is not available"
 	local t
-	for t in openssl prosody prosodyctl haproxy nginx; do
-		command -v "$t" >/dev/null 2>&1 || die "$t is missing (scripts/testbed.sh install prosody)"
+	for t in openssl curl prosody prosodyctl ejabberdctl haproxy nginx; do
+		command -v "$t" >/dev/null 2>&1 || die "$t is missing (scripts/testbed.sh install prosody ejabberd)"
 	done
 	[ ! -s "$DIR/n" ] || die "a testbed already runs in $DIR (stop it first)"
 	pick_n
@@ -365,18 +446,24 @@ cmd_start() {
 	make_ca
 	make_cert a.test
 	make_cert b.test
+	make_cert c.test
 	prosody_start a a.test "$IP_A"
 	prosody_start b b.test "$IP_B"
+	ejabberd_start
 	wait_tcp "$IP_A" 5222 "Prosody of a.test"
 	wait_tcp "$IP_B" 5222 "Prosody of b.test"
+	wait_tcp "$IP_C" 5222 "ejabberd of c.test"
+	ejabberd_users
 	bridge_start a1 a "$IP_A" a.test "$IP_A"
 	bridge_start a2 a2 "$IP_A2" a.test "$IP_A"
 	bridge_start b1 b "$IP_B" b.test "$IP_B"
+	bridge_start c1 c "$IP_C" c.test "$IP_C"
 	haproxy_start
 	nginx_start
 	wait_tcp "$IP_A" 5280 "bridge a1"
 	wait_tcp "$IP_A2" 5280 "bridge a2"
 	wait_tcp "$IP_B" 5280 "bridge b1"
+	wait_tcp "$IP_C" 5280 "bridge c1"
 	wait_tcp "$IP_LB" 80 "HAProxy"
 	wait_tcp "$IP_LB" 8080 "nginx"
 	trap - EXIT
@@ -394,6 +481,7 @@ NGINX_URL=http://$IP_LB:8080
 A1_URL=http://$IP_A:5280
 A2_URL=http://$IP_A2:5280
 B1_URL=http://$IP_B:5280
+C1_URL=http://$IP_C:5280
 CA_FILE=$DIR/ca.crt
 EOF
 	cat "$DIR/netbed.env"
@@ -402,7 +490,7 @@ EOF
 cmd_kill() {
 	load_n
 	local node=${1:-}
-	case $node in a1 | a2 | b1) ;; *) die "no bridge \"$node\": a1, a2 or b1" ;; esac
+	case $node in a1 | a2 | b1 | c1) ;; *) die "no bridge \"$node\": a1, a2, b1 or c1" ;; esac
 	[ -s "$DIR/$node.pid" ] || die "bridge $node is not running"
 	kill -9 "$(cat "$DIR/$node.pid")"
 	rm -f "$DIR/$node.pid"

@@ -38,11 +38,12 @@ func (c *boshClient) auth(user string) {
 	c.until("", `<auth xmlns="urn:ietf:params:xml:ns:xmpp-sasl" mechanism="PLAIN">`+auth+`</auth>`, "<success")
 }
 
-// TestNetnsFederation: users of a.test and of b.test, on two boxes with
-// their own Prosody and bridge, chat across the boxes over s2s (with
-// certificates of the testbed's CA): alice over JSON long-poll and carol
-// over BOSH through the balancer in front of a.test's two bridges; bob over
-// a JSON WebSocket and carol@b.test over RFC 7395 on b.test's bridge.
+// TestNetnsFederation: users of a.test and b.test (Prosody) and c.test
+// (ejabberd), on three boxes each with its own server and bridge, chat
+// across the boxes over s2s (with certificates of the testbed's CA): alice
+// over JSON long-poll and carol over BOSH through the balancer in front of
+// a.test's two bridges; bob over a JSON WebSocket and carol@b.test over
+// RFC 7395 on b.test's bridge; bob@c.test over JSON events on c.test's.
 func TestNetnsFederation(t *testing.T) {
 	tb := netbed.Start(t)
 
@@ -78,6 +79,25 @@ func TestNetnsFederation(t *testing.T) {
 	xml.until("carol@b.test/xml")
 	xml.send(`<message to="alice@a.test/poll" type="chat" xmlns="jabber:client"><body>from b.test over RFC 7395</body></message>`)
 	alice.pollUntil("from b.test over RFC 7395")
+
+	// ejabberd's c.test, over JSON events on its own box's bridge.
+	cb := &jsonHTTP{t: t, bases: []string{tb.C1URL + "/json"}, rid: 40}
+	cb.login("bob", "c.test", "sse")
+	stream := cb.events()
+	if a, err := cb.post(`{"kind":"message","to":"alice@a.test/poll","type":"chat","body":"from c.test over events"}`); err != nil || a.Status != 200 {
+		t.Fatalf("c.test post: %+v %v", a, err)
+	}
+	alice.pollUntil("from c.test over events")
+	if a, err := alice.post(`{"kind":"message","to":"bob@c.test/sse","type":"chat","body":"from a.test to ejabberd"}`); err != nil || a.Status != 200 {
+		t.Fatalf("alice's post: %+v %v", a, err)
+	}
+	stream.until(t, "from a.test to ejabberd")
+	xml.send(`<message to="bob@c.test/sse" type="chat" xmlns="jabber:client"><body>from b.test to ejabberd</body></message>`)
+	stream.until(t, "from b.test to ejabberd")
+	if a, err := cb.post(`{"kind":"message","to":"carol@b.test/xml","type":"chat","body":"from ejabberd to b.test"}`); err != nil || a.Status != 200 {
+		t.Fatalf("c.test post: %+v %v", a, err)
+	}
+	xml.until("from ejabberd to b.test")
 }
 
 var smID = regexp.MustCompile(`<enabled [^>]*id=['"]([^'"]+)['"]`)

@@ -1,11 +1,13 @@
 // Package netbed starts the multi-box testbed of scripts/netns-testbed.sh
 // for integration tests: bridge boxes in Linux network namespaces, two
-// federated Prosody servers (a.test, b.test), a cluster of two bridges of
+// Prosody servers (a.test, b.test) and an ejabberd (c.test), federated, each
+// with a bridge, a cluster of two bridges of
 // a.test (a1, a2), and HAProxy and nginx each doing round-robin in front
 // of them.
 //
 // It needs root and "ip netns": without them Start skips the test, saying
-// why. Everything else missing (prosody, haproxy, nginx, openssl) fails it;
+// why. Everything else missing (prosody, ejabberd, haproxy, nginx, openssl,
+// curl) fails it;
 // scripts/test.sh installs them.
 //
 // Concurrency: Start fails the test through t and follows the rules of
@@ -37,6 +39,7 @@ type Testbed struct {
 	A1URL       string // the bridges, each http://IP:5280
 	A2URL       string
 	B1URL       string
+	C1URL       string // in front of ejabberd (c.test)
 	CAFile      string // the testbed CA, which signed a.test and b.test
 
 	script string
@@ -78,15 +81,15 @@ func Start(t testing.TB) *Testbed {
 			kv[k] = v
 		}
 	}
-	tb.NginxURL = kv["NGINX_URL"]
+	tb.NginxURL, tb.C1URL = kv["NGINX_URL"], kv["C1_URL"]
 	tb.BalancerURL, tb.A1URL, tb.A2URL, tb.B1URL, tb.CAFile = kv["BALANCER_URL"], kv["A1_URL"], kv["A2_URL"], kv["B1_URL"], kv["CA_FILE"]
-	if tb.BalancerURL == "" || tb.NginxURL == "" || tb.A1URL == "" || tb.A2URL == "" || tb.B1URL == "" || tb.CAFile == "" {
+	if tb.BalancerURL == "" || tb.NginxURL == "" || tb.C1URL == "" || tb.A1URL == "" || tb.A2URL == "" || tb.B1URL == "" || tb.CAFile == "" {
 		t.Fatalf("netbed: the script printed no complete set of addresses:\n%s", out)
 	}
 	return tb
 }
 
-// Kill sends SIGKILL to the bridge node (a1, a2 or b1).
+// Kill sends SIGKILL to the bridge node (a1, a2, b1 or c1).
 func (tb *Testbed) Kill(node string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
