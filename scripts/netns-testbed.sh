@@ -5,7 +5,10 @@
 #   scripts/netns-testbed.sh start DIR   start the boxes, print KEY=VALUE lines
 #   scripts/netns-testbed.sh stop DIR    stop everything and remove the boxes
 #   scripts/netns-testbed.sh kill DIR NODE
-#                                        SIGKILL the bridge NODE (a1, a2, b1)
+#                                        SIGKILL the bridge NODE (a1, a2, b1, c1)
+#   scripts/netns-testbed.sh cut DIR NODE
+#                                        cut the link of NODE's box: its
+#                                        packets go nowhere, nothing is refused
 #
 # Needs root, ip (iproute2), openssl, curl, prosody, ejabberd, haproxy and
 # nginx (scripts/testbed.sh install prosody ejabberd), and the daemon: XMPPBRIDGE=path/to/xmppbridge,
@@ -57,7 +60,7 @@ die() {
 }
 
 usage() {
-	sed -n '4,9p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '4,11p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -96,7 +99,8 @@ pick_n() {
 		return
 	fi
 	for N in $(seq 1 254); do
-		if ! ip link show "xb$N" >/dev/null 2>&1 && ! ip netns list | grep -q "^xb$N-"; then
+		if ! ip link show "xb$N" >/dev/null 2>&1 && ! ip netns list | grep -q "^xb$N-" &&
+			! ip -o link show | grep -q ": xb$N[a-z]"; then
 			return
 		fi
 	done
@@ -215,6 +219,7 @@ EOF
 # through mod_http_api on a Unix socket in DIR.
 ejabberd_start() {
 	local dir=$DIR/c ctl
+	rm -rf "$dir/data"
 	mkdir -p "$dir/data"
 	ctl=$(command -v ejabberdctl) || die "ejabberdctl not found"
 	ERL=$(sed -n 's/^ERL="\(.*\)"$/\1/p' "$ctl" | head -n1)
@@ -417,6 +422,9 @@ cmd_stop() {
 		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
 		ip netns del "$ns" 2>/dev/null || true
 		rm -rf "/etc/netns/$ns"
+		# The kernel takes down a namespace's devices in the background;
+		# a veth left for a while would stop the next start here.
+		ip link del "xb$N${ns##*-}" 2>/dev/null || true
 	done
 	ip link del "$BR" 2>/dev/null || true
 	rm -f "$DIR/n"
@@ -496,8 +504,18 @@ cmd_kill() {
 	rm -f "$DIR/$node.pid"
 }
 
+# cmd_cut NODE: the box of NODE loses its link (the bridge's port of its
+# veth goes down), as when a machine's network fails.
+cmd_cut() {
+	load_n
+	local node=${1:-} box
+	case $node in a1) box=a ;; a2) box=a2 ;; b1) box=b ;; c1) box=c ;; *) die "no bridge \"$node\": a1, a2, b1 or c1" ;; esac
+	ip link set "xb$N$box" down
+}
+
 case $CMD in
 start) cmd_start ;;
+cut) shift 2 && cmd_cut "$@" ;;
 stop) cmd_stop ;;
 kill) shift 2 && cmd_kill "$@" ;;
 *) usage ;;

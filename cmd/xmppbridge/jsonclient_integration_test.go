@@ -13,6 +13,11 @@ import (
 	"time"
 )
 
+// boundedHTTP sends the test clients' requests: a request that hangs
+// fails the test instead of holding it up until go test's timeout. It is
+// longer than any wait a test asks for.
+var boundedHTTP = &http.Client{Timeout: 90 * time.Second}
+
 // jsonAnswer is what a JSON API POST is answered with: a session's frames,
 // or an error object.
 type jsonAnswer struct {
@@ -55,7 +60,7 @@ func (c *jsonHTTP) post(frames ...string) (jsonAnswer, error) {
 	if c.poll {
 		path = "/poll"
 	}
-	res, err := http.Post(c.base()+path, "application/json", strings.NewReader(body))
+	res, err := boundedHTTP.Post(c.base()+path, "application/json", strings.NewReader(body))
 	if err != nil {
 		return jsonAnswer{}, err
 	}

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -25,6 +26,18 @@ type Config struct {
 	Peers map[string]string
 	// DialTimeout bounds connecting to a peer. Zero means 2 seconds.
 	DialTimeout time.Duration
+	// ProbeInterval is how often a forwarded request whose answer has not
+	// begun checks that its owner is still there: a GET of ProbePath on a
+	// new connection (shared by the requests waiting on one peer), which
+	// must be answered within twice DialTimeout. A held request waits on
+	// a connection that may have lost its peer without a sound (a box cut
+	// off); this notices within ProbeInterval and the probe's bound
+	// instead of the transport's longest hold. Zero means 5 seconds;
+	// negative, no probes.
+	ProbeInterval time.Duration
+	// ProbePath is what a probe asks for; any answer will do. Empty means
+	// "/healthz".
+	ProbePath string
 	// OnForward, if set, hears of every request forwarded, with the
 	// owner's name and, if the owner could not be reached, why (then the
 	// request was served locally). For logs.
@@ -34,8 +47,19 @@ type Config struct {
 // Cluster forwards requests of other nodes' sessions to them.
 type Cluster struct {
 	cfg       Config
-	peers     map[string]*url.URL
+	peers     map[string]*peer
 	transport *http.Transport
+	probes    *http.Client // new connections only
+}
+
+// peer is another node, and what the last probe of it found.
+type peer struct {
+	url *url.URL
+
+	mu      sync.Mutex
+	checked time.Time     // when the last probe ended
+	alive   bool          // what it found
+	probing chan struct{} // closed when the probe under way ends
 }
 
 // New checks cfg and returns a Cluster.
@@ -46,7 +70,13 @@ func New(cfg Config) (*Cluster, error) {
 	if cfg.DialTimeout <= 0 {
 		cfg.DialTimeout = 2 * time.Second
 	}
-	c := &Cluster{cfg: cfg, peers: make(map[string]*url.URL, len(cfg.Peers))}
+	if cfg.ProbeInterval == 0 {
+		cfg.ProbeInterval = 5 * time.Second
+	}
+	if cfg.ProbePath == "" {
+		cfg.ProbePath = "/healthz"
+	}
+	c := &Cluster{cfg: cfg, peers: make(map[string]*peer, len(cfg.Peers))}
 	names := make([]string, 0, len(cfg.Peers))
 	for name := range cfg.Peers {
 		names = append(names, name)
@@ -63,9 +93,13 @@ func New(cfg Config) (*Cluster, error) {
 		if err != nil {
 			return nil, fmt.Errorf("cluster: peer %s: %w", name, err)
 		}
-		c.peers[name] = u
+		c.peers[name] = &peer{url: u}
 	}
 	d := &net.Dialer{Timeout: cfg.DialTimeout}
+	c.probes = &http.Client{
+		Transport: &http.Transport{DialContext: d.DialContext, DisableKeepAlives: true, TLSHandshakeTimeout: cfg.DialTimeout},
+		Timeout:   2 * cfg.DialTimeout,
+	}
 	c.transport = &http.Transport{
 		DialContext:         d.DialContext,
 		TLSHandshakeTimeout: cfg.DialTimeout,
@@ -125,3 +159,39 @@ func Owner(sid string) string {
 
 // Close lets go of idle connections to the peers.
 func (c *Cluster) Close() { c.transport.CloseIdleConnections() }
+
+// reachable says whether p answered a probe lately, probing it when nobody
+// did: one probe at a time per peer, whose answer every caller waiting
+// on it shares and callers within half a ProbeInterval reuse.
+func (c *Cluster) reachable(p *peer) bool {
+	p.mu.Lock()
+	if time.Since(p.checked) < c.cfg.ProbeInterval/2 {
+		defer p.mu.Unlock()
+		return p.alive
+	}
+	if ch := p.probing; ch != nil {
+		p.mu.Unlock()
+		<-ch
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return p.alive
+	}
+	ch := make(chan struct{})
+	p.probing = ch
+	p.mu.Unlock()
+
+	alive := false
+	req, err := http.NewRequest(http.MethodGet, p.url.String()+c.cfg.ProbePath, nil)
+	if err == nil {
+		req.Header.Set(ForwardedHeader, c.cfg.Node)
+		if res, err := c.probes.Do(req); err == nil {
+			res.Body.Close()
+			alive = true
+		}
+	}
+	p.mu.Lock()
+	p.alive, p.checked, p.probing = alive, time.Now(), nil
+	p.mu.Unlock()
+	close(ch)
+	return alive
+}

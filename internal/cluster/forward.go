@@ -117,6 +117,35 @@ func (h *handler) readBody(w http.ResponseWriter, r *http.Request) (body []byte,
 	return body, true
 }
 
+// probe checks every ProbeInterval, until stop is called, that p is
+// reachable, and calls cancel when it is not.
+func (h *handler) probe(p *peer, cancel func()) (stop func()) {
+	every := h.c.cfg.ProbeInterval
+	if every < 0 {
+		return func() {}
+	}
+	var mu sync.Mutex
+	stopped := false
+	var t *time.Timer
+	t = time.AfterFunc(every, func() {
+		if !h.c.reachable(p) {
+			cancel()
+			return
+		}
+		mu.Lock()
+		if !stopped {
+			t.Reset(every)
+		}
+		mu.Unlock()
+	})
+	return func() {
+		mu.Lock()
+		stopped = true
+		t.Stop()
+		mu.Unlock()
+	}
+}
+
 type errReader struct{ err error }
 
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
@@ -129,13 +158,17 @@ type readCloser struct {
 // forward serves r by the owner's answer; when the owner cannot be reached,
 // by next, which holds no such session and says so in its protocol.
 func (h *handler) forward(w http.ResponseWriter, r *http.Request, owner string, body []byte) {
-	peer := h.c.peers[owner]
+	pr := h.c.peers[owner]
+	peer := pr.url
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	// Until the owner's answer begins: a held request waits at most the
-	// transport's longest hold there.
+	// transport's longest hold there, and only while the owner answers
+	// probes.
 	silent := time.AfterFunc(h.route.HoldTimeout, cancel)
 	defer silent.Stop()
+	stopProbes := h.probe(pr, cancel)
+	defer stopProbes()
 	var failed error
 	p := &httputil.ReverseProxy{
 		Transport:     h.c.transport,
@@ -153,6 +186,7 @@ func (h *handler) forward(w http.ResponseWriter, r *http.Request, owner string, 
 			}
 		},
 		ModifyResponse: func(resp *http.Response) error {
+			stopProbes()
 			if !silent.Stop() {
 				return errors.New("cluster: the owner answered too late")
 			}

@@ -170,11 +170,73 @@ func TestForwardOwnerSilent(t *testing.T) {
 		}
 	}()
 	u, _ := ParsePeerURL("http://" + ln.Addr().String())
-	nodes["a"].c.peers["b"] = u
+	nodes["a"].c.peers["b"] = &peer{url: u}
 	status, body := post(t, nodes["a"].srv.URL, "sid=b.2")
 	if status != 404 || !strings.Contains(body, "item-not-found at a") {
 		t.Errorf("got %d %q, want the local transport's item-not-found after HoldTimeout", status, body)
 	}
+}
+
+// A request held by an owner that stops answering (its box cut off) is
+// answered when a probe finds the owner gone, long before the hold's end;
+// one held by an owner that answers probes waits.
+func TestForwardProbes(t *testing.T) {
+	held := make(chan struct{})
+	owner := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/healthz" {
+			return
+		}
+		select {
+		case <-held:
+		case <-r.Context().Done():
+		}
+	}))
+	defer owner.Close()
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	go func() {
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	c, err := New(Config{Node: "a", Peers: map[string]string{"b": owner.URL, "c": "http://" + silent.Addr().String()},
+		DialTimeout: 50 * time.Millisecond, ProbeInterval: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	local := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "item-not-found here", 404) })
+	srv := httptest.NewServer(c.Handler(local, Route{SID: func(r *http.Request, body []byte) string { return string(body) }, HoldTimeout: time.Hour}))
+	defer srv.Close()
+
+	status, body := post(t, srv.URL, "c.1")
+	if status != 404 || !strings.Contains(body, "item-not-found here") {
+		t.Errorf("owner cut off: got %d %q, want the local item-not-found", status, body)
+	}
+	done := make(chan int, 1)
+	go func() {
+		res, err := http.Post(srv.URL, "text/plain", strings.NewReader("b.1"))
+		if err != nil {
+			done <- -1
+			return
+		}
+		res.Body.Close()
+		done <- res.StatusCode
+	}()
+	select {
+	case s := <-done:
+		t.Fatalf("a request held by an owner that answers probes ended: %d", s)
+	case <-time.After(time.Second): // ten probes
+	}
+	close(held) // before the servers close, which wait for their handlers
+	<-done
 }
 
 func TestForwardEventStream(t *testing.T) {

@@ -97,6 +97,15 @@ func (tb *Testbed) Kill(node string) error {
 	return err
 }
 
+// Cut cuts the link of the box of the bridge node (a1, a2, b1 or c1): its
+// packets go nowhere, and nothing is refused.
+func (tb *Testbed) Cut(node string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := tb.run(ctx, nil, "cut", tb.Dir, node)
+	return err
+}
+
 // Log is the log of the bridge node, for a failing test to show.
 func (tb *Testbed) Log(node string) string {
 	b, _ := os.ReadFile(filepath.Join(tb.Dir, node+".log"))
