@@ -83,6 +83,11 @@ type Config struct {
 	// answer sends the client there with see-other-uri instead of opening
 	// a session.
 	SeeOtherURI func(domain string) string
+	// SIDPrefix starts every session id, after which come 128 random bits
+	// in hex: a cluster's node name and a dot (package internal/cluster),
+	// so that any bridge can tell whose session a request is for. Empty
+	// means none.
+	SIDPrefix string
 	// OnReject, if set, hears of every request ServeHTTP refused with a
 	// binding condition the request itself caused (not a session's end),
 	// with the HTTP status (0 when the connection was closed without an
@@ -482,12 +487,13 @@ func (h *Handler) Len() int {
 }
 
 // freshSID returns a session id no session of the Handler has (XEP-0124
-// §7.2: unique within the connection manager), of 128 random bits.
+// §7.2: unique within the connection manager), of 128 random bits after
+// Config.SIDPrefix.
 func (h *Handler) freshSID() string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for {
-		if sid := newSID(); h.sessions[sid] == nil {
+		if sid := h.cfg.SIDPrefix + newSID(); h.sessions[sid] == nil {
 			return sid
 		}
 	}

@@ -558,6 +558,19 @@ func TestSessionIDs(t *testing.T) {
 	}
 }
 
+// A cluster's node name starts every sid, and the session is found by it.
+func TestSessionIDPrefix(t *testing.T) {
+	up := fakexmpp.Start(t, fakexmpp.Echo)
+	e := newEnv(t, up.Addr, Config{SIDPrefix: "a1."})
+	s, _ := e.open(t, "")
+	if !strings.HasPrefix(s.sid, "a1.") || len(s.sid) != 3+32 {
+		t.Fatalf("sid %q: want a1. and 32 hex digits", s.sid)
+	}
+	if r := s.send(t, "", msg("x")); r.attrs["type"] != "" {
+		t.Errorf("a request of the session: %v", r)
+	}
+}
+
 func TestShutdown(t *testing.T) {
 	up := fakexmpp.Start(t, fakexmpp.Echo)
 	e := newEnv(t, up.Addr, Config{})

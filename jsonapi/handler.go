@@ -85,6 +85,11 @@ type Config struct {
 	// to resume. Zero means DefaultResumeWindow; negative, none (the
 	// session ends).
 	ResumeWindow time.Duration
+	// SIDPrefix starts the sid of every session a login or a resume
+	// opens over the HTTP transports: a cluster's node name and a dot
+	// (package internal/cluster), so that any bridge can tell whose
+	// session a request is for. Empty means none.
+	SIDPrefix string
 	// OnReject, if set, hears of every request refused with an error, with
 	// the HTTP status (0 on an open WebSocket) and the error code and text.
 	OnReject func(r *http.Request, status int, code, text string)
@@ -314,6 +319,9 @@ func newSID() string {
 }
 
 func (h *Handler) newSession(sid string) *session {
+	if sid != "" {
+		sid = h.cfg.SIDPrefix + sid
+	}
 	s := &session{h: h, sid: sid, next: 1}
 	_, _ = rand.Read(s.key[:])
 	// The engine orders the HTTP transports' posts (create configures it);

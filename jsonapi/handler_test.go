@@ -168,3 +168,15 @@ func TestEndpoint(t *testing.T) {
 		}
 	}
 }
+
+// A cluster's node name starts the sid of every HTTP session; WebSocket
+// sessions have none.
+func TestSIDPrefix(t *testing.T) {
+	h := New(Config{Hub: bridge.New(bridge.Config{}), SIDPrefix: "a1."})
+	if sid := h.newSession(newSID()).sid; !strings.HasPrefix(sid, "a1.") || len(sid) != 3+32 {
+		t.Errorf("HTTP sid %q: want a1. and 32 hex digits", sid)
+	}
+	if sid := h.newSession("").sid; sid != "" {
+		t.Errorf("WebSocket sid %q, want none", sid)
+	}
+}

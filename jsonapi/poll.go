@@ -368,7 +368,7 @@ func (h *Handler) resumeHTTP(f *loginFrame) (*session, []byte, *apiError) {
 	if e != nil {
 		return nil, nil, e
 	}
-	sid := newSID()
+	sid := h.cfg.SIDPrefix + newSID()
 	s.lp.Lock()
 	after := s.takeOverLocked()
 	h.rename(s, sid)

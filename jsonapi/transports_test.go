@@ -501,3 +501,18 @@ func TestNoResumption(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestSIDPrefixAfterResume: a cluster node's name starts the sid of a
+// session resumed over HTTP too, so that the cluster still finds it.
+func TestSIDPrefixAfterResume(t *testing.T) {
+	base, _ := serve(t, Config{SIDPrefix: "a1.", Inactivity: time.Second})
+	alice := loginPage(t, base, "poll", "alice")
+	if sid := alice.c.(*pollClient).sid; !strings.HasPrefix(sid, "a1.") {
+		t.Fatalf("login sid %q", sid)
+	}
+	alice.cut(t)
+	f := alice.resume(t, base, "poll")
+	if f.Kind != "resumed" || !strings.HasPrefix(f.SID, "a1.") {
+		t.Fatalf("resume: %s", f.raw)
+	}
+}

@@ -2,7 +2,7 @@
 # test.sh: the project's one test command, for developers and CI alike.
 #
 # Installs what the tests need and is missing (Prosody, ejabberd, openssl,
-# iproute2, curl, Chromium from Debian's packages; the npm modules of
+# iproute2, curl, HAProxy, Chromium from Debian's packages; the npm modules of
 # interop/), then checks formatting, vets the code with and without the
 # integration tag, and runs every test: the JSON client's own tests in Node,
 # then unit, integration against a real Prosody, and interop with real npm

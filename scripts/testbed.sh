@@ -114,6 +114,9 @@ install_packages() {
 	command -v ss >/dev/null 2>&1 || missing+=(iproute2)
 	# systemd-analyze checks the Debian package's unit (it starts nothing).
 	command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+	# The balancers of the multi-box testbed (scripts/netns-testbed.sh).
+	command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
+	command -v nginx >/dev/null 2>&1 || missing+=(nginx-light)
 	if [ ${#missing[@]} -eq 0 ]; then
 		return 0
 	fi

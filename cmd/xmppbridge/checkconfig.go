@@ -87,5 +87,8 @@ func writeSummary(w io.Writer, cfg *Config) {
 	if *cfg.AllowAnyDomain {
 		line("domain", "any other → SRV lookup (starttls)")
 	}
+	if cfg.Cluster.Node != "" {
+		line("cluster", "node %s; peers %s", cfg.Cluster.Node, strings.Join(slices.Sorted(maps.Keys(cfg.Cluster.Peers)), ", "))
+	}
 	line("limits", "%d sessions, %d-byte stanzas, %d-byte queues", cfg.Limits.MaxSessions, cfg.Limits.MaxStanzaBytes, cfg.Limits.QueueBytes)
 }

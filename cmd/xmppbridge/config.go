@@ -66,6 +66,7 @@ type Config struct {
 	Limits    LimitsConfig    `toml:"limits"`
 	Upstream  UpstreamConfig  `toml:"upstream"`
 	Metrics   MetricsConfig   `toml:"metrics"`
+	Cluster   ClusterConfig   `toml:"cluster"`
 	// TLS is the default for verifying upstream certificates.
 	TLS TLSConfig `toml:"tls"`
 	// Domains holds per-domain upstream settings, keyed by XMPP domain
@@ -228,6 +229,21 @@ func (m *MetricsConfig) Addr() string {
 		return ""
 	}
 	return *m.Listen
+}
+
+// ClusterConfig makes the bridge one node of a cluster that needs no sticky
+// sessions (package internal/cluster): BOSH and JSON API session ids name
+// their node, and a request for another node's session is forwarded to it.
+type ClusterConfig struct {
+	// Node is this bridge's name in the cluster: letters, digits and '-'.
+	// Default empty: no cluster (session ids name no node, nothing is
+	// forwarded).
+	Node string `toml:"node"`
+	// Peers are the nodes of the cluster, name → base URL at which that
+	// node's listener is reached from this one (http://10.0.0.12:5280).
+	// It may list this node too, so that every node gets one list.
+	// Requests are forwarded only to these.
+	Peers map[string]string `toml:"peers"`
 }
 
 // TLSConfig holds the default upstream certificate verification settings.

@@ -15,6 +15,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/xmppbridge/xmppbridge/internal/clientip"
+	"github.com/xmppbridge/xmppbridge/internal/cluster"
 	"github.com/xmppbridge/xmppbridge/internal/discovery"
 )
 
@@ -143,6 +144,7 @@ func (c *Config) check() []ConfigProblem {
 	}
 	atLeastSecond(toml.Key{"upstream", "keepalive"}, c.Upstream.Keepalive)
 	atLeastSecond(toml.Key{"upstream", "keepalive_timeout"}, c.Upstream.KeepaliveTimeout)
+	probs = append(probs, c.Cluster.check()...)
 	probs = append(probs, c.BOSH.check(c.WebSocket.Path, c.Limits.MaxStanzaBytes)...)
 	probs = append(probs, c.JSON.check(c.WebSocket.Path, c.BOSH.Path)...)
 
@@ -410,4 +412,31 @@ func checkDNSName(s string) error {
 		}
 	}
 	return nil
+}
+
+// check validates the [cluster] table.
+func (cl *ClusterConfig) check() []ConfigProblem {
+	var probs []ConfigProblem
+	bad := func(key toml.Key, format string, args ...any) {
+		probs = append(probs, ConfigProblem{Key: key.String(), Msg: fmt.Sprintf(format, args...)})
+	}
+	if cl.Node == "" {
+		if len(cl.Peers) > 0 {
+			bad(toml.Key{"cluster", "node"}, "needed with cluster.peers: this bridge's own name")
+		}
+		return probs
+	}
+	if err := cluster.CheckNode(cl.Node); err != nil {
+		bad(toml.Key{"cluster", "node"}, "%s", strings.TrimPrefix(err.Error(), "cluster: "))
+	}
+	for _, name := range slices.Sorted(maps.Keys(cl.Peers)) {
+		key := toml.Key{"cluster", "peers", name}
+		if err := cluster.CheckNode(name); err != nil {
+			bad(key, "%s", strings.TrimPrefix(err.Error(), "cluster: "))
+		}
+		if _, err := cluster.ParsePeerURL(cl.Peers[name]); err != nil {
+			bad(key, "%v", err)
+		}
+	}
+	return probs
 }

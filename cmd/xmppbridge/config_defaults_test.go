@@ -115,6 +115,9 @@ func TestExampleFile(t *testing.T) {
 		if !reflect.DeepEqual(c.Domains, want) {
 			t.Errorf("Domains = %+v, want %+v", c.Domains, want)
 		}
+		if want := (ClusterConfig{Node: "alpha", Peers: map[string]string{"alpha": "http://10.0.0.11:5280", "beta": "http://10.0.0.12:5280"}}); !reflect.DeepEqual(c.Cluster, want) {
+			t.Errorf("Cluster = %+v, want %+v", c.Cluster, want)
+		}
 		// The [bosh] keys shown commented out are the derived defaults.
 		if c.BOSH != Default().BOSH {
 			t.Errorf("BOSH = %+v, want the defaults %+v", c.BOSH, Default().BOSH)

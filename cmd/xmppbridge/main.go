@@ -140,6 +140,10 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 		OnEnd:       logEnd(log),
 		OnFault:     logFault(log),
 	})
+	var sidPrefix string
+	if cfg.Cluster.Node != "" {
+		sidPrefix = cfg.Cluster.Node + "."
+	}
 	checkOrigin := lv.checkOrigin
 	ws := wsframe.New(wsframe.Config{
 		Hub:            hub,
@@ -168,6 +172,7 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 		WriteTimeout:     cfg.BOSH.WriteTimeout.Duration,
 		DrainURI:         cfg.BOSH.DrainURL,
 		Route:            routeFor(&cfg),
+		SIDPrefix:        sidPrefix,
 		OnReject: func(r *http.Request, status int, condition, reason string) {
 			// Expired sessions make these routine: debug, not info.
 			if log.Enabled(r.Context(), slog.LevelDebug) {
@@ -191,6 +196,7 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 		Heartbeat:             cfg.JSON.Heartbeat.Duration,
 		PingInterval:          cfg.WebSocket.PingInterval.Duration,
 		WriteTimeout:          cfg.WebSocket.WriteTimeout.Duration,
+		SIDPrefix:             sidPrefix,
 		OnReject: func(r *http.Request, status int, code, text string) {
 			if log.Enabled(r.Context(), slog.LevelDebug) {
 				log.Debug("json request refused", "remote", r.RemoteAddr, "status", status, "code", code, "reason", text)
@@ -203,8 +209,13 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 	mountHealth(mux, checker)
 	mountDiscovery(mux, &cfg)
 	mux.Handle(cfg.WebSocket.Path, ws)
-	mux.Handle(cfg.BOSH.Path, bh)
-	mux.Handle(cfg.JSON.Path+"/", jh)
+	boshRoute, jsonRoute, stopCluster, err := clusterRoutes(&cfg, bh, jh, log)
+	if err != nil {
+		return err
+	}
+	defer stopCluster()
+	mux.Handle(cfg.BOSH.Path, boshRoute)
+	mux.Handle(cfg.JSON.Path+"/", jsonRoute)
 	mux.Handle("/", rootHandler(&cfg))
 
 	tcp, err := net.Listen("tcp", cfg.Listen)

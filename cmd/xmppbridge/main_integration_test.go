@@ -300,7 +300,7 @@ func (c *boshClient) postAt(rid uint64, attrs, kids string) (string, error) {
 	} else {
 		b += ">" + kids + "</body>"
 	}
-	res, err := http.Post(c.url, "text/xml; charset=utf-8", strings.NewReader(b))
+	res, err := boundedHTTP.Post(c.url, "text/xml; charset=utf-8", strings.NewReader(b))
 	if err != nil {
 		return "", err
 	}

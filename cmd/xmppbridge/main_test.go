@@ -54,8 +54,14 @@ func startDaemonConfig(t *testing.T, cfg string) (addr string, stop func() error
 	return startDaemonArgs(t, cfg, "-metrics", "off")
 }
 
+// startDaemonListen is startDaemonConfig listening on listen.
+func startDaemonListen(t *testing.T, cfg, listen string) (addr string, stop func() error) {
+	t.Helper()
+	return startDaemonArgs(t, cfg, "-metrics", "off", "-listen", listen)
+}
+
 // startDaemonArgs is startDaemonConfig with command-line arguments of the
-// test's own after -config and -listen.
+// test's own after -config and -listen (a later -listen wins).
 func startDaemonArgs(t *testing.T, cfg string, args ...string) (addr string, stop func() error) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "xmppbridge.toml")

@@ -1,0 +1,158 @@
+// Package netbed starts the multi-box testbed of scripts/netns-testbed.sh
+// for integration tests: bridge boxes in Linux network namespaces, two
+// Prosody servers (a.test, b.test) and an ejabberd (c.test), federated, each
+// with a bridge, a cluster of two bridges of
+// a.test (a1, a2), and HAProxy and nginx each doing round-robin in front
+// of them.
+//
+// It needs root and "ip netns": without them Start skips the test, saying
+// why. Everything else missing (prosody, ejabberd, haproxy, nginx, openssl,
+// curl) fails it;
+// scripts/test.sh installs them.
+//
+// Concurrency: Start fails the test through t and follows the rules of
+// testing.TB; a Testbed's methods may be called from any goroutine. Each
+// Testbed has its own subnet and namespaces, so tests may run several.
+package netbed
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Testbed is one started multi-box testbed.
+type Testbed struct {
+	Dir         string // the script's directory: configs, logs, pid files
+	BalancerURL string // HAProxy, round-robin over a1 and a2
+	NginxURL    string // nginx, the same
+	A1URL       string // the bridges, each http://IP:5280
+	A2URL       string
+	B1URL       string
+	C1URL       string // in front of ejabberd (c.test)
+	CAFile      string // the testbed CA, which signed a.test and b.test
+
+	script string
+}
+
+// Start starts a testbed, stopped when the test ends, or skips the test
+// when the machine cannot run one.
+func Start(t testing.TB) *Testbed {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("netbed: the multi-box testbed needs root (network namespaces); skipped")
+	}
+	if out, err := exec.Command("ip", "netns", "list").CombinedOutput(); err != nil {
+		t.Skipf("netbed: \"ip netns\" is not available (%v: %s); skipped", err, bytes.TrimSpace(out))
+	}
+	root, err := repoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "xmppbridge")
+	build := exec.Command(goTool(), "build", "-o", bin, "./cmd/xmppbridge")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("netbed: go build: %v\n%s", err, out)
+	}
+	tb := &Testbed{Dir: filepath.Join(dir, "bed"), script: filepath.Join(root, "scripts", "netns-testbed.sh")}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	out, err := tb.run(ctx, []string{"XMPPBRIDGE=" + bin, "NETBED_OWNER_PID=" + strconv.Itoa(os.Getpid())}, "start", tb.Dir)
+	t.Cleanup(tb.Stop)
+	if err != nil {
+		t.Fatalf("netbed: %v", err)
+	}
+	kv := map[string]string{}
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), "="); ok {
+			kv[k] = v
+		}
+	}
+	tb.NginxURL, tb.C1URL = kv["NGINX_URL"], kv["C1_URL"]
+	tb.BalancerURL, tb.A1URL, tb.A2URL, tb.B1URL, tb.CAFile = kv["BALANCER_URL"], kv["A1_URL"], kv["A2_URL"], kv["B1_URL"], kv["CA_FILE"]
+	if tb.BalancerURL == "" || tb.NginxURL == "" || tb.C1URL == "" || tb.A1URL == "" || tb.A2URL == "" || tb.B1URL == "" || tb.CAFile == "" {
+		t.Fatalf("netbed: the script printed no complete set of addresses:\n%s", out)
+	}
+	return tb
+}
+
+// Kill sends SIGKILL to the bridge node (a1, a2, b1 or c1).
+func (tb *Testbed) Kill(node string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := tb.run(ctx, nil, "kill", tb.Dir, node)
+	return err
+}
+
+// Cut cuts the link of the box of the bridge node (a1, a2, b1 or c1): its
+// packets go nowhere, and nothing is refused.
+func (tb *Testbed) Cut(node string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := tb.run(ctx, nil, "cut", tb.Dir, node)
+	return err
+}
+
+// Log is the log of the bridge node, for a failing test to show.
+func (tb *Testbed) Log(node string) string {
+	b, _ := os.ReadFile(filepath.Join(tb.Dir, node+".log"))
+	return string(b)
+}
+
+// Stop stops everything and removes the namespaces.
+func (tb *Testbed) Stop() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	tb.run(ctx, nil, "stop", tb.Dir)
+}
+
+func (tb *Testbed) run(ctx context.Context, env []string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "bash", append([]string{tb.script}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Run(); err != nil {
+		return stdout.String(), fmt.Errorf("%s %s: %w\n%s", filepath.Base(tb.script), strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return stdout.String(), nil
+}
+
+// repoRoot is the directory of go.mod, found upwards from here.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("netbed: no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// goTool is the go command of the toolchain running the tests.
+func goTool() string {
+	if p, err := exec.LookPath("go"); err == nil {
+		return p
+	}
+	return filepath.Join(runtime.GOROOT(), "bin", "go")
+}
