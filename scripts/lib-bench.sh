@@ -68,7 +68,9 @@ TOML
 		printf '%s\n' "$BRIDGE_TOML" >>"$dir/bridge.toml"
 	fi
 	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-	"$@" "$dir/xmppbridge" -config "$dir/bridge.toml" -listen "127.0.0.1:$port" ${PPROF:+-pprof "$PPROF"} &
+	# No metrics listener: its fixed default port would clash with another
+	# bridge on the machine, and the figures are read from /proc.
+	"$@" "$dir/xmppbridge" -config "$dir/bridge.toml" -listen "127.0.0.1:$port" -metrics off ${PPROF:+-pprof "$PPROF"} &
 	bridge=$!
 	for _ in $(seq 50); do (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
 }
