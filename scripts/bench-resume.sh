@@ -2,11 +2,13 @@
 # Memory per detached JSON session and the time from reconnect to resumed.
 # Starts a private Prosody and the bridge in front of it (plaintext over
 # loopback, as on the server's own box), and has xmppbridge-bench resume log
-# N users in over the JSON API's WebSocket, cut every connection without a
-# close frame, wait until the bridge's metrics count every session detached,
-# and resume each on a fresh WebSocket, CONCURRENCY at a time. Prints a
-# markdown tables, then the run as JSON. Cleans up after itself.
-#   scripts/bench-resume.sh [N [CONCURRENCY]]     defaults: 1000 50; N at most 9000
+# N users in over the JSON API's WebSocket (TRANSPORT ws) or long-poll
+# (poll), cut every connection without a word to the bridge, wait until the
+# bridge's metrics count every session detached (at once on a WebSocket;
+# after [json] inactivity, 60 s, on long-poll), and resume each on a fresh
+# connection, CONCURRENCY at a time. Prints markdown tables, then the run
+# as JSON. Cleans up after itself.
+#   scripts/bench-resume.sh [N [CONCURRENCY [TRANSPORT]]]   defaults: 1000 50 ws; N at most 9000
 # Environment:
 #   HOLD=DUR    how long before each memory reading (3s)
 #   PPROF=ADDR  the bridge's pprof;  BRIDGE_BIN  a daemon binary to run
@@ -15,6 +17,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 n="${1:-1000}"
 conc="${2:-50}"
+transport="${3:-ws}"
+case "$transport" in
+ws) url_path=json/ws scheme=ws ;;
+poll) url_path=json scheme=http ;;
+*) echo "bench-resume: TRANSPORT is ws or poll" >&2; exit 2 ;;
+esac
 . scripts/lib-bench.sh
 bench_init
 free_port() {
@@ -30,9 +38,9 @@ bench_prosody prosody-json "$n"
 bench_bridge "$n"
 run() {
 	"$dir/bench" resume -n "$n" -concurrency "$conc" -domain "$DOMAIN" \
-		-url "ws://127.0.0.1:$port/json/ws" -pid "$bridge" -server-pid "$PID" \
+		-transport "$transport" -url "$scheme://127.0.0.1:$port/$url_path" -pid "$bridge" -server-pid "$PID" \
 		-metrics "http://127.0.0.1:$mport/metrics" ${HOLD:+-settle "$HOLD"} "$@"
 }
-echo "$n sessions over the JSON API's WebSocket, resumed $conc at a time; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "$n sessions over the JSON API ($transport), resumed $conc at a time; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 run -format table

@@ -21,7 +21,8 @@
 // each session's resume token and the number of the last frame it had,
 // then cuts every connection (the socket closed, no close frame) and, once
 // the bridge has detached the sessions (its metrics say so), resumes each
-// on a fresh WebSocket, a few at a time. It reports the bridge's RSS per
+// on a fresh WebSocket, a few at a time; or, with -transport poll, the
+// same over the JSON API's long-poll transport. It reports the bridge's RSS per
 // attached and per detached session, read from /proc as idle does, and
 // the time from the dial to the resumed frame, with the failures by code.
 // See resume.go.
@@ -66,7 +67,7 @@ import (
 
 const usage = `usage:
   xmppbridge-bench idle [-kind ws|bosh|json] -url URL -pid PID [-server-pid PID] [-n N] [-login] [-settle DURATION] ...
-  xmppbridge-bench resume -url URL -pid PID [-server-pid PID] [-metrics URL] [-n N] [-concurrency C] ...
+  xmppbridge-bench resume [-transport ws|poll] -url URL -pid PID [-server-pid PID] [-metrics URL] [-n N] [-concurrency C] ...
   xmppbridge-bench users -testbed DIR [-n N] [-prefix P] [-password PW]
   xmppbridge-bench load [-bridge-ws URL] [-prosody-ws URL] [-bridge-bosh URL] [-prosody-bosh URL] [-bridge-json URL] [-bridge-sse URL] [-bridge-poll URL] [-n N] [-rate R] [-duration D] [-each | -ramp ...] ...
   xmppbridge-bench soak [-bridge-ws URL] [-bridge-bosh URL] [-bridge-json URL] [-bridge-sse URL] [-bridge-poll URL] -bridge-pid PID -pprof ADDR -testbed DIR [-n N] [-rate R] [-duration D] [fault flags] ...

@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -26,7 +27,7 @@ import (
 
 // resumeConfig is the resume subcommand's flags.
 type resumeConfig struct {
-	url              string
+	transport, url   string
 	pid, serverPID   int
 	n                int
 	domain           string
@@ -95,7 +96,8 @@ type resumeResult struct {
 func resume(args []string) error {
 	var c resumeConfig
 	fs := flag.NewFlagSet("resume", flag.ExitOnError)
-	fs.StringVar(&c.url, "url", "ws://127.0.0.1:5280/json/ws", "the bridge's JSON API WebSocket URL")
+	fs.StringVar(&c.transport, "transport", "ws", "ws (the JSON API's WebSocket) or poll (its long-poll transport)")
+	fs.StringVar(&c.url, "url", "", "with -transport ws the JSON API's WebSocket URL (default ws://127.0.0.1:5280/json/ws), with poll its base URL (default http://127.0.0.1:5280/json)")
 	fs.IntVar(&c.pid, "pid", 0, "process id of the bridge")
 	fs.IntVar(&c.serverPID, "server-pid", 0, "another process to measure, e.g. the Prosody behind the bridge (0: none)")
 	fs.IntVar(&c.n, "n", 1000, "sessions (at most 9000)")
@@ -107,11 +109,19 @@ func resume(args []string) error {
 	fs.IntVar(&c.resumeConc, "concurrency", 50, "sessions being resumed at once")
 	fs.StringVar(&c.metrics, "metrics", "", "the bridge's metrics URL (http://HOST:PORT/metrics): wait until it counts every JSON session detached before the reading; empty: wait -settle only")
 	fs.DurationVar(&c.settle, "settle", 3*time.Second, "wait before each memory reading")
-	fs.DurationVar(&c.detachTimeout, "detach-timeout", 60*time.Second, "bound on the wait for the bridge to detach every session")
+	fs.DurationVar(&c.detachTimeout, "detach-timeout", 2*time.Minute, "bound on the wait for the bridge to detach every session (a long-poll session is detached after [json] inactivity)")
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Minute, "bound on the whole run")
 	fs.StringVar(&c.format, "format", "json", "output: json (one line), or table (markdown tables, then the JSON line)")
 	fs.Parse(args)
 	var problems []error
+	switch {
+	case c.transport == "ws" && c.url == "":
+		c.url = "ws://127.0.0.1:5280/json/ws"
+	case c.transport == "poll" && c.url == "":
+		c.url = "http://127.0.0.1:5280/json"
+	case c.transport != "ws" && c.transport != "poll":
+		problems = append(problems, fmt.Errorf("-transport %q: want ws or poll", c.transport))
+	}
 	if c.pid == 0 {
 		problems = append(problems, errors.New("-pid is required"))
 	}
@@ -143,12 +153,35 @@ func resume(args []string) error {
 }
 
 // resumeSession is one JSON session: its connection of the moment, its
-// resume token, and how many numbered frames it has had.
+// resume token, and the number of the last frame it has had.
 type resumeSession struct {
-	c     *websocket.Conn
 	token string
 	last  atomic.Int64
-	done  chan struct{} // closed when the reader of c returns
+	done  chan struct{} // closed when the reader of c or w returns
+
+	c *websocket.Conn // WebSocket
+
+	// Long-poll: the session as logged in, requests kept going by w; after
+	// a resume, its new sid and next rid on po, with no poll held.
+	w   *jsonPollStream
+	po  *poster
+	sid string
+	rid int64
+}
+
+// cut drops the session's connection as a page whose network went away,
+// telling the bridge nothing, and waits for its reader to return.
+func (s *resumeSession) cut() {
+	if s.w == nil {
+		s.c.Close()
+		<-s.done
+		return
+	}
+	s.w.abort()
+	<-s.done
+	s.w.mu.Lock()
+	s.last.Store(s.w.taken)
+	s.w.mu.Unlock()
 }
 
 // read counts the numbered frames that arrive on c until it fails.
@@ -166,7 +199,7 @@ func (s *resumeSession) read() {
 }
 
 func runResume(ctx context.Context, c resumeConfig) (*resumeResult, error) {
-	r := &resumeResult{Transport: "ws", Sessions: c.n, PID: c.pid, ServerPID: c.serverPID, Concurrency: c.resumeConc, Detached: -1, Go: runtime.Version()}
+	r := &resumeResult{Transport: c.transport, Sessions: c.n, PID: c.pid, ServerPID: c.serverPID, Concurrency: c.resumeConc, Detached: -1, Go: runtime.Version()}
 	r.Load[0] = loadavg()
 	var err error
 	if r.RSSBeforeKiB, err = rss(c.pid); err != nil {
@@ -210,10 +243,14 @@ func runResume(ctx context.Context, c resumeConfig) (*resumeResult, error) {
 	// message.
 	cut := time.Now()
 	for _, s := range sessions {
-		s.c.Close()
+		if s.w == nil {
+			s.c.Close()
+		} else {
+			go s.w.abort()
+		}
 	}
 	for _, s := range sessions {
-		<-s.done
+		s.cut()
 		r.FramesBefore += s.last.Load()
 	}
 	if c.metrics != "" {
@@ -316,6 +353,9 @@ func forEach(ctx context.Context, n, conc int, f func(i int) error) error {
 func loginResumable(ctx context.Context, c resumeConfig, i int) (*resumeSession, error) {
 	ctx, cancel := context.WithTimeout(ctx, ioTimeout)
 	defer cancel()
+	if c.transport == "poll" {
+		return loginPoll(ctx, c, i)
+	}
 	ws, err := dialWebSocket(ctx, c.url, jsonSubprotocol, sourceAddr(i, c.sources))
 	if err != nil {
 		return nil, err
@@ -349,12 +389,60 @@ func loginResumable(ctx context.Context, c resumeConfig, i int) (*resumeSession,
 	return s, nil
 }
 
-// resumeOne resumes s on a fresh WebSocket and returns the time from the
+// loginPoll logs session i in over long-poll as jsonPollStream.Login
+// does, keeping the session frame's token, and sends initial presence;
+// the window keeps a poll held from then on.
+func loginPoll(ctx context.Context, c resumeConfig, i int) (*resumeSession, error) {
+	st, err := (&jsonPollPath{url: c.url}).Dial(ctx, sourceAddr(i, c.sources))
+	if err != nil {
+		return nil, err
+	}
+	w := st.(*jsonPollStream)
+	w.mu.Lock()
+	rid := w.rid
+	w.mu.Unlock()
+	b := strconv.AppendInt([]byte(`{"rid":`), rid, 10)
+	b = append(b, `,"wait":`+strconv.Itoa(jsonPollWait)+`,"hold":1,"frames":[`...)
+	b = append(b, loginFrame(c.domain, c.prefix+strconv.Itoa(i), c.password)...)
+	if err := w.create(ctx, append(b, "]}"...)); err != nil {
+		w.abort()
+		return nil, err
+	}
+	el, err := w.recv(ctx)
+	if err != nil {
+		w.abort()
+		return nil, err
+	}
+	token, err := sessionToken(el)
+	if err != nil {
+		w.abort()
+		return nil, err
+	}
+	if err := w.Send(jsonSpelling{}.appendPresence(nil)); err != nil {
+		w.abort()
+		return nil, err
+	}
+	s := &resumeSession{w: w, token: token, done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		for {
+			if _, err := w.Recv(); err != nil {
+				return
+			}
+		}
+	}()
+	return s, nil
+}
+
+// resumeOne resumes s on a fresh connection and returns the time from the
 // dial to the resumed frame, the number of the first frame to follow, and
 // for a failure its code ("" for none).
 func resumeOne(ctx context.Context, c resumeConfig, i int, s *resumeSession) (time.Duration, int64, string) {
 	ctx, cancel := context.WithTimeout(ctx, ioTimeout)
 	defer cancel()
+	if c.transport == "poll" {
+		return resumePoll(ctx, c, i, s)
+	}
 	t0 := time.Now()
 	ws, err := dialWebSocket(ctx, c.url, jsonSubprotocol, sourceAddr(i, c.sources))
 	if err != nil {
@@ -383,6 +471,61 @@ func resumeOne(ctx context.Context, c resumeConfig, i int, s *resumeSession) (ti
 	s.c, s.token, s.done = ws, token, make(chan struct{})
 	go s.read()
 	return d, first, ""
+}
+
+// resumePoll resumes s with a resume post on a fresh connection, timed
+// from the post to its answer (the dial included). The session is left
+// with no poll held.
+func resumePoll(ctx context.Context, c resumeConfig, i int, s *resumeSession) (time.Duration, int64, string) {
+	po, err := newPoster(strings.TrimSuffix(c.url, "/")+"/poll", sourceAddr(i, c.sources), (jsonPollWait+30)*time.Second)
+	if err != nil {
+		return 0, 0, err.Error()
+	}
+	po.ctype = "application/json"
+	rid := 1 + rand.Int64N(1<<40)
+	b := strconv.AppendInt([]byte(`{"rid":`), rid, 10)
+	b = append(b, `,"wait":`+strconv.Itoa(jsonPollWait)+`,"hold":1,"frames":[`...)
+	b = append(append(b, resumeFrame(s.token, s.last.Load())...), "]}"...)
+	t0 := time.Now()
+	status, data, err := po.post(ctx, b)
+	d := time.Since(t0)
+	if err != nil {
+		po.closeIdle()
+		return 0, 0, "post: " + transportCode(err)
+	}
+	first, token, sid, code := parsePollResumed(status, data)
+	if code != "" {
+		po.closeIdle()
+		return 0, 0, code
+	}
+	s.po, s.sid, s.rid, s.token = po, sid, rid+1, token
+	return d, first, ""
+}
+
+// parsePollResumed reads the answer to a resume post:
+// {"sid":…,"resumed":{…},"first":N,"frames":[…]}, or an HTTP error
+// whose error frame's code is the failure's.
+func parsePollResumed(status int, data []byte) (first int64, token, sid, code string) {
+	if status != http.StatusOK {
+		var f struct{ Code string }
+		json.Unmarshal(data, &f)
+		if f.Code == "" {
+			f.Code = "no code"
+		}
+		return 0, "", "", fmt.Sprintf("HTTP %d %s", status, f.Code)
+	}
+	var a struct {
+		SID     string          `json:"sid"`
+		Resumed json.RawMessage `json:"resumed"`
+	}
+	if err := json.Unmarshal(data, &a); err != nil {
+		return 0, "", "", "bad-json"
+	}
+	if a.Resumed == nil || a.SID == "" {
+		return 0, "", "", "unexpected answer"
+	}
+	first, token, code = parseResumed(a.Resumed)
+	return first, token, a.SID, code
 }
 
 // transportCode names a transport error briefly, for the failure counts.
@@ -419,6 +562,10 @@ func closeResumeSessions(sessions []*resumeSession) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
+			if s.w != nil || s.po != nil {
+				closePoll(s)
+				return
+			}
 			s.c.SetWriteDeadline(time.Now().Add(time.Second))
 			s.c.WriteMessage(websocket.TextMessage, []byte(`{"kind":"close"}`))
 			s.c.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
@@ -426,6 +573,20 @@ func closeResumeSessions(sessions []*resumeSession) {
 		}()
 	}
 	wg.Wait()
+}
+
+// closePoll ends a long-poll session: one that was resumed with a close
+// frame on its new sid, one that was not with its window's close.
+func closePoll(s *resumeSession) {
+	if s.po == nil {
+		s.w.Close()
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	b := appendPostHead(nil, s.rid, s.sid, s.last.Load())
+	s.po.post(ctx, append(b, `,"frames":[{"kind":"close"}]}`...))
+	s.po.closeIdle()
 }
 
 // numbered reports whether a down frame on the JSON WebSocket counts in

@@ -124,3 +124,25 @@ func TestFailureList(t *testing.T) {
 		t.Errorf("failureList = %q, want %q", got, want)
 	}
 }
+
+func TestParsePollResumed(t *testing.T) {
+	for _, c := range []struct {
+		status           int
+		answer           string
+		first            int64
+		token, sid, code string
+	}{
+		{200, `{"sid":"S2","resumed":{"kind":"resumed","jid":"a@localhost/load","sid":"S2","first":3,"received":1,"token":"U","resume_window":120},"first":3,"frames":[],"wait":30,"hold":1,"requests":2}`, 3, "U", "S2", ""},
+		{401, `{"kind":"error","type":"auth","code":"bad-token","text":"…"}`, 0, "", "", "HTTP 401 bad-token"},
+		{409, `{"kind":"error","type":"cancel","code":"conflict"}`, 0, "", "", "HTTP 409 conflict"},
+		{502, `Bad Gateway`, 0, "", "", "HTTP 502 no code"},
+		{200, `{"sid":"S2","first":1,"frames":[{"kind":"session"}]}`, 0, "", "", "unexpected answer"},
+		{200, `{"sid":"S2","resumed":{"kind":"error","code":"bad-request"}}`, 0, "", "S2", "error bad-request"},
+		{200, `{`, 0, "", "", "bad-json"},
+	} {
+		first, token, sid, code := parsePollResumed(c.status, []byte(c.answer))
+		if first != c.first || token != c.token || sid != c.sid || code != c.code {
+			t.Errorf("parsePollResumed(%d, %s) = %d, %q, %q, %q; want %d, %q, %q, %q", c.status, c.answer, first, token, sid, code, c.first, c.token, c.sid, c.code)
+		}
+	}
+}
