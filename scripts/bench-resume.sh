@@ -11,7 +11,9 @@
 #   scripts/bench-resume.sh [N [CONCURRENCY [TRANSPORT]]]   defaults: 1000 50 ws; N at most 9000
 # Environment:
 #   HOLD=DUR    how long before each memory reading (3s)
-#   PPROF=ADDR  the bridge's pprof;  BRIDGE_BIN  a daemon binary to run
+#   PPROF=ADDR  the bridge's pprof, which the tool reads too: the Go heap
+#               and stacks in use after a forced collection, beside RSS
+#   BRIDGE_BIN  a daemon binary to run
 #               instead of building ./cmd/xmppbridge
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,7 +41,7 @@ bench_bridge "$n"
 run() {
 	"$dir/bench" resume -n "$n" -concurrency "$conc" -domain "$DOMAIN" \
 		-transport "$transport" -url "$scheme://127.0.0.1:$port/$url_path" -pid "$bridge" -server-pid "$PID" \
-		-metrics "http://127.0.0.1:$mport/metrics" ${HOLD:+-settle "$HOLD"} "$@"
+		-metrics "http://127.0.0.1:$mport/metrics" ${HOLD:+-settle "$HOLD"} ${PPROF:+-pprof "$PPROF"} "$@"
 }
 echo "$n sessions over the JSON API ($transport), resumed $conc at a time; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo

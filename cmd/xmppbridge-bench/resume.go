@@ -36,6 +36,7 @@ type resumeConfig struct {
 	loginConc        int
 	resumeConc       int
 	metrics          string
+	pprof            string
 	settle           time.Duration
 	detachTimeout    time.Duration
 	timeout          time.Duration
@@ -77,6 +78,13 @@ type resumeResult struct {
 	ServerBefore  int64   `json:"server_rss_before_kib,omitempty"`
 	ServerDetach  int64   `json:"server_rss_detached_kib,omitempty"`
 	ServerPerSess float64 `json:"server_kib_per_detached_session,omitempty"`
+	// The Go heap and stacks in use after a forced collection (-pprof),
+	// at the readings before the logins, attached and detached.
+	GoBeforeKiB   int64   `json:"go_inuse_before_kib,omitempty"`
+	GoAttached    int64   `json:"go_inuse_attached_kib,omitempty"`
+	GoDetached    int64   `json:"go_inuse_detached_kib,omitempty"`
+	GoKiBAttached float64 `json:"go_inuse_kib_per_attached_session,omitempty"`
+	GoKiBDetached float64 `json:"go_inuse_kib_per_detached_session,omitempty"`
 	// DetachSeconds is from the cut until the bridge's metrics counted
 	// every session detached (0 without -metrics).
 	DetachSeconds float64        `json:"detach_s"`
@@ -108,6 +116,7 @@ func resume(args []string) error {
 	fs.IntVar(&c.loginConc, "login-concurrency", 64, "sessions being logged in at once")
 	fs.IntVar(&c.resumeConc, "concurrency", 50, "sessions being resumed at once")
 	fs.StringVar(&c.metrics, "metrics", "", "the bridge's metrics URL (http://HOST:PORT/metrics): wait until it counts every JSON session detached before the reading; empty: wait -settle only")
+	fs.StringVar(&c.pprof, "pprof", "", "the bridge's pprof address (HOST:PORT): also read its Go heap and stacks in use after a forced collection at each reading; empty: not read")
 	fs.DurationVar(&c.settle, "settle", 3*time.Second, "wait before each memory reading")
 	fs.DurationVar(&c.detachTimeout, "detach-timeout", 2*time.Minute, "bound on the wait for the bridge to detach every session (a long-poll session is detached after [json] inactivity)")
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Minute, "bound on the whole run")
@@ -210,6 +219,9 @@ func runResume(ctx context.Context, c resumeConfig) (*resumeResult, error) {
 			return nil, err
 		}
 	}
+	if r.GoBeforeKiB, err = goInuse(ctx, c.pprof); err != nil {
+		return nil, err
+	}
 	sessions := make([]*resumeSession, c.n)
 	defer func() {
 		closeResumeSessions(sessions)
@@ -236,6 +248,9 @@ func runResume(ctx context.Context, c resumeConfig) (*resumeResult, error) {
 	}
 	time.Sleep(c.settle)
 	if r.RSSAttached, err = rss(c.pid); err != nil {
+		return nil, err
+	}
+	if r.GoAttached, err = goInuse(ctx, c.pprof); err != nil {
 		return nil, err
 	}
 
@@ -274,6 +289,13 @@ func runResume(ctx context.Context, c resumeConfig) (*resumeResult, error) {
 	}
 	r.KiBAttached = float64(r.RSSAttached-r.RSSBeforeKiB) / float64(c.n)
 	r.KiBDetached = float64(r.RSSDetached-r.RSSBeforeKiB) / float64(c.n)
+	if r.GoDetached, err = goInuse(ctx, c.pprof); err != nil {
+		return nil, err
+	}
+	if c.pprof != "" {
+		r.GoKiBAttached = float64(r.GoAttached-r.GoBeforeKiB) / float64(c.n)
+		r.GoKiBDetached = float64(r.GoDetached-r.GoBeforeKiB) / float64(c.n)
+	}
 
 	// Resume each on a fresh WebSocket.
 	times := make([]time.Duration, c.n)
@@ -726,6 +748,59 @@ func gaugeValue(r io.Reader, name string, labels map[string]string) (float64, bo
 	return 0, false
 }
 
+// goInuse reads the bridge's Go heap and stacks in use, in KiB, from the
+// runtime.MemStats at the end of its heap profile after a forced
+// collection; 0 without a pprof address.
+func goInuse(ctx context.Context, addr string) (int64, error) {
+	if addr == "" {
+		return 0, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, ioTimeout)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/debug/pprof/heap?debug=1&gc=1", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("pprof: %w", err)
+	}
+	defer resp.Body.Close()
+	heap, stack, ok := memStats(resp.Body)
+	if !ok {
+		return 0, errors.New("pprof: no HeapInuse and Stack in the heap profile")
+	}
+	return (heap + stack) / 1024, nil
+}
+
+// memStats finds "# HeapInuse = N" and "# Stack = INUSE / SYS", in bytes,
+// in a heap profile written with debug=1.
+func memStats(r io.Reader) (heap, stack int64, ok bool) {
+	var seen int
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
+	for sc.Scan() {
+		k, v, found := strings.Cut(strings.TrimPrefix(sc.Text(), "# "), " = ")
+		if !found {
+			continue
+		}
+		var dst *int64
+		switch k {
+		case "HeapInuse":
+			dst = &heap
+		case "Stack":
+			dst = &stack
+			v, _, _ = strings.Cut(v, " / ")
+		default:
+			continue
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, 0, false
+		}
+		*dst = n
+		seen++
+	}
+	return heap, stack, seen == 2
+}
+
 // loadavg is the first three fields of /proc/loadavg.
 func loadavg() string {
 	b, err := os.ReadFile("/proc/loadavg")
@@ -754,6 +829,10 @@ func writeResumeTable(w io.Writer, r *resumeResult) {
 	fmt.Fprintf(&b, "| %s | %d / %d | %s | %d | %s | %s | %s | %s | %.1f s |\n\n",
 		r.Transport, r.Resumed, r.Sessions, failureList(r.Failures), r.Concurrency,
 		fms(r.Resume.P50), fms(r.Resume.P90), fms(r.Resume.P99), fms(r.Resume.Max), r.ResumeSeconds)
+	if r.GoAttached != 0 {
+		fmt.Fprintf(&b, "Go heap and stacks in use after a forced collection, before → attached → detached: %s → %s → %s, %.1f KiB per attached session, **%.1f KiB per detached session**.\n\n",
+			mib(r.GoBeforeKiB), mib(r.GoAttached), mib(r.GoDetached), r.GoKiBAttached, r.GoKiBDetached)
+	}
 	fmt.Fprintf(&b, "Detached %.3f s after the cut; frames before the cut %d; resumed frames with a wrong first %d; load average %s at the start, %s at the end.\n",
 		r.DetachSeconds, r.FramesBefore, r.FirstWrong, r.Load[0], r.Load[1])
 	w.Write(b.Bytes())

@@ -146,3 +146,23 @@ func TestParsePollResumed(t *testing.T) {
 		}
 	}
 }
+
+func TestMemStats(t *testing.T) {
+	const profile = `heap profile: 3: 4096 [10: 40960] @ heap/1048576
+1: 4096 [1: 4096] @ 0x1 0x2
+
+# runtime.MemStats
+# Alloc = 3000000
+# HeapInuse = 4194304
+# HeapObjects = 100
+# Stack = 1048576 / 2097152
+# NumGC = 7
+`
+	heap, stack, ok := memStats(strings.NewReader(profile))
+	if !ok || heap != 4194304 || stack != 1048576 {
+		t.Errorf("memStats = %d, %d, %v", heap, stack, ok)
+	}
+	if _, _, ok := memStats(strings.NewReader("# HeapInuse = 1\n")); ok {
+		t.Error("ok without Stack")
+	}
+}
