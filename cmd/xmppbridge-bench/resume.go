@@ -78,13 +78,15 @@ type resumeResult struct {
 	ServerBefore  int64   `json:"server_rss_before_kib,omitempty"`
 	ServerDetach  int64   `json:"server_rss_detached_kib,omitempty"`
 	ServerPerSess float64 `json:"server_kib_per_detached_session,omitempty"`
-	// The Go heap and stacks in use after a forced collection (-pprof),
-	// at the readings before the logins, attached and detached.
-	GoBeforeKiB   int64   `json:"go_inuse_before_kib,omitempty"`
-	GoAttached    int64   `json:"go_inuse_attached_kib,omitempty"`
-	GoDetached    int64   `json:"go_inuse_detached_kib,omitempty"`
-	GoKiBAttached float64 `json:"go_inuse_kib_per_attached_session,omitempty"`
-	GoKiBDetached float64 `json:"go_inuse_kib_per_detached_session,omitempty"`
+	// The bridge's open descriptors, and with -pprof its Go memory after a
+	// forced collection, at the readings before the logins, attached and
+	// detached.
+	FDs           [3]int   `json:"fds"`
+	Go            [3]goMem `json:"go_mem,omitempty"`
+	GoKiBAttached float64  `json:"go_inuse_kib_per_attached_session,omitempty"`
+	GoKiBDetached float64  `json:"go_inuse_kib_per_detached_session,omitempty"`
+	LiveAttached  float64  `json:"go_live_kib_per_attached_session,omitempty"`
+	LiveDetached  float64  `json:"go_live_kib_per_detached_session,omitempty"`
 	// DetachSeconds is from the cut until the bridge's metrics counted
 	// every session detached (0 without -metrics).
 	DetachSeconds float64        `json:"detach_s"`
@@ -98,7 +100,16 @@ type resumeResult struct {
 	FirstWrong    int            `json:"first_wrong"`        // resumed frames whose first was not last+1
 	FramesBefore  int64          `json:"frames_before_cut"`  // numbered frames the sessions had, all together
 	Load          [2]string      `json:"loadavg"`            // /proc/loadavg at the start and after the resumes
-	Go            string         `json:"go"`
+	GoVersion     string         `json:"go"`
+}
+
+// goMem is the bridge's Go memory after a forced collection: the heap
+// spans and stacks in use (InuseKiB: HeapInuse plus the stacks), the live
+// heap (HeapAlloc) and its goroutines.
+type goMem struct {
+	InuseKiB   int64 `json:"inuse_kib"`
+	LiveKiB    int64 `json:"live_kib"`
+	Goroutines int   `json:"goroutines"`
 }
 
 func resume(args []string) error {
@@ -208,7 +219,7 @@ func (s *resumeSession) read() {
 }
 
 func runResume(ctx context.Context, c resumeConfig) (*resumeResult, error) {
-	r := &resumeResult{Transport: c.transport, Sessions: c.n, PID: c.pid, ServerPID: c.serverPID, Concurrency: c.resumeConc, Detached: -1, Go: runtime.Version()}
+	r := &resumeResult{Transport: c.transport, Sessions: c.n, PID: c.pid, ServerPID: c.serverPID, Concurrency: c.resumeConc, Detached: -1, GoVersion: runtime.Version()}
 	r.Load[0] = loadavg()
 	var err error
 	if r.RSSBeforeKiB, err = rss(c.pid); err != nil {
@@ -219,7 +230,7 @@ func runResume(ctx context.Context, c resumeConfig) (*resumeResult, error) {
 			return nil, err
 		}
 	}
-	if r.GoBeforeKiB, err = goInuse(ctx, c.pprof); err != nil {
+	if r.Go[0], r.FDs[0], err = readGo(ctx, c); err != nil {
 		return nil, err
 	}
 	sessions := make([]*resumeSession, c.n)
@@ -250,7 +261,7 @@ func runResume(ctx context.Context, c resumeConfig) (*resumeResult, error) {
 	if r.RSSAttached, err = rss(c.pid); err != nil {
 		return nil, err
 	}
-	if r.GoAttached, err = goInuse(ctx, c.pprof); err != nil {
+	if r.Go[1], r.FDs[1], err = readGo(ctx, c); err != nil {
 		return nil, err
 	}
 
@@ -289,12 +300,15 @@ func runResume(ctx context.Context, c resumeConfig) (*resumeResult, error) {
 	}
 	r.KiBAttached = float64(r.RSSAttached-r.RSSBeforeKiB) / float64(c.n)
 	r.KiBDetached = float64(r.RSSDetached-r.RSSBeforeKiB) / float64(c.n)
-	if r.GoDetached, err = goInuse(ctx, c.pprof); err != nil {
+	if r.Go[2], r.FDs[2], err = readGo(ctx, c); err != nil {
 		return nil, err
 	}
 	if c.pprof != "" {
-		r.GoKiBAttached = float64(r.GoAttached-r.GoBeforeKiB) / float64(c.n)
-		r.GoKiBDetached = float64(r.GoDetached-r.GoBeforeKiB) / float64(c.n)
+		per := func(a, b int64) float64 { return float64(a-b) / float64(c.n) }
+		r.GoKiBAttached = per(r.Go[1].InuseKiB, r.Go[0].InuseKiB)
+		r.GoKiBDetached = per(r.Go[2].InuseKiB, r.Go[0].InuseKiB)
+		r.LiveAttached = per(r.Go[1].LiveKiB, r.Go[0].LiveKiB)
+		r.LiveDetached = per(r.Go[2].LiveKiB, r.Go[0].LiveKiB)
 	}
 
 	// Resume each on a fresh WebSocket.
@@ -748,31 +762,39 @@ func gaugeValue(r io.Reader, name string, labels map[string]string) (float64, bo
 	return 0, false
 }
 
-// goInuse reads the bridge's Go heap and stacks in use, in KiB, from the
-// runtime.MemStats at the end of its heap profile after a forced
-// collection; 0 without a pprof address.
-func goInuse(ctx context.Context, addr string) (int64, error) {
-	if addr == "" {
-		return 0, nil
+// readGo reads the bridge's open descriptors and, with -pprof, its Go
+// memory from the runtime.MemStats at the end of its heap profile after a
+// forced collection, and its goroutines.
+func readGo(ctx context.Context, c resumeConfig) (goMem, int, error) {
+	fds, err := openFDs(c.pid)
+	if err != nil || c.pprof == "" {
+		return goMem{}, fds, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, ioTimeout)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/debug/pprof/heap?debug=1&gc=1", nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+c.pprof+"/debug/pprof/heap?debug=1&gc=1", nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("pprof: %w", err)
+		return goMem{}, fds, fmt.Errorf("pprof: %w", err)
 	}
-	defer resp.Body.Close()
-	heap, stack, ok := memStats(resp.Body)
+	heap, stack, live, ok := memStats(resp.Body)
+	resp.Body.Close()
 	if !ok {
-		return 0, errors.New("pprof: no HeapInuse and Stack in the heap profile")
+		return goMem{}, fds, errors.New("pprof: no HeapInuse, HeapAlloc and Stack in the heap profile")
 	}
-	return (heap + stack) / 1024, nil
+	m := newMonitor(c.pid, c.pprof, time.Now())
+	defer m.close()
+	g, err := m.goroutines(ctx)
+	if err != nil {
+		return goMem{}, fds, err
+	}
+	return goMem{InuseKiB: (heap + stack) / 1024, LiveKiB: live / 1024, Goroutines: g}, fds, nil
 }
 
-// memStats finds "# HeapInuse = N" and "# Stack = INUSE / SYS", in bytes,
-// in a heap profile written with debug=1.
-func memStats(r io.Reader) (heap, stack int64, ok bool) {
+// memStats finds "# HeapInuse = N", "# HeapAlloc = N" and
+// "# Stack = INUSE / SYS", in bytes, in a heap profile written with
+// debug=1.
+func memStats(r io.Reader) (heap, stack, live int64, ok bool) {
 	var seen int
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
@@ -785,6 +807,8 @@ func memStats(r io.Reader) (heap, stack int64, ok bool) {
 		switch k {
 		case "HeapInuse":
 			dst = &heap
+		case "HeapAlloc":
+			dst = &live
 		case "Stack":
 			dst = &stack
 			v, _, _ = strings.Cut(v, " / ")
@@ -793,12 +817,12 @@ func memStats(r io.Reader) (heap, stack int64, ok bool) {
 		}
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
-			return 0, 0, false
+			return 0, 0, 0, false
 		}
 		*dst = n
 		seen++
 	}
-	return heap, stack, seen == 2
+	return heap, stack, live, seen == 3
 }
 
 // loadavg is the first three fields of /proc/loadavg.
@@ -829,9 +853,13 @@ func writeResumeTable(w io.Writer, r *resumeResult) {
 	fmt.Fprintf(&b, "| %s | %d / %d | %s | %d | %s | %s | %s | %s | %.1f s |\n\n",
 		r.Transport, r.Resumed, r.Sessions, failureList(r.Failures), r.Concurrency,
 		fms(r.Resume.P50), fms(r.Resume.P90), fms(r.Resume.P99), fms(r.Resume.Max), r.ResumeSeconds)
-	if r.GoAttached != 0 {
-		fmt.Fprintf(&b, "Go heap and stacks in use after a forced collection, before → attached → detached: %s → %s → %s, %.1f KiB per attached session, **%.1f KiB per detached session**.\n\n",
-			mib(r.GoBeforeKiB), mib(r.GoAttached), mib(r.GoDetached), r.GoKiBAttached, r.GoKiBDetached)
+	fmt.Fprintf(&b, "Descriptors before → attached → detached: %d → %d → %d.\n\n", r.FDs[0], r.FDs[1], r.FDs[2])
+	if r.Go[1].InuseKiB != 0 {
+		g := r.Go
+		fmt.Fprintf(&b, "After a forced collection, before → attached → detached: heap spans and stacks in use %s → %s → %s (%.1f KiB per attached session, **%.1f KiB per detached session**), live heap %s → %s → %s (%.1f and %.1f KiB), goroutines %d → %d → %d.\n\n",
+			mib(g[0].InuseKiB), mib(g[1].InuseKiB), mib(g[2].InuseKiB), r.GoKiBAttached, r.GoKiBDetached,
+			mib(g[0].LiveKiB), mib(g[1].LiveKiB), mib(g[2].LiveKiB), r.LiveAttached, r.LiveDetached,
+			g[0].Goroutines, g[1].Goroutines, g[2].Goroutines)
 	}
 	fmt.Fprintf(&b, "Detached %.3f s after the cut; frames before the cut %d; resumed frames with a wrong first %d; load average %s at the start, %s at the end.\n",
 		r.DetachSeconds, r.FramesBefore, r.FirstWrong, r.Load[0], r.Load[1])

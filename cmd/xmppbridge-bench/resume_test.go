@@ -153,16 +153,17 @@ func TestMemStats(t *testing.T) {
 
 # runtime.MemStats
 # Alloc = 3000000
+# HeapAlloc = 3000000
 # HeapInuse = 4194304
 # HeapObjects = 100
 # Stack = 1048576 / 2097152
 # NumGC = 7
 `
-	heap, stack, ok := memStats(strings.NewReader(profile))
-	if !ok || heap != 4194304 || stack != 1048576 {
-		t.Errorf("memStats = %d, %d, %v", heap, stack, ok)
+	heap, stack, live, ok := memStats(strings.NewReader(profile))
+	if !ok || heap != 4194304 || stack != 1048576 || live != 3000000 {
+		t.Errorf("memStats = %d, %d, %d, %v", heap, stack, live, ok)
 	}
-	if _, _, ok := memStats(strings.NewReader("# HeapInuse = 1\n")); ok {
+	if _, _, _, ok := memStats(strings.NewReader("# HeapInuse = 1\n# HeapAlloc = 1\n")); ok {
 		t.Error("ok without Stack")
 	}
 }
