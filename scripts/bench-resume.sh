@@ -30,14 +30,19 @@ bench_init
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
-# A metrics listener of its own, off the default port, which another bridge
-# on the machine may hold.
+# The tool waits on the bridge's metrics for the sessions to be detached:
+# they get a listener of their own, off the default port, which another
+# bridge on the machine may hold. The flag goes last, through a wrapper
+# run as bench_bridge's command, so that it wins over any -metrics that
+# lib-bench.sh passes.
 mport=$(free_port)
-BRIDGE_TOML="${BRIDGE_TOML:-}
-[metrics]
-listen = \"127.0.0.1:$mport\""
+cat >"$dir/with-metrics" <<SH
+#!/bin/sh
+exec "\$@" -metrics 127.0.0.1:$mport
+SH
+chmod +x "$dir/with-metrics"
 bench_prosody prosody-json "$n"
-bench_bridge "$n"
+bench_bridge "$n" "$dir/with-metrics"
 run() {
 	"$dir/bench" resume -n "$n" -concurrency "$conc" -domain "$DOMAIN" \
 		-transport "$transport" -url "$scheme://127.0.0.1:$port/$url_path" -pid "$bridge" -server-pid "$PID" \
