@@ -5,6 +5,7 @@
 //	xmppbridge-bench idle -kind json -url ws://127.0.0.1:8080/json/ws -pid PID -n 2000 -login
 //	xmppbridge-bench idle -kind sse -url http://127.0.0.1:5280/json -pid PID -pprof ADDR -n 2000 -login
 //	xmppbridge-bench users -testbed DIR -n 1000
+//	xmppbridge-bench resume -url ws://127.0.0.1:8080/json/ws -pid PID -metrics http://127.0.0.1:9465/metrics -n 1000
 //	xmppbridge-bench load -bridge-ws URL -bridge-bosh URL -bridge-json URL -bridge-pid PID -prosody-ws URL -prosody-bosh URL -testbed DIR -n 1000 -rate 500 -duration 30s
 //	xmppbridge-bench load -each ...   or   xmppbridge-bench load -ramp ...
 //	xmppbridge-bench soak -bridge-ws URL -bridge-bosh URL -bridge-json URL -bridge-sse URL -bridge-poll URL -bridge-pid PID -pprof ADDR -testbed DIR -n 250 -rate 100 -duration 30m
@@ -18,6 +19,16 @@
 // the process given by -pid: the growth of its RSS, read from /proc,
 // divided by n; likewise its descriptors, and with -pprof its goroutines. Pointed at the bridge it measures the bridge;
 // pointed at Prosody's own endpoint, Prosody.
+//
+// resume logs n users in over the bridge's JSON API WebSocket, keeping
+// each session's resume token and the number of the last frame it had,
+// then cuts every connection (the socket closed, no close frame) and, once
+// the bridge has detached the sessions (its metrics say so), resumes each
+// on a fresh WebSocket, a few at a time; or, with -transport poll, the
+// same over the JSON API's long-poll transport. It reports the bridge's RSS per
+// attached and per detached session, read from /proc as idle does, and
+// the time from the dial to the resumed frame, with the failures by code.
+// See resume.go.
 //
 // users writes n accounts load0…load{n-1} (password "secret") straight into
 // the data directory of a testbed Prosody, in its internal_hashed format, so
@@ -59,6 +70,7 @@ import (
 
 const usage = `usage:
   xmppbridge-bench idle [-kind ws|bosh|json|sse|poll] -url URL -pid PID [-pprof ADDR] [-server-pid PID] [-n N] [-login] [-conns 1|2] [-settle DURATION] ...
+  xmppbridge-bench resume [-transport ws|poll] -url URL -pid PID [-server-pid PID] [-metrics URL] [-n N] [-concurrency C] ...
   xmppbridge-bench users -testbed DIR [-n N] [-prefix P] [-password PW]
   xmppbridge-bench load [-bridge-ws URL] [-prosody-ws URL] [-bridge-bosh URL] [-prosody-bosh URL] [-bridge-json URL] [-bridge-sse URL] [-bridge-poll URL] [-n N] [-rate R] [-duration D] [-each | -ramp ...] ...
   xmppbridge-bench soak [-bridge-ws URL] [-bridge-bosh URL] [-bridge-json URL] [-bridge-sse URL] [-bridge-poll URL] -bridge-pid PID -pprof ADDR -testbed DIR [-n N] [-rate R] [-duration D] [fault flags] ...
@@ -73,6 +85,8 @@ func main() {
 	switch os.Args[1] {
 	case "idle":
 		err = idle(os.Args[2:])
+	case "resume":
+		err = resume(os.Args[2:])
 	case "users":
 		err = users(os.Args[2:])
 	case "load":
