@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -514,5 +515,22 @@ func TestSIDPrefixAfterResume(t *testing.T) {
 	f := alice.resume(t, base, "poll")
 	if f.Kind != "resumed" || !strings.HasPrefix(f.SID, "a1.") {
 		t.Fatalf("resume: %s", f.raw)
+	}
+}
+
+// TestDetachedSocketClosed: a WebSocket whose browser went away is closed
+// on the bridge's side at once, not kept until the write timeout while its
+// session waits detached.
+func TestDetachedSocketClosed(t *testing.T) {
+	base, _ := serve(t, Config{WriteTimeout: time.Hour})
+	alice := loginPage(t, base, "websocket", "alice")
+	ws := alice.c.(*wsClient)
+	if err := ws.ws.UnderlyingConn().(*net.TCPConn).CloseWrite(); err != nil { // the browser's FIN
+		t.Fatal(err)
+	}
+	select {
+	case <-ws.ended: // the bridge closed its side
+	case <-time.After(frameTimeout):
+		t.Fatal("the bridge kept the connection of a browser gone")
 	}
 }

@@ -317,7 +317,7 @@ func (c *Conn) readLoop(ready bool) {
 		typ, r, err := c.WS.NextReader()
 		if err != nil {
 			c.f.Closed(err)
-			c.close()
+			c.close(err)
 			return
 		}
 		_ = c.extendRead()
@@ -331,12 +331,23 @@ func (c *Conn) readLoop(ready bool) {
 	}
 }
 
-// close runs when the read loop ends: the writer gets a bounded time to
-// write the end, and the socket is closed.
-func (c *Conn) close() {
+// close runs when the read loop ends with err: the writer gets a bounded
+// time to write the end, and the socket is closed. A connection that broke
+// (anything but the browser's close frame or a deadline) has nobody to
+// write to: it is closed at once, rather than left in CLOSE-WAIT for a
+// writer that a detached session never starts.
+func (c *Conn) close(err error) {
 	c.mu.Lock()
 	c.timer.Stop()
 	c.mu.Unlock()
+	// (gorilla/websocket reports a connection that broke as a close with
+	// 1006, which no browser sends.)
+	var ce *websocket.CloseError
+	if (!errors.As(err, &ce) || ce.Code == websocket.CloseAbnormalClosure) && !TimedOut(err) {
+		c.finish()
+		_ = c.WS.Close()
+		return
+	}
 	select {
 	case <-c.done:
 	case <-time.After(c.srv.cfg.WriteTimeout):
