@@ -15,6 +15,7 @@ import (
 	"github.com/xmppbridge/xmppbridge/internal/httphold"
 	"github.com/xmppbridge/xmppbridge/internal/longpoll"
 	"github.com/xmppbridge/xmppbridge/internal/origin"
+	"github.com/xmppbridge/xmppbridge/xmppclient"
 )
 
 // Config configures a Handler. The zero value of each field but Hub is its
@@ -95,16 +96,18 @@ type Config struct {
 	OnReject func(r *http.Request, status int, condition, reason string)
 }
 
-// Defaults of Config.
+// Defaults of the Config fields whose zero value means one.
 const (
-	defaultCORSMaxAge     = 2 * time.Hour
-	defaultMaxWait        = 60 * time.Second
-	defaultMaxHold        = 1
-	defaultInactivity     = 60 * time.Second
-	defaultPolling        = 5 * time.Second
-	defaultMaxPause       = 120 * time.Second
-	defaultMaxStanzaBytes = 256 << 10
-	defaultWriteTimeout   = 10 * time.Second
+	DefaultCORSMaxAge   = 2 * time.Hour
+	DefaultMaxWait      = 60 * time.Second
+	DefaultMaxHold      = 1
+	DefaultInactivity   = 60 * time.Second
+	DefaultPolling      = 5 * time.Second
+	DefaultMaxPause     = 120 * time.Second
+	DefaultWriteTimeout = 10 * time.Second
+	// DefaultBodyStanzas is how many stanzas of MaxStanzaBytes a request
+	// body may hold when MaxBodyBytes is zero.
+	DefaultBodyStanzas = 4
 )
 
 // version is the highest BOSH version implemented.
@@ -131,31 +134,31 @@ func New(cfg Config) *Handler {
 		cfg.CheckOrigin = origin.Same
 	}
 	if cfg.CORSMaxAge <= 0 {
-		cfg.CORSMaxAge = defaultCORSMaxAge
+		cfg.CORSMaxAge = DefaultCORSMaxAge
 	}
 	if cfg.MaxWait <= 0 {
-		cfg.MaxWait = defaultMaxWait
+		cfg.MaxWait = DefaultMaxWait
 	}
 	if cfg.MaxHold <= 0 {
-		cfg.MaxHold = defaultMaxHold
+		cfg.MaxHold = DefaultMaxHold
 	}
 	if cfg.Inactivity <= 0 {
-		cfg.Inactivity = defaultInactivity
+		cfg.Inactivity = DefaultInactivity
 	}
 	if cfg.Polling <= 0 {
-		cfg.Polling = defaultPolling
+		cfg.Polling = DefaultPolling
 	}
 	if cfg.MaxPause == 0 {
-		cfg.MaxPause = defaultMaxPause
+		cfg.MaxPause = DefaultMaxPause
 	}
 	if cfg.MaxStanzaBytes <= 0 {
-		cfg.MaxStanzaBytes = defaultMaxStanzaBytes
+		cfg.MaxStanzaBytes = xmppclient.DefaultMaxStanzaBytes
 	}
 	if cfg.MaxBodyBytes <= 0 {
-		cfg.MaxBodyBytes = 4 * cfg.MaxStanzaBytes
+		cfg.MaxBodyBytes = DefaultBodyStanzas * cfg.MaxStanzaBytes
 	}
 	if cfg.WriteTimeout <= 0 {
-		cfg.WriteTimeout = defaultWriteTimeout
+		cfg.WriteTimeout = DefaultWriteTimeout
 	}
 	h := &Handler{cfg: cfg, now: time.Now, sessions: make(map[string]*session)}
 	h.ctx, h.cancel = context.WithCancel(context.Background())

@@ -70,13 +70,22 @@ type Hub struct {
 	closing  bool
 }
 
+// Defaults of the Config fields whose zero value means one.
+const (
+	// DefaultMaxSessions fits a process allowed 20,000 file descriptors,
+	// with two a session (browser and upstream) and room for listeners,
+	// DNS and logs.
+	DefaultMaxSessions = 9000
+	DefaultQueueBytes  = 1 << 20
+)
+
 // New returns a Hub.
 func New(cfg Config) *Hub {
 	if cfg.MaxSessions <= 0 {
-		cfg.MaxSessions = 9000
+		cfg.MaxSessions = DefaultMaxSessions
 	}
 	if cfg.QueueBytes <= 0 {
-		cfg.QueueBytes = 1 << 20
+		cfg.QueueBytes = DefaultQueueBytes
 	}
 	if cfg.Upstream == nil {
 		cfg.Upstream = func(domain string) (xmppclient.Config, error) {

@@ -16,6 +16,7 @@ import (
 	"github.com/xmppbridge/xmppbridge/internal/longpoll"
 	"github.com/xmppbridge/xmppbridge/internal/origin"
 	"github.com/xmppbridge/xmppbridge/internal/wsconn"
+	"github.com/xmppbridge/xmppbridge/xmppclient"
 )
 
 // Subprotocol is the WebSocket subprotocol of JSON frames.
@@ -26,6 +27,14 @@ const Subprotocol = "xmppbridge-json.v1"
 // DefaultResumeWindow is how long a detached session waits for its page
 // unless Config.ResumeWindow says otherwise.
 const DefaultResumeWindow = 2 * time.Minute
+
+// Defaults of the other Config fields whose zero value means one.
+const (
+	DefaultWait       = 30 * time.Second
+	DefaultInactivity = 60 * time.Second
+	DefaultHeartbeat  = 15 * time.Second
+	DefaultTokenTTL   = 60 * time.Second
+)
 
 type Config struct {
 	// Hub opens the upstream sessions. Required.
@@ -120,37 +129,37 @@ type Handler struct {
 // New returns a Handler.
 func New(cfg Config) *Handler {
 	if cfg.TokenTTL <= 0 {
-		cfg.TokenTTL = 60 * time.Second
+		cfg.TokenTTL = DefaultTokenTTL
 	}
 	if cfg.MaxFrameBytes <= 0 {
-		cfg.MaxFrameBytes = 256 << 10
+		cfg.MaxFrameBytes = xmppclient.DefaultMaxStanzaBytes
 	}
 	if cfg.QueueBytes <= 0 {
-		cfg.QueueBytes = 1 << 20
+		cfg.QueueBytes = bridge.DefaultQueueBytes
 	}
 	if cfg.Wait <= 0 {
-		cfg.Wait = 30 * time.Second
+		cfg.Wait = DefaultWait
 	}
 	if cfg.Hold <= 0 {
 		cfg.Hold = 1
 	}
 	if cfg.Inactivity <= 0 {
-		cfg.Inactivity = 60 * time.Second
+		cfg.Inactivity = DefaultInactivity
 	}
 	if cfg.MaxPause <= 0 {
 		cfg.MaxPause = 120 * time.Second
 	}
 	if cfg.Heartbeat <= 0 {
-		cfg.Heartbeat = 15 * time.Second
+		cfg.Heartbeat = DefaultHeartbeat
 	}
 	if cfg.Padding == 0 {
 		cfg.Padding = 2048
 	}
 	if cfg.PingInterval <= 0 {
-		cfg.PingInterval = 30 * time.Second
+		cfg.PingInterval = wsconn.DefaultPingInterval
 	}
 	if cfg.WriteTimeout <= 0 {
-		cfg.WriteTimeout = 10 * time.Second
+		cfg.WriteTimeout = wsconn.DefaultWriteTimeout
 	}
 	if cfg.CheckOrigin == nil {
 		cfg.CheckOrigin = origin.Same

@@ -11,6 +11,7 @@ import (
 	"github.com/xmppbridge/xmppbridge/bridge"
 	"github.com/xmppbridge/xmppbridge/internal/origin"
 	"github.com/xmppbridge/xmppbridge/internal/wsconn"
+	"github.com/xmppbridge/xmppbridge/xmppclient"
 )
 
 // Subprotocol is the WebSocket subprotocol RFC 7395 registers.
@@ -60,16 +61,22 @@ type Handler struct {
 	closing bool
 }
 
+// Defaults of the Config fields whose zero value means one.
+const (
+	DefaultPingInterval = wsconn.DefaultPingInterval
+	DefaultWriteTimeout = wsconn.DefaultWriteTimeout
+)
+
 // New returns a Handler.
 func New(cfg Config) *Handler {
 	if cfg.MaxStanzaBytes <= 0 {
-		cfg.MaxStanzaBytes = 256 << 10
+		cfg.MaxStanzaBytes = xmppclient.DefaultMaxStanzaBytes
 	}
 	if cfg.PingInterval <= 0 {
-		cfg.PingInterval = 30 * time.Second
+		cfg.PingInterval = DefaultPingInterval
 	}
 	if cfg.WriteTimeout <= 0 {
-		cfg.WriteTimeout = 10 * time.Second
+		cfg.WriteTimeout = DefaultWriteTimeout
 	}
 	if cfg.CheckOrigin == nil {
 		cfg.CheckOrigin = origin.Same

@@ -15,9 +15,11 @@ import (
 
 // Defaults of the Config fields whose zero value means one.
 const (
-	defaultDialTimeout    = 10 * time.Second
-	defaultWriteTimeout   = 10 * time.Second
-	defaultMaxStanzaBytes = 256 << 10
+	defaultDialTimeout  = 10 * time.Second
+	defaultWriteTimeout = 10 * time.Second
+	// DefaultMaxStanzaBytes bounds one stanza when Config.MaxStanzaBytes
+	// is zero; the transports bound what browsers send the same way.
+	DefaultMaxStanzaBytes = 256 << 10
 )
 
 func (cfg Config) withDefaults() (Config, error) {
@@ -31,7 +33,7 @@ func (cfg Config) withDefaults() (Config, error) {
 		cfg.WriteTimeout = defaultWriteTimeout
 	}
 	if cfg.MaxStanzaBytes <= 0 {
-		cfg.MaxStanzaBytes = defaultMaxStanzaBytes
+		cfg.MaxStanzaBytes = DefaultMaxStanzaBytes
 	}
 	if cfg.Keepalive == 0 {
 		cfg.Keepalive = DefaultKeepalive

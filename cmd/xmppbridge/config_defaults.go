@@ -4,7 +4,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/xmppbridge/xmppbridge/bosh"
+	"github.com/xmppbridge/xmppbridge/bridge"
 	"github.com/xmppbridge/xmppbridge/jsonapi"
+	"github.com/xmppbridge/xmppbridge/wsframe"
 	"github.com/xmppbridge/xmppbridge/xmppclient"
 )
 
@@ -20,39 +23,32 @@ const (
 	defaultJSONPath        = "/json"
 )
 
-// The defaults the library packages document as what a zero field of their
-// Config means. Each is declared once, in the package that applies it; the
-// ones still written here wait for their package to export them (the
-// TODO(default) comment names the constant to use instead), so until then
-// TestDefault holds them to the values those packages document.
+// The defaults of the library packages: what a zero field of their Config
+// means, declared once, there.
 const (
 	// [websocket]; jsonapi takes its ping interval and write timeout too.
-	defaultPingInterval     = 30 * time.Second // TODO(default): wsframe.DefaultPingInterval
-	defaultWebSocketTimeout = 10 * time.Second // TODO(default): wsframe.DefaultWriteTimeout
-	defaultMaxStanzaBytes   = 256 << 10        // TODO(default): xmppclient.DefaultMaxStanzaBytes
-	// This machine allows 20,000 file descriptors per process and each
-	// session holds two (browser and upstream); the rest is headroom for
-	// listeners, DNS and log files.
-	defaultMaxSessions = 9000    // TODO(default): bridge.DefaultMaxSessions
-	defaultQueueBytes  = 1 << 20 // TODO(default): bridge.DefaultQueueBytes
+	defaultPingInterval     = wsframe.DefaultPingInterval
+	defaultWebSocketTimeout = wsframe.DefaultWriteTimeout
+	defaultMaxStanzaBytes   = xmppclient.DefaultMaxStanzaBytes
+	defaultMaxSessions      = bridge.DefaultMaxSessions
+	defaultQueueBytes       = bridge.DefaultQueueBytes
 
 	// [bosh]. Requests and max_body_bytes follow max_hold and
 	// limits.max_stanza_bytes; see BOSHConfig.defaults.
-	defaultBOSHMaxWait      = 60 * time.Second  // TODO(default): bosh.DefaultMaxWait
-	defaultBOSHMaxHold      = 1                 // TODO(default): bosh.DefaultMaxHold
-	defaultBOSHInactivity   = 60 * time.Second  // TODO(default): bosh.DefaultInactivity
-	defaultBOSHPolling      = 5 * time.Second   // TODO(default): bosh.DefaultPolling
-	defaultBOSHMaxPause     = 120 * time.Second // TODO(default): bosh.DefaultMaxPause
-	defaultBOSHCORSMaxAge   = 2 * time.Hour     // TODO(default): bosh.DefaultCORSMaxAge
-	defaultBOSHWriteTimeout = 10 * time.Second  // TODO(default): bosh.DefaultWriteTimeout
-	// A request body holds a few stanzas and their <body/> wrapper.
-	boshBodyStanzas = 4 // TODO(default): bosh.DefaultBodyStanzas
+	defaultBOSHMaxWait      = bosh.DefaultMaxWait
+	defaultBOSHMaxHold      = bosh.DefaultMaxHold
+	defaultBOSHInactivity   = bosh.DefaultInactivity
+	defaultBOSHPolling      = bosh.DefaultPolling
+	defaultBOSHMaxPause     = bosh.DefaultMaxPause
+	defaultBOSHCORSMaxAge   = bosh.DefaultCORSMaxAge
+	defaultBOSHWriteTimeout = bosh.DefaultWriteTimeout
+	boshBodyStanzas         = bosh.DefaultBodyStanzas
 
 	// [json] (docs/json-api.md).
-	defaultJSONMaxWait    = 30 * time.Second // TODO(default): jsonapi.DefaultWait
-	defaultJSONInactivity = 60 * time.Second // TODO(default): jsonapi.DefaultInactivity
-	defaultJSONHeartbeat  = 15 * time.Second // TODO(default): jsonapi.DefaultHeartbeat
-	defaultJSONTokenTTL   = 60 * time.Second // TODO(default): jsonapi.DefaultTokenTTL
+	defaultJSONMaxWait    = jsonapi.DefaultWait
+	defaultJSONInactivity = jsonapi.DefaultInactivity
+	defaultJSONHeartbeat  = jsonapi.DefaultHeartbeat
+	defaultJSONTokenTTL   = jsonapi.DefaultTokenTTL
 )
 
 // Defaults sets every field that is zero to its default.

@@ -13,6 +13,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/xmppbridge/xmppbridge/internal/netwait"
+	"github.com/xmppbridge/xmppbridge/xmppclient"
 )
 
 // closeWait bounds how long a connection waits for the browser's closing
@@ -64,16 +65,23 @@ type Server struct {
 	cancel   context.CancelFunc
 }
 
+// Defaults of the Config fields whose zero value means one, which the
+// WebSocket transports' own configurations name too.
+const (
+	DefaultPingInterval = 30 * time.Second
+	DefaultWriteTimeout = 10 * time.Second
+)
+
 // NewServer returns a Server.
 func NewServer(cfg Config) *Server {
 	if cfg.PingInterval <= 0 {
-		cfg.PingInterval = 30 * time.Second
+		cfg.PingInterval = DefaultPingInterval
 	}
 	if cfg.WriteTimeout <= 0 {
-		cfg.WriteTimeout = 10 * time.Second
+		cfg.WriteTimeout = DefaultWriteTimeout
 	}
 	if cfg.MaxMessage <= 0 {
-		cfg.MaxMessage = 256 << 10
+		cfg.MaxMessage = xmppclient.DefaultMaxStanzaBytes
 	}
 	s := &Server{cfg: cfg}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
