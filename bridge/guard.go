@@ -155,12 +155,16 @@ func account(user, domain string) string {
 	return strings.ToLower(user) + "@" + strings.ToLower(domain)
 }
 
+// DefaultReserved is what a zero Config.Reserved means: a quarter of
+// maxSessions.
+func DefaultReserved(maxSessions int) int { return maxSessions / 4 }
+
 func (h *Hub) reserved() int {
 	switch {
 	case h.cfg.Reserved < 0:
 		return 0
 	case h.cfg.Reserved == 0:
-		return h.cfg.MaxSessions / 4
+		return DefaultReserved(h.cfg.MaxSessions)
 	}
 	return min(h.cfg.Reserved, h.cfg.MaxSessions)
 }

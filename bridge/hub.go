@@ -46,7 +46,7 @@ type Config struct {
 	// Reserved is how many of MaxSessions only authenticated sessions may
 	// take: a relayed session counts as unauthenticated until the server
 	// says SASL <success/>, so streams opened by anyone cannot lock out
-	// those who log in. Zero means a quarter of MaxSessions; negative
+	// those who log in. Zero means DefaultReserved(MaxSessions); negative
 	// none.
 	Reserved int
 	// AuthTimeout is how long a relayed session may go without

@@ -198,6 +198,34 @@ type LimitsConfig struct {
 	// QueueBytes bounds each session's outbound queue; it must hold at
 	// least one stanza of MaxStanzaBytes. Default 1048576.
 	QueueBytes int `toml:"queue_bytes"`
+
+	// What one client may do (config_limits.go). Per address: the real
+	// client's, as trusted_proxies name it; IPv6 counted by its /64.
+	//
+	// SessionsPerAddress bounds the sessions one address holds. Default
+	// 100; -1 for no bound.
+	SessionsPerAddress int `toml:"sessions_per_address"`
+	// OpensPerMinute is how fast one address may open sessions, in bursts
+	// of up to OpenBurst. Default 60 and 30; -1 for no bound.
+	OpensPerMinute int `toml:"opens_per_minute"`
+	OpenBurst      int `toml:"open_burst"`
+	// ReservedSessions is how many of MaxSessions only sessions that have
+	// logged in may take. Default a quarter of max_sessions; -1 for none.
+	ReservedSessions int `toml:"reserved_sessions"`
+	// AuthTimeout ends a stream relayed to the server (WebSocket, BOSH)
+	// that has not authenticated within it. Default 60s.
+	AuthTimeout Duration `toml:"auth_timeout"`
+	// Failed logins, per address and per account: FailedLoginsFree cost
+	// nothing; then each attempt waits FailedLoginDelay after the last,
+	// doubling up to FailedLoginMaxDelay; an address (never an account)
+	// with FailedLoginsRefused is refused until FailedLoginsForget has
+	// passed since its last failure, when failures are forgotten.
+	// Defaults 5, 1s, 30s, 30 (-1: never), 15m.
+	FailedLoginsFree    int      `toml:"failed_logins_free"`
+	FailedLoginDelay    Duration `toml:"failed_login_delay"`
+	FailedLoginMaxDelay Duration `toml:"failed_login_max_delay"`
+	FailedLoginsRefused int      `toml:"failed_logins_refused"`
+	FailedLoginsForget  Duration `toml:"failed_logins_forget"`
 }
 
 // UpstreamConfig says how the bridge watches its streams to the servers.

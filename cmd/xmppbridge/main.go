@@ -122,6 +122,10 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 		QueueBytes:  cfg.Limits.QueueBytes,
 		OnEnd:       logEnd(log),
 		OnFault:     logFault(log),
+		Limits:      cfg.Limits.limiter(),
+		Reserved:    cfg.Limits.ReservedSessions,
+		AuthTimeout: cfg.Limits.AuthTimeout.Duration,
+		OnLogin:     logLogin(log),
 	})
 	checkOrigin := func(r *http.Request) bool {
 		return cfg.OriginAllowed(r.Header.Get("Origin"), r.Host)
@@ -204,7 +208,7 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 		tcp = proxies.Listener(tcp)
 	}
 	srv := &http.Server{
-		Handler:           proxies.Handler(mux),
+		Handler:           proxies.Handler(withClient(mux)),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       idleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
@@ -416,6 +420,7 @@ func logEnd(log *slog.Logger) func(*bridge.Session, *bridge.CloseError) {
 			return
 		}
 		attrs := []any{"session", s.ID(), "reason", e.Reason.String()}
+		attrs = appendClient(attrs, s.Client(), s.Account())
 		if c := e.StreamCondition(); c != "" {
 			attrs = append(attrs, "condition", c)
 		}

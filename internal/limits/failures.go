@@ -26,12 +26,12 @@ type Failures struct {
 }
 
 // The defaults. Someone who mistypes a password twice, or thrice, meets
-// none of it. Per address, an attacker gets about 30 guesses in the first
-// 20 minutes and then none until 15 minutes pass without one; per
-// account, from any number of addresses, about two a minute. Accounts are
+// none of it. Per address, an attacker gets 30 guesses in the first ten
+// minutes and then none until 15 minutes pass without one; per account,
+// from any number of addresses, two a minute. Accounts are
 // never refused outright: that would let anyone lock a user out.
 var (
-	DefaultAddrFailures    = Failures{Free: 5, Delay: time.Second, MaxDelay: time.Minute, Refuse: 30, Forget: 15 * time.Minute}
+	DefaultAddrFailures    = Failures{Free: 5, Delay: time.Second, MaxDelay: 30 * time.Second, Refuse: 30, Forget: 15 * time.Minute}
 	DefaultAccountFailures = Failures{Free: 5, Delay: time.Second, MaxDelay: 30 * time.Second, Refuse: -1, Forget: 15 * time.Minute}
 )
 
