@@ -29,7 +29,9 @@ type clientKey struct{}
 
 // WithClient returns ctx carrying the client's address (host:port, as
 // http.Request.RemoteAddr has it once the real client is known), for
-// Hub.Open to take when OpenRequest.Client is empty.
+// Hub.Open to take when OpenRequest.Client is empty. An empty addr says
+// the session has no client of its own to limit (a backend's prebinding,
+// which speaks for many users): only its account's logins are.
 func WithClient(ctx context.Context, addr string) context.Context {
 	return context.WithValue(ctx, clientKey{}, addr)
 }
