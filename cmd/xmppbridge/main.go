@@ -351,6 +351,9 @@ func upstreamFor(cfg *Config) func(string) (xmppclient.Config, error) {
 			sec = xmppclient.Plaintext
 		}
 		return xmppclient.Config{
+			// A domain anyone may ask for is reached only at public
+			// addresses; one the operator listed, wherever it is.
+			PublicOnly:       !cfg.Listed(domain),
 			Domain:           domain,
 			Addr:             d.Address,
 			Security:         sec,
