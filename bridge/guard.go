@@ -22,8 +22,13 @@ import (
 // shorter than the five minutes servers commonly give.
 const DefaultAuthTimeout = time.Minute
 
-// nsSASL is the namespace of SASL negotiation (RFC 6120 §6).
-const nsSASL = "urn:ietf:params:xml:ns:xmpp-sasl"
+// The namespaces of SASL negotiation: RFC 6120 §6, and XEP-0388's
+// Extensible SASL Profile, which a browser may use instead when the server
+// offers it.
+const (
+	nsSASL  = "urn:ietf:params:xml:ns:xmpp-sasl"
+	nsSASL2 = "urn:xmpp:sasl:2"
+)
 
 type clientKey struct{}
 
@@ -119,9 +124,8 @@ func (h *Hub) LimitStats() LimitStats {
 
 // authState is a session's client and where it stands with logging in.
 type authState struct {
-	client  string
-	domain  string // OpenRequest.To
-	relayed bool
+	client string
+	domain string // OpenRequest.To
 	// watching is set while a relayed session has not authenticated:
 	// what goes by is looked at for SASL.
 	watching atomic.Bool
@@ -315,7 +319,6 @@ func (h *Hub) loginEvent(ev LoginEvent) {
 // watchAuth readies an open relayed session for its SASL: the deadline
 // to authenticate within starts, and what goes by is looked at.
 func (h *Hub) watchAuth(s *Session) {
-	s.auth.relayed = true
 	s.auth.watching.Store(true)
 	d := h.cfg.AuthTimeout
 	if d == 0 {
@@ -342,11 +345,14 @@ func (h *Hub) watchAuth(s *Session) {
 	}
 }
 
-// saslAuth is the part of a SASL <auth/> the bridge reads.
+// saslAuth is the part of a SASL <auth/> (or XEP-0388 <authenticate/>)
+// the bridge reads.
 type saslAuth struct {
 	XMLName   xml.Name
 	Mechanism string `xml:"mechanism,attr"`
 	Data      string `xml:",chardata"`
+	// Initial is XEP-0388's <initial-response/>.
+	Initial string `xml:"initial-response"`
 }
 
 // sendingAuth looks at an element the browser sends on a relayed session
@@ -354,14 +360,25 @@ type saslAuth struct {
 // they refuse, it answers the browser itself and returns true: the
 // element is not sent. A login refused outright ends the session.
 func (s *Session) sendingAuth(elem []byte) bool {
-	if !s.auth.watching.Load() || !isSASL(elem, "auth") {
+	if !s.auth.watching.Load() {
 		return false
+	}
+	ns := nsSASL
+	if !isSASL(elem, "auth", nsSASL) {
+		if ns = nsSASL2; !isSASL(elem, "authenticate", nsSASL2) {
+			return false
+		}
 	}
 	h := s.hub
 	var a saslAuth
 	acct := ""
-	if xml.Unmarshal(elem, &a) == nil && a.XMLName.Space == nsSASL {
-		acct = account(authcid(a.Mechanism, a.Data), s.auth.domain)
+	if xml.Unmarshal(elem, &a) == nil {
+		switch a.XMLName.Space {
+		case nsSASL:
+			acct = account(authcid(a.Mechanism, a.Data), s.auth.domain)
+		case nsSASL2:
+			acct = account(authcid(a.Mechanism, a.Initial), s.auth.domain)
+		}
 	}
 	s.auth.mu.Lock()
 	prev := s.auth.attempt
@@ -384,7 +401,14 @@ func (s *Session) sendingAuth(elem []byte) bool {
 		}
 		// RFC 6120 §6.5.9: the client may try again later.
 		var b []byte
-		b = append(b, "<failure xmlns='"+nsSASL+"'><temporary-auth-failure/><text xml:lang='en'>"...)
+		b = append(b, "<failure xmlns='"+ns+"'>"...)
+		if ns == nsSASL {
+			b = append(b, "<temporary-auth-failure/>"...)
+		} else {
+			// XEP-0388 §6.2: the condition is RFC 6120's.
+			b = append(b, "<temporary-auth-failure xmlns='"+nsSASL+"'/>"...)
+		}
+		b = append(b, "<text xml:lang='en'>"...)
 		b = xmlsplit.AppendText(b, throttleText(err))
 		b = append(b, "</text></failure>"...)
 		s.pushFor(Item{Event: xmppclient.Event{Kind: xmppclient.EventElement, Data: b}})
@@ -403,8 +427,8 @@ func (s *Session) receivedAuth(ev *xmppclient.Event) {
 	if ev.Kind != xmppclient.EventElement || !s.auth.watching.Load() {
 		return
 	}
-	ok := isSASL(ev.Data, "success")
-	if !ok && !isSASL(ev.Data, "failure") {
+	ok := isSASL(ev.Data, "success", nsSASL) || isSASL(ev.Data, "success", nsSASL2)
+	if !ok && !isSASL(ev.Data, "failure", nsSASL) && !isSASL(ev.Data, "failure", nsSASL2) {
 		return
 	}
 	h := s.hub
@@ -447,10 +471,10 @@ func (s *Session) receivedAuth(ev *xmppclient.Event) {
 	h.loginEvent(evt)
 }
 
-// isSASL reports whether elem is a SASL element of the given local name:
-// its start tag's name (any prefix) and a declaration of the SASL
-// namespace in that tag.
-func isSASL(elem []byte, local string) bool {
+// isSASL reports whether elem is a SASL element of the given local name
+// and namespace: its start tag's name (any prefix) and a declaration of
+// the namespace in that tag.
+func isSASL(elem []byte, local, ns string) bool {
 	end := bytes.IndexByte(elem, '>')
 	if len(elem) < 2 || elem[0] != '<' || end < 0 {
 		return false
@@ -464,7 +488,10 @@ func isSASL(elem []byte, local string) bool {
 	if i := bytes.IndexByte(name, ':'); i >= 0 {
 		name = name[i+1:]
 	}
-	return string(name) == local && bytes.Contains(tag, []byte(nsSASL))
+	if string(name) != local {
+		return false
+	}
+	return bytes.Contains(tag, []byte("'"+ns+"'")) || bytes.Contains(tag, []byte(`"`+ns+`"`))
 }
 
 // failureCondition is the defined condition of a SASL <failure/>.

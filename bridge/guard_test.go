@@ -41,10 +41,14 @@ func (f *saslServer) serve(c *fakexmpp.Conn) {
 			f.mu.Lock()
 			f.auths++
 			f.mu.Unlock()
+			ns, cond := nsSASL, "<not-authorized/>"
+			if strings.HasPrefix(it.Raw, "<authenticate") {
+				ns, cond = nsSASL2, "<not-authorized xmlns='"+nsSASL+"'/>"
+			}
 			if strings.Contains(it.Raw, base64.StdEncoding.EncodeToString([]byte("\x00alice\x00secret"))) {
-				_ = c.Send("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>")
+				_ = c.Send("<success xmlns='" + ns + "'/>")
 			} else {
-				_ = c.Send("<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><not-authorized/></failure>")
+				_ = c.Send("<failure xmlns='" + ns + "'>" + cond + "</failure>")
 			}
 		}
 	}
@@ -153,6 +157,43 @@ func TestRelayedLoginsThrottled(t *testing.T) {
 	}
 	if s2.Account() != "alice@localhost" {
 		t.Errorf("Account() = %q", s2.Account())
+	}
+}
+
+// A browser may log in with XEP-0388 instead: the same throttle, the
+// answer in its namespace, the deadline stopped by its success.
+func TestRelayedSASL2(t *testing.T) {
+	srv := &saslServer{}
+	fs := fakexmpp.Start(t, srv.serve)
+	var ev events
+	h := New(Config{
+		Upstream: plaintextTo(fs.Addr),
+		Limits:   limits.New(limits.Config{Addr: limits.Failures{Free: 1, Delay: time.Hour}}),
+		OnLogin:  ev.add,
+	})
+	authenticate := func(user, password string) []byte {
+		return []byte("<authenticate xmlns='urn:xmpp:sasl:2' mechanism='PLAIN'><initial-response>" +
+			base64.StdEncoding.EncodeToString([]byte("\x00"+user+"\x00"+password)) +
+			"</initial-response><user-agent id='d4565fa7-4d72-4749-b3d3-740edbf87770'/></authenticate>")
+	}
+	s, r, _ := openFrom(t, h, "192.0.2.1:1")
+	s.Send(authenticate("carol", "wrong"))
+	if got := r.nextElement(t); !strings.Contains(got, "urn:xmpp:sasl:2") || !strings.Contains(got, "not-authorized") {
+		t.Fatalf("first guess: %q", got)
+	}
+	s.Send(authenticate("alice", "secret"))
+	got := r.nextElement(t)
+	if !strings.HasPrefix(got, "<failure xmlns='urn:xmpp:sasl:2'><temporary-auth-failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>") {
+		t.Fatalf("throttled: %q, want a XEP-0388 failure", got)
+	}
+	if list := ev.list(); len(list) != 2 || list[0].Account != "carol@localhost" || list[0].Condition != "not-authorized" || list[1].Outcome != LoginThrottled {
+		t.Errorf("events %+v", list)
+	}
+	s2, r2, _ := openFrom(t, h, "192.0.2.2:1")
+	s2.Send(authenticate("alice", "secret"))
+	r2.nextElement(t)
+	if s2.auth.watching.Load() {
+		t.Error("a XEP-0388 success left the session watched")
 	}
 }
 
@@ -286,16 +327,20 @@ func TestAuthcid(t *testing.T) {
 
 func TestIsSASL(t *testing.T) {
 	for _, tc := range []struct {
-		elem, local string
-		want        bool
+		elem, local, ns string
+		want            bool
 	}{
-		{"<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>", "success", true},
-		{"<sasl:failure xmlns:sasl='urn:ietf:params:xml:ns:xmpp-sasl'><sasl:not-authorized/></sasl:failure>", "failure", true},
-		{"<success xmlns='urn:example'/>", "success", false},
-		{"<message xmlns='jabber:client'><success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/></message>", "success", false},
-		{"<successor xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>", "success", false},
+		{"<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>", "success", nsSASL, true},
+		{`<success xmlns="urn:ietf:params:xml:ns:xmpp-sasl"/>`, "success", nsSASL, true},
+		{"<sasl:failure xmlns:sasl='urn:ietf:params:xml:ns:xmpp-sasl'><sasl:not-authorized/></sasl:failure>", "failure", nsSASL, true},
+		{"<success xmlns='urn:xmpp:sasl:2'><authorization-identifier>a@b/c</authorization-identifier></success>", "success", nsSASL2, true},
+		{"<success xmlns='urn:xmpp:sasl:2'/>", "success", nsSASL, false},
+		{"<success xmlns='urn:xmpp:sasl:20'/>", "success", nsSASL2, false},
+		{"<success xmlns='urn:example'/>", "success", nsSASL, false},
+		{"<message xmlns='jabber:client'><success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/></message>", "success", nsSASL, false},
+		{"<successor xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>", "success", nsSASL, false},
 	} {
-		if got := isSASL([]byte(tc.elem), tc.local); got != tc.want {
+		if got := isSASL([]byte(tc.elem), tc.local, tc.ns); got != tc.want {
 			t.Errorf("isSASL(%q, %q) = %v", tc.elem, tc.local, got)
 		}
 	}
