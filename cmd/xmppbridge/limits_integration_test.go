@@ -143,6 +143,20 @@ func TestDaemonLoginThrottle(t *testing.T) {
 			t.Fatalf("third attempt: %s, want a throttled error", got)
 		}
 		waitLog(t, log, `msg="login throttled" client=127.0.0.14 account=alice@localhost relayed=false`)
+
+		// The same address over long-polling: the address is known from
+		// the request itself.
+		res, err := httpFrom(ip).Post(base+"/json/poll", "application/json",
+			strings.NewReader(`{"rid":4001,"frames":[{"kind":"login","jid":"alice@localhost","password":"secret","id":"l3"}]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		json.NewDecoder(res.Body).Decode(&m)
+		res.Body.Close()
+		if res.StatusCode != http.StatusTooManyRequests || m["code"] != "throttled" {
+			t.Fatalf("long-poll login: %d %v, want 429 throttled", res.StatusCode, m)
+		}
 	})
 
 	t.Run("BOSH prebind", func(t *testing.T) {

@@ -116,13 +116,16 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 		}
 	}
 
+	// What one client may take; its Stats, and the Hub's LimitStats,
+	// count what was refused, for metrics.
+	limiter := cfg.Limits.limiter()
 	hub := bridge.New(bridge.Config{
 		Upstream:    upstreamFor(&cfg),
 		MaxSessions: cfg.Limits.MaxSessions,
 		QueueBytes:  cfg.Limits.QueueBytes,
 		OnEnd:       logEnd(log),
 		OnFault:     logFault(log),
-		Limits:      cfg.Limits.limiter(),
+		Limits:      limiter,
 		Reserved:    cfg.Limits.ReservedSessions,
 		AuthTimeout: cfg.Limits.AuthTimeout.Duration,
 		OnLogin:     logLogin(log),
