@@ -27,7 +27,7 @@ func bounces(items []bridge.Item) [][]byte {
 }
 
 func bounce(it *bridge.Item) []byte {
-	el, err := xmlsplit.Parse(appendItem(nil, it), xmlsplit.ParseOptions{})
+	el, err := xmlsplit.Parse(it.AppendStandalone(nil), xmlsplit.ParseOptions{})
 	if err != nil {
 		return nil
 	}

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"strconv"
-	"unsafe"
 
-	"github.com/xmppbridge/xmppbridge/bridge"
 	"github.com/xmppbridge/xmppbridge/internal/xmlsplit"
 	"github.com/xmppbridge/xmppbridge/xmppclient"
 )
@@ -70,17 +68,6 @@ func terminateBody(cond, uri string) []byte {
 	return append(b, "/>"...)
 }
 
-// appendItem appends an element from the server with the declarations it
-// borrows from the upstream stream header.
-func appendItem(b []byte, it *bridge.Item) []byte {
-	if it.NS == "" {
-		return append(b, it.Data...)
-	}
-	b = append(b, it.Data[:it.NSAt]...)
-	b = append(b, stringBytes(it.NS)...)
-	return append(b, it.Data[it.NSAt:]...)
-}
-
 // usesStreamPrefix reports whether an element from the server is named with
 // the stream prefix (features, error), for which XEP-0206 §2 wants the
 // prefix declared on the <body/>.
@@ -132,9 +119,6 @@ func appendCreationAttrs(b []byte, c *creation) []byte {
 	b = append(b, " xmpp:restartlogic='true'"...)
 	return xmlsplit.AppendAttr(b, "ack", strconv.FormatUint(c.ack, 10))
 }
-
-// stringBytes views s as bytes without copying; callers only read it.
-func stringBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 // secondsUp is a duration in nanoseconds as whole seconds for an
 // attribute, rounded up (wait, polling: the client must not expect less),

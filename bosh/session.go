@@ -379,11 +379,11 @@ func (s *session) respondLocked(rid uint64, create bool) (b []byte, status int, 
 		b = append(b, '>')
 		for i := range s.out[:cut] {
 			if it := &s.out[i]; it.Kind == xmppclient.EventElement {
-				b = appendItem(b, it)
+				b = it.AppendStandalone(b)
 			}
 		}
 		if streamErr != nil {
-			b = appendItem(b, streamErr)
+			b = streamErr.AppendStandalone(b)
 		}
 		b = append(b, built...)
 		if cond == condSeeOtherURI && uri != "" {

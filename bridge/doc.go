@@ -34,6 +34,12 @@
 //     call the transport made: a transport may call Open, Send, Restart and
 //     End while holding its own locks, and take them in Wake.
 //
+// Hub.Stats reports counts for metrics, kept with atomic adds and no
+// allocation per element: sessions opened, open and ended by reason, and
+// elements and bytes each way, apart for each transport that names itself
+// (Named); repaired and dropped elements, resumes, logins refused. The
+// bridge logs nothing and exports nothing itself: the daemon reads Stats.
+//
 // What one client may take is bounded (Config.Limits, Reserved,
 // AuthTimeout; guard.go): sessions per address and how fast it opens
 // them, a share of MaxSessions kept for authenticated sessions, a deadline

@@ -308,8 +308,15 @@ func (h *Hub) loginEvent(ev LoginEvent) {
 		h.lim.ok.Add(1)
 	case LoginFailed:
 		h.lim.failed.Add(1)
+		if ev.Relayed {
+			// A bridge-side login refused is counted in Stats by its
+			// session's end (ReasonNotAuthorized); a relayed one ends
+			// nothing.
+			h.CountLoginFailed()
+		}
 	case LoginThrottled:
 		h.lim.throttled.Add(1)
+		h.CountLoginThrottled()
 	}
 	if h.cfg.OnLogin != nil {
 		h.cfg.OnLogin(ev)

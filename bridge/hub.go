@@ -70,6 +70,14 @@ type Stats struct {
 	// of sessions whose stream management the bridge does: resumed in
 	// place, or not (the session ended).
 	Resumed, ResumeFailed uint64
+	// Transports holds the counts of each transport's sessions, by the
+	// name it gives (Named); stats.go.
+	Transports map[string]TransportStats
+	// LoginsFailed counts the logins the server refused: bridge-side
+	// ones, whose sessions ended with ReasonNotAuthorized, and those
+	// reported with CountLoginFailed. LoginsThrottled counts those the
+	// bridge refused itself (CountLoginThrottled).
+	LoginsFailed, LoginsThrottled uint64
 }
 
 // Hub opens and tracks sessions.
@@ -80,6 +88,7 @@ type Hub struct {
 
 	repaired, dropped     atomic.Uint64
 	resumed, resumeFailed atomic.Uint64
+	st                    hubStats
 
 	lim limitCounts
 
@@ -107,7 +116,9 @@ func New(cfg Config) *Hub {
 
 // Stats returns the Hub's counts so far.
 func (h *Hub) Stats() Stats {
-	return Stats{Repaired: h.repaired.Load(), Dropped: h.dropped.Load(), Resumed: h.resumed.Load(), ResumeFailed: h.resumeFailed.Load()}
+	st := Stats{Repaired: h.repaired.Load(), Dropped: h.dropped.Load(), Resumed: h.resumed.Load(), ResumeFailed: h.resumeFailed.Load()}
+	h.st.fill(&st)
+	return st
 }
 
 // fault counts and reports an element from the server that was repaired
@@ -136,7 +147,7 @@ func (h *Hub) Len() int {
 // the error, so the transport tells the browser as a server would. The
 // error is also returned, for logs.
 func (h *Hub) Open(ctx context.Context, req OpenRequest, t Transport) (*Session, error) {
-	s := &Session{hub: h, t: t, id: h.nextID.Add(1)}
+	s := &Session{hub: h, t: t, id: h.nextID.Add(1), ctr: h.st.opened(t)}
 	s.q.maxBytes = h.cfg.QueueBytes
 	s.q.idle = true
 	s.auth.client, s.auth.domain = req.Client, req.To
@@ -251,6 +262,7 @@ func (h *Hub) finished(s *Session, e *CloseError) {
 }
 
 func (h *Hub) report(s *Session, e *CloseError) {
+	h.st.ended(s.ctr, e.Reason)
 	if h.cfg.OnEnd != nil {
 		h.cfg.OnEnd(s, e)
 	}

@@ -66,6 +66,7 @@ type Session struct {
 	hub *Hub
 	t   Transport
 	id  uint64
+	ctr *counters // its transport's, in the Hub's stats
 	q   queue
 
 	mu     sync.Mutex
@@ -75,7 +76,8 @@ type Session struct {
 
 	// resume is how to resume the upstream stream when its link breaks,
 	// for a session whose stream management the bridge does; nil else.
-	resume *resumeWith
+	resume    *resumeWith
+	resumedAt time.Time // the latest resume in place
 
 	auth authState // its client, and its login (guard.go)
 }
@@ -108,6 +110,7 @@ func (s *Session) Send(elem []byte) error {
 	if s.sendingAuth(elem) {
 		return nil // answered by the bridge (guard.go)
 	}
+	s.ctr.in(len(elem))
 	for retried := false; ; retried = true {
 		s.mu.Lock()
 		up, moved, resumable := s.up, s.moved, s.resume != nil && s.ending == nil
@@ -277,6 +280,9 @@ func (s *Session) upstream() *xmppclient.Conn {
 // transport itself.
 func (s *Session) push(it Item) bool {
 	wake, ok := s.q.push(it)
+	if ok {
+		s.ctr.out(&it)
+	}
 	if wake {
 		s.t.Wake()
 	}
@@ -348,7 +354,9 @@ func (s *Session) readLoop(up *xmppclient.Conn, ready bool) {
 			// One odd element, likely from another user through the
 			// server, ends nothing: it comes repaired, or not at all.
 			s.hub.fault(s, &ev)
-			if ev.Kind == xmppclient.EventDropped {
+			if ev.Kind == xmppclient.EventDropped && ev.Seq == 0 {
+				// Gone. (One the server numbered for stream management
+				// the bridge does goes on, for the transport to count.)
 				continue
 			}
 		}
@@ -375,6 +383,13 @@ func (s *Session) readLoop(up *xmppclient.Conn, ready bool) {
 // after the link broke (within what the server said it keeps it).
 const resumeFor = time.Minute
 
+// resumeAgainAfter is how long after a resume in place a broken link is
+// not resumed again but ends the session. A server closes the connection
+// of a session that another connection resumed exactly as a broken link
+// closes, so two bridge processes that both hold a session (its page went
+// to the other) would otherwise take it from each other for ever.
+const resumeAgainAfter = 10 * time.Second
+
 // resumeUpstream resumes the upstream stream whose link broke, on the
 // reader, for a session whose stream management the bridge does: every
 // stanza read is already queued, so it asks the server for what came
@@ -382,10 +397,10 @@ const resumeFor = time.Minute
 // returns the new stream, or nil when the session must end instead.
 func (s *Session) resumeUpstream(old *xmppclient.Conn) *xmppclient.Conn {
 	s.mu.Lock()
-	rw, ending, moved := s.resume, s.ending != nil, s.moved
+	rw, ending, moved, last := s.resume, s.ending != nil, s.moved, s.resumedAt
 	s.mu.Unlock()
 	st := old.SM()
-	if rw == nil || ending || st.ID == "" {
+	if rw == nil || ending || st.ID == "" || time.Since(last) < resumeAgainAfter {
 		return nil
 	}
 	// moved closes when the session ends: that cuts an attempt short.
@@ -410,6 +425,7 @@ func (s *Session) resumeUpstream(old *xmppclient.Conn) *xmppclient.Conn {
 		if err == nil {
 			s.hub.resumed.Add(1)
 			s.mu.Lock()
+			s.resumedAt = time.Now()
 			if s.ending == nil {
 				s.up = up
 				s.movedLocked()

@@ -33,6 +33,7 @@ const (
 	errShutdown           = "system-shutdown"
 	errResource           = "resource-constraint"
 	errPolicy             = "policy-violation"
+	errDropped            = "dropped-stanza"
 )
 
 // errorType is the type of an error code: what the browser may do about it.
@@ -40,7 +41,7 @@ func errorType(code string) string {
 	switch code {
 	case errNotAuthorized, errEncryptionRequired, errBadToken:
 		return "auth"
-	case errItemNotFound, errInternal, errHostUnknown, errPolicy, errConflict:
+	case errItemNotFound, errInternal, errHostUnknown, errPolicy, errConflict, errDropped:
 		return "cancel"
 	case errRemoteFailed, errShutdown, errResource, errOutOfOrder, errThrottled:
 		return "wait"
@@ -135,6 +136,15 @@ func errorFrame(b []byte, code, id, text string) []byte {
 	return append(b, '}')
 }
 
+// stanzaErrorFrame appends an error frame that stands for a stanza from
+// the server the page cannot have: it has "stanza":true, and the page
+// counts it among the server's stanzas (docs/json-api.md, "Resuming a
+// session").
+func stanzaErrorFrame(b []byte, code, text string) []byte {
+	b = errorFrame(b, code, "", text)
+	return append(b[:len(b)-1], `,"stanza":true}`...)
+}
+
 // closeFrame appends {"kind":"close",...}.
 func closeFrame(b []byte, code, text string) []byte {
 	b = append(b, `{"kind":"close","code":`...)
@@ -156,18 +166,27 @@ func sessionFrame(b []byte, jid, sid, id, token string, window time.Duration) []
 // resumedFrame appends {"kind":"resumed",...}: the answer to a resume,
 // before the frame numbered first, saying how many frames the bridge took
 // from the page.
-func resumedFrame(b []byte, jid, sid, id, token string, first, received uint64, window time.Duration) []byte {
+func resumedFrame(b []byte, jid, sid, id, token string, first, received, ackN, ackH uint64, window time.Duration) []byte {
 	b = append(b, `{"kind":"resumed","jid":`...)
 	b = jsonxlate.AppendString(b, jid)
 	b = strconv.AppendUint(append(b, `,"first":`...), first, 10)
 	b = strconv.AppendUint(append(b, `,"received":`...), received, 10)
+	b = appendAcked(append(b, ','), ackN, ackH)
 	return appendSessionFields(b, sid, id, token, window)
 }
 
-// ackFrame appends {"kind":"ack","n":received}: over a WebSocket, how many
-// frames the bridge has taken from the page.
-func ackFrame(b []byte, received uint64) []byte {
-	b = strconv.AppendUint(append(b, `{"kind":"ack","n":`...), received, 10)
+// ackFrame appends {"kind":"ack","n":n,"h":h}: over a WebSocket, that the
+// page's frames up to n, which held h stanzas, need never be sent again.
+func ackFrame(b []byte, n, h uint64) []byte {
+	b = strconv.AppendUint(append(b, `{"kind":"ack","n":`...), n, 10)
+	b = strconv.AppendUint(append(b, `,"h":`...), h, 10)
+	return append(b, '}')
+}
+
+// appendAcked appends "acked":{"n":n,"h":h}, for HTTP answers.
+func appendAcked(b []byte, n, h uint64) []byte {
+	b = strconv.AppendUint(append(b, `"acked":{"n":`...), n, 10)
+	b = strconv.AppendUint(append(b, `,"h":`...), h, 10)
 	return append(b, '}')
 }
 

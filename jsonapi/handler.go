@@ -2,6 +2,7 @@ package jsonapi
 
 import (
 	"context"
+	"crypto/cipher"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -90,18 +91,22 @@ type Config struct {
 }
 
 // Handler serves the JSON API under one base path: ws, events, send, poll
-// and prebind. Mount it with http.StripPrefix or at a path ending in "/".
+// and prebind, exactly (see endpoint). Mount it at a path ending in "/",
+// or with http.StripPrefix.
 type Handler struct {
 	cfg    Config
 	ws     *wsconn.Server  // the WebSockets' machinery and goroutines
 	ctx    context.Context // cancelled when Shutdown begins
 	cancel context.CancelFunc
 	tokens tokens
+	stats  resumeStats // stats.go
 
 	mu       sync.Mutex
 	sessions map[string]*session   // HTTP transports, by sid
 	sockets  map[*session]*wsConn  // sessions without a sid; nil while detached
 	byKey    map[[16]byte]*session // every session logged in, for resumes
+	aead     cipher.AEAD           // seals resume tokens
+	adopting map[[16]byte]bool     // sessions of other processes being resumed
 	closing  bool
 	active   int           // requests being served: WebSockets, posts, streams
 	drained  chan struct{} // closed when active drops to 0 while closing
@@ -148,10 +153,11 @@ func New(cfg Config) *Handler {
 	if len(cfg.ResumeKey) == 0 {
 		cfg.ResumeKey = newResumeKey()
 	}
+	aead := tokenAEAD(cfg.ResumeKey)
 	if cfg.ResumeWindow == 0 {
 		cfg.ResumeWindow = DefaultResumeWindow
 	}
-	h := &Handler{cfg: cfg, sessions: make(map[string]*session), sockets: make(map[*session]*wsConn), byKey: make(map[[16]byte]*session)}
+	h := &Handler{cfg: cfg, aead: aead, sessions: make(map[string]*session), sockets: make(map[*session]*wsConn), byKey: make(map[[16]byte]*session), adopting: make(map[[16]byte]bool)}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	h.ws = wsconn.NewServer(wsconn.Config{
 		PingInterval: cfg.PingInterval,
@@ -169,7 +175,7 @@ func New(cfg Config) *Handler {
 
 // ServeHTTP routes by the last element of the path.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	name := r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]
+	name := endpoint(r)
 	if name == "prebind" {
 		// Called by a web application's backend, not a browser: no CORS.
 		h.prebind(w, r)
@@ -202,6 +208,28 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		h.reject(w, r, http.StatusNotFound, errItemNotFound, "no such endpoint: "+r.URL.Path)
 	}
+}
+
+// endpoint is the name of the endpoint r asks for: its path below the
+// ServeMux pattern that routed it to the Handler ("/json/ws" under
+// "/json/" is "ws"), or, without one (http.StripPrefix), below "/". A path
+// with more segments, such as "/json/x/ws", names no endpoint.
+func endpoint(r *http.Request) string {
+	pattern := r.Pattern
+	if i := strings.LastIndexByte(pattern, ' '); i >= 0 {
+		pattern = pattern[i+1:] // "POST /json/"
+	}
+	if i := strings.IndexByte(pattern, '/'); i > 0 {
+		pattern = pattern[i:] // "example.com/json/"
+	}
+	rest, ok := strings.CutPrefix(r.URL.Path, pattern)
+	if pattern == "" || !ok {
+		rest = strings.TrimPrefix(r.URL.Path, "/")
+	}
+	if strings.IndexByte(rest, '/') >= 0 {
+		return ""
+	}
+	return rest
 }
 
 func (h *Handler) methodNotAllowed(w http.ResponseWriter, r *http.Request, allow string) {

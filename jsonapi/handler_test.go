@@ -36,6 +36,9 @@ func TestRefusals(t *testing.T) {
 		code    string
 	}{
 		{name: "unknown endpoint", method: "GET", target: "/json/nope", status: 404, code: errItemNotFound},
+		{name: "an endpoint further down", method: "POST", target: "/json/x/poll", body: `{"rid":7}`, status: 404, code: errItemNotFound},
+		{name: "an endpoint as a directory", method: "POST", target: "/json/poll/", body: `{"rid":7}`, status: 404, code: errItemNotFound},
+		{name: "the base path", method: "GET", target: "/json/", status: 404, code: errItemNotFound},
 		{name: "GET poll", method: "GET", target: "/json/poll", status: 405, code: errBadRequest},
 		{name: "POST events", method: "POST", target: "/json/events", status: 405, code: errBadRequest},
 		{name: "foreign origin", method: "POST", target: "/json/poll", body: `{}`, headers: map[string]string{"Origin": "http://evil.example"}, status: 403, code: errPolicy},
@@ -84,7 +87,9 @@ func TestRefusals(t *testing.T) {
 				r.Header.Set(k, v)
 			}
 			w := httptest.NewRecorder()
-			h.ServeHTTP(w, r)
+			mux := http.NewServeMux()
+			mux.Handle("/json/", h)
+			mux.ServeHTTP(w, r)
 			if w.Code != tt.status {
 				t.Errorf("status %d, want %d (%s)", w.Code, tt.status, w.Body)
 			}
@@ -140,5 +145,26 @@ func TestErrorFrame(t *testing.T) {
 	}
 	if strings.ContainsRune(string(b), '\n') {
 		t.Errorf("a frame spans lines: %q", b)
+	}
+}
+
+// TestEndpoint: the endpoint is the path right below the pattern that
+// routed the request, or below "/" after http.StripPrefix.
+func TestEndpoint(t *testing.T) {
+	for _, tt := range []struct{ pattern, path, want string }{
+		{"/json/", "/json/ws", "ws"},
+		{"POST /json/", "/json/poll", "poll"},
+		{"example.com/json/", "/json/send", "send"},
+		{"/json/", "/json/x/ws", ""},
+		{"/json/", "/json/ws/", ""},
+		{"", "/events", "events"},
+		{"", "/x/events", ""},
+		{"/api/", "/api/prebind", "prebind"},
+	} {
+		r := httptest.NewRequest("GET", tt.path, nil)
+		r.Pattern = tt.pattern
+		if got := endpoint(r); got != tt.want {
+			t.Errorf("pattern %q, path %q: %q, want %q", tt.pattern, tt.path, got, tt.want)
+		}
 	}
 }

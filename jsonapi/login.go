@@ -28,6 +28,13 @@ type loginFrame struct {
 	Resource string  `json:"resource"`
 	Token    string  `json:"token"`
 	Last     *uint64 `json:"last"`
+	// A resume may say, for another bridge process to resume the server's
+	// stream (sm.go): H, how many of the server's stanzas the page has,
+	// and Acked, the latest confirmation of its own frames it got.
+	H     *uint64 `json:"h"`
+	Acked *struct {
+		N, H uint64
+	} `json:"acked"`
 }
 
 // parseLogin reads a login frame.
@@ -135,7 +142,14 @@ func (h *Handler) tokenLocked(s *session) string {
 		return ""
 	}
 	h.keep(s)
-	return h.sealToken(resumeToken{key: s.key, gen: s.gen, expires: time.Now().Add(tokenLifetime), domain: s.domain})
+	t := resumeToken{key: s.key, gen: s.gen, expires: time.Now().Add(tokenLifetime), domain: s.domain}
+	if s.smOn && s.bs != nil {
+		// Enough for another process to resume the server's stream.
+		if st, secret := s.bs.SM(), s.bs.Secret(); st.ID != "" && secret != nil {
+			t.jid, t.smID, t.secret = s.jid, st.ID, secret
+		}
+	}
+	return h.sealToken(t)
 }
 
 // resume attaches the session a resume frame names to a new connection:
@@ -154,7 +168,20 @@ func (h *Handler) resume(f *loginFrame) (*session, uint64, *apiError) {
 	s := h.byKey[t.key]
 	h.mu.Unlock()
 	if s == nil {
-		return nil, 0, &apiError{code: errItemNotFound, id: f.ID, text: "no such session here: log in again"}
+		// Perhaps another process's, which died: its server may keep
+		// the stream for us.
+		s, e := h.adopt(t, f)
+		if e != nil {
+			return nil, 0, e
+		}
+		s.sendMu.Lock()
+		defer s.sendMu.Unlock()
+		s.lp.Lock()
+		defer s.lp.Unlock()
+		s.gen = t.gen + 1
+		s.resumedAt = now
+		s.told, _ = s.confirmedLocked()
+		return s, s.received, nil
 	}
 	last := *f.Last
 	s.sendMu.Lock()
@@ -162,7 +189,9 @@ func (h *Handler) resume(f *loginFrame) (*session, uint64, *apiError) {
 	s.lp.Lock()
 	defer s.lp.Unlock()
 	switch {
-	case s.gone:
+	case s.gone, s.ended && s.end.Reason == bridge.ReasonNormal:
+		// (A session that ended otherwise is resumed for its page to
+		// hear why.)
 		return nil, 0, &apiError{code: errItemNotFound, id: f.ID, text: "the session has ended: log in again"}
 	case t.domain != s.domain:
 		return nil, 0, &apiError{code: errBadToken, id: f.ID, text: "the token is not this session's"}
@@ -180,7 +209,7 @@ func (h *Handler) resume(f *loginFrame) (*session, uint64, *apiError) {
 	s.ackLocked(last)
 	s.sent = last
 	s.backLocked()
-	s.told = s.received
+	s.told, _ = s.confirmedLocked()
 	return s, s.received, nil
 }
 
@@ -199,7 +228,7 @@ func (h *Handler) open(ctx context.Context, jid, password, resource string, s *s
 	stop := context.AfterFunc(h.ctx, cancel)
 	bs, err := h.cfg.Hub.Open(ctx, bridge.OpenRequest{To: domain, Login: &xmppclient.Credentials{
 		Username: local, Password: password, Resource: resource,
-	}}, s)
+	}, StreamManagement: true}, s)
 	stop()
 	cancel()
 	if err != nil {
@@ -208,6 +237,7 @@ func (h *Handler) open(ctx context.Context, jid, password, resource string, s *s
 	}
 	s.lp.Lock()
 	s.jid, s.domain = bs.JID(), domain // Open attached bs
+	s.smOn = bs.SM().On
 	s.lp.Unlock()
 	return nil
 }

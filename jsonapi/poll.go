@@ -146,8 +146,8 @@ func (s *session) Turn(r *longpoll.Request) *longpoll.Answer {
 // Take forwards the post's frames upstream.
 func (s *session) Take(r *longpoll.Request) {
 	q := reqOf(r)
-	s.send(q.p.Frames, q.gen)
-	q.p.Frames = nil // sent: a held poll keeps none of them
+	s.send(q.p.Frames, q.gen) // and tells the server what Turn acknowledged
+	q.p.Frames = nil          // sent: a held poll keeps none of them
 }
 
 // Taken has nothing to do after a post is held.
@@ -204,13 +204,18 @@ func (s *session) Answer(r *longpoll.Request) longpoll.Answer {
 		s.sent = max(s.sent, frames[n-1].n)
 	}
 	s.rememberLocked(r.RID, first)
-	b := append(appendFrames([]byte(`{`), first, frames), '}')
+	b := appendFrames([]byte(`{`), first, frames)
+	n, h := s.confirmedLocked()
+	b = append(appendAcked(append(b, ','), n, h), '}')
 	return longpoll.Answer{Response: jsonResponse(http.StatusOK, b)}
 }
 
 // sentAnswer is the answer to a post of the events transport.
 func (s *session) sentAnswer(rid uint64) httphold.Response {
-	return jsonResponse(http.StatusOK, append(strconv.AppendUint([]byte(`{"rid":`), rid, 10), '}'))
+	b := strconv.AppendUint([]byte(`{"rid":`), rid, 10)
+	n, h := s.confirmedLocked()
+	b = appendAcked(append(b, ','), n, h)
+	return jsonResponse(http.StatusOK, append(b, '}'))
 }
 
 // Refused answers a post the engine turns away. Its rid is not taken: the
@@ -341,12 +346,15 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request, p *post, poll b
 		b = append(b, ',')
 	}
 	b = appendFrames(b, first, frames)
+	n, hc := s.confirmedLocked()
+	b = appendAcked(append(b, ','), n, hc)
 	if !poll && len(frames) > 0 {
 		// An events stream starts after what this answer carries (the
 		// frames are in b now: ackLocked reuses the log's array).
 		s.ackLocked(frames[len(frames)-1].n)
 	}
 	s.lp.Unlock()
+	s.flushHandled()
 	s.lp.Touch()
 	httphold.Write(w, jsonResponse(http.StatusOK, append(b, '}')), h.cfg.WriteTimeout)
 }
@@ -356,6 +364,7 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request, p *post, poll b
 // for the answer.
 func (h *Handler) resumeHTTP(f *loginFrame) (*session, []byte, *apiError) {
 	s, received, e := h.resume(f)
+	h.stats.resumed(e)
 	if e != nil {
 		return nil, nil, e
 	}
@@ -364,9 +373,11 @@ func (h *Handler) resumeHTTP(f *loginFrame) (*session, []byte, *apiError) {
 	after := s.takeOverLocked()
 	h.rename(s, sid)
 	s.sid = sid
-	resumed := resumedFrame(nil, s.jid, sid, f.ID, h.tokenLocked(s), s.sent+1, received, h.cfg.ResumeWindow)
+	n, hc := s.confirmedLocked()
+	resumed := resumedFrame(nil, s.jid, sid, f.ID, h.tokenLocked(s), s.sent+1, received, n, hc, h.cfg.ResumeWindow)
 	s.lp.Unlock()
 	after()
+	s.flushHandled()
 	return s, resumed, nil
 }
 

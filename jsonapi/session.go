@@ -17,6 +17,7 @@ import (
 // frame is one numbered frame for the browser.
 type frame struct {
 	n    uint64
+	seq  uint64 // the server's number of the stanza it carries (sm.go); 0 if none
 	data []byte
 }
 
@@ -63,13 +64,23 @@ type session struct {
 	wsc       *wsConn     // the WebSocket serving the session, if any
 	detached  bool        // its page went away: it waits for a resume
 	expiry    *time.Timer // the end of the resume window, while detached
-	told      uint64      // the received count the page was last told (WebSocket)
+	told      uint64      // the confirmed count the page was last told (WebSocket)
 
 	// sendMu orders what the page sends, and a resume after it: a resume
 	// waits for the frames being sent and then tells the page how many
 	// it has taken. It is taken before the session's lock.
 	sendMu   sync.Mutex
 	received uint64 // frames taken from the page, acks aside
+
+	// Stream management upstream, done by the bridge (sm.go).
+	smOn        bool      // the server does it for this session
+	handled     uint64    // the highest stanza number among frames acknowledged
+	handledTold uint64    // what the server was told of it
+	outSent     uint64    // the page's stanzas sent, as the server counts them
+	pending     []pageOut // those the server has not acknowledged
+	serverAcked uint64    // the most the server acknowledged of them
+	settled     uint64    // the page's frames dealt with: taken, and sent if stanzas
+	skip        uint64    // after a resume elsewhere: stanzas the server has
 
 	// HTTP transports.
 	answered []ridFirst    // recent rids and the first frame of their answer
@@ -123,8 +134,12 @@ func (s *session) signalLocked() {
 // once, or, while the log is being filled from the bridge session's queue,
 // once that is done: a consumer that looked in the middle would fill out
 // of order.
-func (s *session) appendLocked(b []byte) {
-	s.log = append(s.log, frame{n: s.next, data: b})
+func (s *session) appendLocked(b []byte) { s.appendSeqLocked(b, 0) }
+
+// appendSeqLocked is appendLocked for a frame that carries the stanza the
+// server numbered seq.
+func (s *session) appendSeqLocked(b []byte, seq uint64) {
+	s.log = append(s.log, frame{n: s.next, seq: seq, data: b})
 	s.bytes += len(b)
 	s.next++
 	if s.filling {
@@ -173,23 +188,37 @@ func (s *session) itemLocked(it *bridge.Item) {
 	case xmppclient.EventStreamError:
 		s.closing = &closeInfo{code: it.StreamError.Condition, text: it.StreamError.Text}
 		return
+	case xmppclient.EventAcked:
+		s.confirmLocked(it.Seq)
+		return
+	case xmppclient.EventDropped:
+		// Numbered by the server, so the page counts it too (sm.go).
+		s.boundedSeqLocked(stanzaErrorFrame(nil, errDropped, "a stanza from the server was dropped: "+it.Fault.Error()), it.Seq)
+		return
 	}
 	b, err := jsonxlate.AppendJSON(make([]byte, 0, len(it.Data)+len(it.Data)/2+64), it.Data, it.NS)
 	if err != nil {
 		// The server's XML passed the splitter's checks, so this is a bug
 		// of ours: say so rather than drop the stanza silently.
 		b = errorFrame(nil, errInternal, "", "a stanza from the server could not be translated: "+err.Error())
+		if it.Seq != 0 {
+			b = stanzaErrorFrame(nil, errInternal, "a stanza from the server could not be translated: "+err.Error())
+		}
 	}
-	s.boundedLocked(b)
+	s.boundedSeqLocked(b, it.Seq)
 }
 
 // boundedLocked adds b to the log, unless that would pass the queue bound:
 // frames stay until acknowledged, so a browser that neither reads nor
 // acknowledges ends its own session, as a slow consumer, and nobody
 // else's.
-func (s *session) boundedLocked(b []byte) {
+func (s *session) boundedLocked(b []byte) { s.boundedSeqLocked(b, 0) }
+
+// boundedSeqLocked is boundedLocked for a frame that carries the stanza the
+// server numbered seq.
+func (s *session) boundedSeqLocked(b []byte, seq uint64) {
 	if s.bytes+len(b) <= s.h.cfg.QueueBytes {
-		s.appendLocked(b)
+		s.appendSeqLocked(b, seq)
 		return
 	}
 	e := &bridge.CloseError{Reason: bridge.ReasonSlowConsumer}
@@ -214,6 +243,7 @@ func (s *session) ackLocked(n uint64) {
 	i := 0
 	for i < len(s.log) && s.log[i].n <= n {
 		s.bytes -= len(s.log[i].data)
+		s.handled = max(s.handled, s.log[i].seq)
 		i++
 	}
 	s.dropLocked(i)
@@ -376,10 +406,21 @@ func (s *session) send(frames []json.RawMessage, gen uint32) {
 		s.report(e)
 		return errs < maxErrors
 	}
+	defer s.flushHandled()
+	defer func() {
+		s.lp.Lock()
+		s.settled = s.received
+		s.lp.Unlock()
+	}()
 	for _, f := range frames {
 		kind, id, err := jsonxlate.Peek(f)
+		var frameNo uint64
 		if err != nil || kind != "ack" {
+			s.lp.Lock()
+			s.settled = s.received // frames are dealt with one at a time
 			s.received++
+			frameNo = s.received
+			s.lp.Unlock()
 		}
 		if err != nil {
 			if !report(errorFromXlate(err, id)) {
@@ -389,6 +430,16 @@ func (s *session) send(frames []json.RawMessage, gen uint32) {
 		}
 		switch kind {
 		case "close":
+			// The page is done: what it was sent counts as handled, so
+			// that the server does not deliver it again elsewhere.
+			s.lp.Lock()
+			for _, f := range s.log {
+				if f.n <= s.sent {
+					s.handled = max(s.handled, f.seq)
+				}
+			}
+			s.lp.Unlock()
+			s.flushHandled()
 			s.bs.End(&bridge.CloseError{Reason: bridge.ReasonNormal})
 			return
 		case "login", "resume":
@@ -406,12 +457,9 @@ func (s *session) send(frames []json.RawMessage, gen uint32) {
 			}
 			s.lp.Lock()
 			s.ackLocked(*a.N)
-			if s.wsc != nil && s.told != s.received {
-				// Over a WebSocket the page learns what was taken in
-				// answer to its acks.
-				s.told = s.received
-				s.wsc.control(ackFrame(nil, s.received))
-			}
+			// Over a WebSocket the page learns what was confirmed in
+			// answer to its acks, and as the server confirms (sm.go).
+			s.tellConfirmedLocked()
 			s.lp.Unlock()
 			continue
 		}
@@ -428,8 +476,23 @@ func (s *session) send(frames []json.RawMessage, gen uint32) {
 			}
 			continue
 		}
+		stanza := isStanza(buf)
+		s.lp.Lock()
+		skip := stanza && s.skip > 0
+		if skip {
+			s.skip-- // the server has it: sent before a resume elsewhere
+		}
+		s.lp.Unlock()
+		if skip {
+			continue
+		}
 		if err := s.bs.Send(buf); err != nil {
 			return // the session ends; its close frame says why
+		}
+		if stanza {
+			s.lp.Lock()
+			s.sentLocked(frameNo)
+			s.lp.Unlock()
 		}
 	}
 }

@@ -96,6 +96,7 @@ func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) {
 	es.beat = time.AfterFunc(h.cfg.Heartbeat, func() { s.heartbeat(es) })
 	s.events = es
 	s.lp.Unlock()
+	s.flushHandled()
 	s.lp.Attach()
 	s.lp.Lock()
 	s.pushLocked()

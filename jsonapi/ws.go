@@ -169,6 +169,7 @@ func (wc *wsConn) attach(s *session, first []byte) bool {
 // "Resuming a session").
 func (wc *wsConn) resume(f *loginFrame) *apiError {
 	s, received, e := wc.h.resume(f)
+	wc.h.stats.resumed(e)
 	if e != nil {
 		return e
 	}
@@ -176,9 +177,11 @@ func (wc *wsConn) resume(f *loginFrame) *apiError {
 	after := s.takeOverLocked()
 	wc.h.rename(s, "")
 	s.sid = "" // no longer served over HTTP, if it was
-	first := resumedFrame(nil, s.jid, "", f.ID, wc.h.tokenLocked(s), s.sent+1, received, wc.h.cfg.ResumeWindow)
+	n, hc := s.confirmedLocked()
+	first := resumedFrame(nil, s.jid, "", f.ID, wc.h.tokenLocked(s), s.sent+1, received, n, hc, wc.h.cfg.ResumeWindow)
 	s.lp.Unlock()
 	after()
+	s.flushHandled()
 	if !wc.attach(s, first) {
 		s.bs.End(&bridge.CloseError{Reason: bridge.ReasonShutdown})
 		return &apiError{code: errShutdown, id: f.ID, text: "the bridge is shutting down"}

@@ -112,6 +112,8 @@ install_packages() {
 	done
 	command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 	command -v ss >/dev/null 2>&1 || missing+=(iproute2)
+	# systemd-analyze checks the Debian package's unit (it starts nothing).
+	command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 	if [ ${#missing[@]} -eq 0 ]; then
 		return 0
 	fi

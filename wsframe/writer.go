@@ -74,13 +74,18 @@ func (c *conn) writeEnd(e *bridge.CloseError) {
 		e = &bridge.CloseError{Reason: bridge.ReasonSeeOther, URI: c.h.cfg.DrainURI}
 	}
 	if e.Reason != bridge.ReasonGone {
+		// Each write only if the one before went out: after a failed
+		// write the connection is closed, and Finish has nothing to send.
+		var err error
 		if !c.opened {
-			_ = c.writeOpen(&xmppclient.Header{ID: newID(), Version: "1.0"})
+			err = c.writeOpen(&xmppclient.Header{ID: newID(), Version: "1.0"})
 		}
-		if cond := e.StreamCondition(); cond != "" {
-			_ = c.c.WriteText(bridge.AppendStreamError(nil, cond, e.Text))
+		if cond := e.StreamCondition(); cond != "" && err == nil {
+			err = c.c.WriteText(bridge.AppendStreamError(nil, cond, e.Text))
 		}
-		_ = c.c.WriteText(appendClose(nil, e.URI))
+		if err == nil {
+			_ = c.c.WriteText(appendClose(nil, e.URI))
+		}
 	}
 	c.c.Finish(e.Reason.WebSocketCode(), closeText(e))
 }

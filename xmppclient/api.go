@@ -62,6 +62,10 @@ type Config struct {
 	// Event.Seq, EventAcked, Resume). Dial ignores it: on a relayed stream
 	// stream management is the browser's.
 	StreamManagement bool
+	// Observe, if set, is told how long each phase of opening the stream
+	// took (Dial, Login, Resume), and its error if it failed: for
+	// metrics. It runs on the opening goroutine and must not block.
+	Observe func(p Phase, d time.Duration, err error)
 	// PublicOnly refuses to connect to addresses no server on the internet
 	// has (Public): loopback, private, link-local and the like, whatever
 	// SRV and A/AAAA lookups, or the Domain itself, lead to. For domains
@@ -112,7 +116,8 @@ type Event struct {
 	Data []byte
 	// NS holds the namespace declarations (e.g. " xmlns='jabber:client'")
 	// that must be inserted at offset NSAt of Data for the element to stand
-	// alone outside the stream. Empty when none are needed.
+	// alone outside the stream (AppendStandalone does). Empty when none
+	// are needed.
 	NS   string
 	NSAt int
 	// StreamError is set for EventStreamError.

@@ -83,7 +83,10 @@ func open(ctx context.Context, cfg *Config, relay bool) (*Conn, error) {
 		if c.tlsc != nil || cfg.Security == Plaintext {
 			return nil
 		}
-		return c.startTLS(ctx)
+		start := time.Now()
+		err := c.startTLS(ctx)
+		cfg.observe(PhaseTLS, start, err)
+		return err
 	})
 	if err != nil {
 		c.Close()
@@ -162,11 +165,13 @@ func connect(ctx context.Context, cfg *Config) (net.Conn, *tls.Conn, error) {
 	}
 	var raw net.Conn
 	var err error
+	start := time.Now()
 	if cfg.Security == Plaintext {
 		raw, err = dialLoopback(ctx, &d, addr)
 	} else {
 		raw, err = d.DialContext(ctx, "tcp", addr)
 	}
+	cfg.observe(PhaseConnect, start, err)
 	if err != nil {
 		var xe *Error
 		switch {
@@ -181,7 +186,10 @@ func connect(ctx context.Context, cfg *Config) (net.Conn, *tls.Conn, error) {
 		return raw, nil, nil
 	}
 	tc := tls.Client(raw, tlsConfig(cfg, true))
-	if err := tc.HandshakeContext(ctx); err != nil {
+	start = time.Now()
+	err = tc.HandshakeContext(ctx)
+	cfg.observe(PhaseTLS, start, err)
+	if err != nil {
 		raw.Close()
 		return nil, nil, &Error{Cond: condRemoteConnectionFailed, Err: fmt.Errorf("xmppclient: TLS with %s: %w", addr, err)}
 	}
@@ -236,7 +244,9 @@ func connectSRV(ctx context.Context, cfg *Config) (net.Conn, *tls.Conn, error) {
 	if cfg.PublicOnly {
 		d.Dialer.Control = publicOnly
 	}
+	start := time.Now()
 	nc, err := d.Dial(ctx, "tcp", addr)
+	cfg.observe(PhaseConnect, start, err)
 	if errors.Is(err, ErrNotPublic) {
 		return nil, nil, notPublicError(cfg.Domain, err)
 	}

@@ -23,10 +23,23 @@ func withNS(raw []byte, nsAt int, ns string) []byte {
 	if ns == "" {
 		return raw
 	}
-	b := make([]byte, 0, len(raw)+len(ns))
-	b = append(b, raw[:nsAt]...)
-	b = append(b, ns...)
-	return append(b, raw[nsAt:]...)
+	return appendWithNS(make([]byte, 0, len(raw)+len(ns)), raw, nsAt, ns)
+}
+
+// AppendStandalone appends the event's element as it stands alone outside
+// the stream: Data with the declarations it borrows from the stream header
+// (NS) in its start tag.
+func (ev *Event) AppendStandalone(dst []byte) []byte {
+	return appendWithNS(dst, ev.Data, ev.NSAt, ev.NS)
+}
+
+func appendWithNS(dst, raw []byte, nsAt int, ns string) []byte {
+	if ns == "" {
+		return append(dst, raw...)
+	}
+	dst = append(dst, raw[:nsAt]...)
+	dst = append(dst, ns...)
+	return append(dst, raw[nsAt:]...)
 }
 
 // parseChildren describes the direct children of el, an element found

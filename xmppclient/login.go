@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/xmppbridge/xmppbridge/internal/xmlsplit"
 )
@@ -40,7 +41,10 @@ func Login(ctx context.Context, cfg Config, cred Credentials) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := c.negotiate(ctx, func() error { return c.login(cred) }); err != nil {
+	start := time.Now()
+	err = c.negotiate(ctx, func() error { return c.login(cred) })
+	cfg.observe(PhaseLogin, start, err)
+	if err != nil {
 		c.Close()
 		return nil, err
 	}

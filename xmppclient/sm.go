@@ -165,10 +165,7 @@ func (c *Conn) smRead(el *xmlsplit.Element, ev *Event) (deliver bool) {
 		return true
 	}
 	if local == "r" {
-		s.mu.Lock()
-		h := s.inHandled
-		s.mu.Unlock()
-		_ = c.writeAck(h)
+		_ = c.writeAck()
 		return false
 	}
 	// <a/>: ours to take in, whoever asked (the keepalive or smWrote).
@@ -251,11 +248,13 @@ func (c *Conn) Handled(h uint64) error {
 	if h == told {
 		return nil
 	}
-	return c.writeAck(h)
+	return c.writeAck()
 }
 
-// writeAck writes <a h/>.
-func (c *Conn) writeAck(h uint64) error {
+// writeAck writes <a h/> with what is handled as it writes: an h taken
+// before the write lock could be older than one another writer wrote
+// meanwhile, and a server ends a stream whose h goes back.
+func (c *Conn) writeAck() error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if c.werr != nil {
@@ -268,7 +267,8 @@ func (c *Conn) writeAck(h uint64) error {
 		return err
 	}
 	c.sm.mu.Lock()
-	c.sm.inTold = max(c.sm.inTold, h)
+	h := c.sm.inHandled
+	c.sm.inTold = h
 	c.sm.mu.Unlock()
 	return c.writeLocked([]byte("<a xmlns='" + nsSM3 + "' h='" + strconv.FormatUint(h&0xffffffff, 10) + "'/>"))
 }
@@ -338,7 +338,10 @@ func Resume(ctx context.Context, cfg Config, cred Credentials, r Resumption) (*C
 	if err != nil {
 		return nil, err
 	}
-	if err := c.negotiate(ctx, func() error { return c.resume(cred, r) }); err != nil {
+	start := time.Now()
+	err = c.negotiate(ctx, func() error { return c.resume(cred, r) })
+	cfg.observe(PhaseResume, start, err)
+	if err != nil {
 		c.Close()
 		return nil, err
 	}
@@ -396,12 +399,15 @@ func (c *Conn) smResumed(el *xmlsplit.Element, r Resumption) error {
 	s := &c.sm
 	s.mu.Lock()
 	s.inSeen, s.inHandled, s.inTold = r.In, r.In, r.In
-	// The server has n of the stanzas we had not seen acknowledged.
-	n := min(uint64(uint32(h)-uint32(r.OutAcked)), uint64(len(r.Out)))
+	// The server has d more of our stanzas than it had acknowledged: n
+	// of those we kept, and, when another process wrote them (r.Out is
+	// then empty), stanzas we never saw, which count all the same.
+	d := uint64(uint32(h) - uint32(r.OutAcked))
 	if uint32(h) < uint32(r.OutAcked) {
-		n = 0
+		d = 0
 	}
-	s.outAcked = r.OutAcked + n
+	n := min(d, uint64(len(r.Out)))
+	s.outAcked = r.OutAcked + d
 	s.out = nil
 	s.on, s.id = true, r.ID
 	s.mu.Unlock()

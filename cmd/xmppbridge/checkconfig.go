@@ -57,6 +57,11 @@ func writeSummary(w io.Writer, cfg *Config) {
 	}
 	line("discovery", "%s, %s: endpoints %s", discovery.HostMetaPath, discovery.HostMetaJSONPath, discover)
 	line("health", "%s, %s (lame duck: %s)", healthzPath, readyzPath, lame)
+	if addr := cfg.Metrics.Addr(); addr != "" {
+		line("metrics", "http://%s%s (and %s, %s)", addr, metricsPath, healthzPath, readyzPath)
+	} else {
+		line("metrics", "off")
+	}
 	if *cfg.Web.Demo {
 		line("demo", "/")
 	}

@@ -42,6 +42,7 @@ security = "plaintext"
 			"  json       /json/ (prebind on; passwords only over TLS or from loopback)\n",
 			"  discovery  /.well-known/host-meta, /.well-known/host-meta.json: endpoints from each request's scheme and Host\n",
 			"  health     /healthz, /readyz (lame duck: none)\n",
+			"  metrics    http://127.0.0.1:9465/metrics (and /healthz, /readyz)\n",
 			"  demo       /\n",
 			"  origins    https://chat.example.com and the same origin (IP addresses, localhost)\n",
 			"  domain     example.com → 127.0.0.1:5222 (plaintext)\n",

@@ -68,6 +68,7 @@ type Config struct {
 	Web       WebConfig       `toml:"web"`
 	Limits    LimitsConfig    `toml:"limits"`
 	Upstream  UpstreamConfig  `toml:"upstream"`
+	Metrics   MetricsConfig   `toml:"metrics"`
 	// TLS is the default for verifying upstream certificates.
 	TLS TLSConfig `toml:"tls"`
 	// Domains holds per-domain upstream settings, keyed by XMPP domain
@@ -243,6 +244,23 @@ type UpstreamConfig struct {
 	// the session ends with remote-connection-failed. Default 20s; at
 	// least 1s.
 	KeepaliveTimeout Duration `toml:"keepalive_timeout"`
+}
+
+// MetricsConfig configures the Prometheus endpoint.
+type MetricsConfig struct {
+	// Listen is the address (host:port) of a listener of its own that
+	// serves /metrics in Prometheus' text format, and /healthz and
+	// /readyz beside it. Default "127.0.0.1:9465": loopback, since the
+	// counts tell how the bridge is used. Empty or "off" turns it off.
+	Listen *string `toml:"listen"`
+}
+
+// Addr is the address to serve metrics on, or "" when they are off.
+func (m *MetricsConfig) Addr() string {
+	if m.Listen == nil || *m.Listen == "off" {
+		return ""
+	}
+	return *m.Listen
 }
 
 // TLSConfig holds the default upstream certificate verification settings.

@@ -134,6 +134,13 @@ func (c *Config) check() []ConfigProblem {
 			bad(key, "must be at least 1s")
 		}
 	}
+	if addr := c.Metrics.Addr(); addr != "" {
+		if err := checkHostPort(addr, true); err != nil {
+			bad(toml.Key{"metrics", "listen"}, "%v (or \"off\")", err)
+		} else if _, port, _ := net.SplitHostPort(addr); addr == c.Listen && port != "0" {
+			bad(toml.Key{"metrics", "listen"}, "%q is the listen address too: metrics need a listener of their own", addr)
+		}
+	}
 	atLeastSecond(toml.Key{"upstream", "keepalive"}, c.Upstream.Keepalive)
 	atLeastSecond(toml.Key{"upstream", "keepalive_timeout"}, c.Upstream.KeepaliveTimeout)
 	probs = append(probs, c.BOSH.check(c.WebSocket.Path, c.Limits.MaxStanzaBytes)...)

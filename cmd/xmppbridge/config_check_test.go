@@ -35,6 +35,12 @@ func TestValidation(t *testing.T) {
 		{"listen port not a number", `listen = "localhost:http"`, "listen", `port "http" is not a number`},
 		{"listen port too large", `listen = "localhost:65536"`, "listen", "not a number from 1 to 65535"},
 
+		{"metrics off", "[metrics]\nlisten = \"off\"", "", ""},
+		{"metrics off by empty", "[metrics]\nlisten = \"\"", "", ""},
+		{"metrics on all interfaces", "[metrics]\nlisten = \":9465\"", "", ""},
+		{"metrics without port", "[metrics]\nlisten = \"localhost\"", "metrics.listen", `"localhost" is not host:port (or "off")`},
+		{"metrics on the listen address", "listen = \"127.0.0.1:5280\"\n[metrics]\nlisten = \"127.0.0.1:5280\"", "metrics.listen", "metrics need a listener of their own"},
+
 		{"listener certificate", pair(certFile, keyFile), "", ""},
 		{"listener certificate without key", "tls_cert_file = " + quote(certFile), "tls_key_file", "needed with tls_cert_file"},
 		{"listener key without certificate", "tls_key_file = " + quote(keyFile), "tls_cert_file", "needed with tls_key_file"},

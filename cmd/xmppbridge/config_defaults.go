@@ -12,6 +12,7 @@ import (
 // and the paths it mounts the transports at.
 const (
 	defaultListen          = "127.0.0.1:5280"
+	defaultMetricsListen   = "127.0.0.1:9465"
 	defaultLogLevel        = "info"
 	defaultShutdownTimeout = 10 * time.Second
 	defaultWebSocketPath   = "/xmpp-websocket"
@@ -78,6 +79,10 @@ func (c *Config) Defaults() {
 		// A bracketed IPv6 domain is certified as the bare address.
 		setDefault(&d.ServerName, strings.Trim(strings.ToLower(name), "[]"))
 		c.Domains[name] = d
+	}
+	if c.Metrics.Listen == nil {
+		listen := defaultMetricsListen
+		c.Metrics.Listen = &listen
 	}
 	if c.AllowAnyDomain == nil {
 		allow := true

@@ -62,6 +62,7 @@ func TestDefault(t *testing.T) {
 		{"limits.failed_login_max_delay", c.Limits.FailedLoginMaxDelay.Duration, 30 * time.Second},
 		{"limits.failed_logins_refused", c.Limits.FailedLoginsRefused, 30},
 		{"limits.failed_logins_forget", c.Limits.FailedLoginsForget.Duration, 15 * time.Minute},
+		{"metrics.listen", *c.Metrics.Listen, "127.0.0.1:9465"},
 		{"tls.ca_file", c.TLS.CAFile, ""},
 		{"domain", len(c.Domains), 0},
 		{"allow_any_domain", c.AllowAnyDomain != nil && *c.AllowAnyDomain, true},

@@ -55,7 +55,7 @@ colour = "blue"
 	}
 	want := []string{
 		`config: xmppbridge.toml: listen: must be a string, not an integer`,
-		`config: xmppbridge.toml: bogus: unknown key (known here: listen, tls_cert_file, tls_key_file, trusted_proxies, proxy_protocol, log_level, allowed_origins, public_url, websocket, bosh, json, web, limits, upstream, tls, domain, allow_any_domain, shutdown_timeout, lame_duck)`,
+		`config: xmppbridge.toml: bogus: unknown key (known here: listen, tls_cert_file, tls_key_file, trusted_proxies, proxy_protocol, log_level, allowed_origins, public_url, websocket, bosh, json, web, limits, upstream, metrics, tls, domain, allow_any_domain, shutdown_timeout, lame_duck)`,
 		`config: xmppbridge.toml: shutdown_timeout: "10" is not a duration such as "30s" or "1m30s"`,
 		`config: xmppbridge.toml: limits.queue_bytes: must be an integer, not a string`,
 		`config: xmppbridge.toml: domain."example.com".colour: unknown key (known here: address, security, ca_file, server_name)`,

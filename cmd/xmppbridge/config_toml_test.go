@@ -15,7 +15,7 @@ func TestUnknownKeys(t *testing.T) {
 		{"nested table", "[websocket]\npth = \"/ws\"", "websocket.pth"},
 		{"bosh table", "[bosh]\nmax_hold_requests = 2", "bosh.max_hold_requests"},
 		{"dotted key", `limits.max_stanzas = 5`, "limits.max_stanzas"},
-		{"unknown table", "[metrics]\nlisten = \":9100\"", "metrics"},
+		{"unknown table", "[tracing]\nlisten = \":9100\"", "tracing"},
 		{"inside a domain table", "[domain.\"example.com\"]\nadress = \"x:5222\"", `domain."example.com".adress`},
 		{"inline domain table", `domain = { "example.com" = { port = 5222 } }`, `domain."example.com".port`},
 	}

@@ -1,11 +1,7 @@
 package main
 
 import (
-	"context"
 	"crypto/tls"
-	"log/slog"
-	"os"
-	"sync"
 	"sync/atomic"
 )
 
@@ -46,30 +42,4 @@ func (c *listenerCert) tlsConfig() *tls.Config {
 			return c.cur.Load(), nil
 		},
 	}
-}
-
-// reloadOn reloads cert at each signal on hup until ctx is done, logging
-// what came of it; cert nil (plain HTTP) has nothing to reload. The
-// returned function waits for the goroutine to end.
-func reloadOn(ctx context.Context, hup <-chan os.Signal, cert *listenerCert, log *slog.Logger) (wait func()) {
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-hup:
-			}
-			if cert == nil {
-				log.Info("SIGHUP: nothing to reload (no tls_cert_file)")
-				continue
-			}
-			if err := cert.reload(); err != nil {
-				log.Error("SIGHUP: certificate not reloaded; the one in use stays", "err", err)
-				continue
-			}
-			log.Info("SIGHUP: certificate reloaded", "cert", cert.certFile, "expires", cert.cur.Load().Leaf.NotAfter)
-		}
-	})
-	return wg.Wait
 }

@@ -5,13 +5,14 @@
 //
 // Usage:
 //
-//	xmppbridge [-config FILE] [-listen ADDR] [-pprof ADDR]
+//	xmppbridge [-config FILE] [-listen ADDR] [-metrics ADDR] [-pprof ADDR]
 //	xmppbridge -check-config FILE
 //	xmppbridge -version
 //
 // With no -config it runs on built-in defaults: HTTP on 127.0.0.1:5280 and
-// any XMPP domain reached by SRV lookup with verified STARTTLS. See
-// xmppbridge.example.toml for every setting.
+// any XMPP domain reached by SRV lookup with verified STARTTLS, and
+// Prometheus metrics on 127.0.0.1:9465. See xmppbridge.example.toml for
+// every setting.
 //
 // -check-config reads FILE as the daemon would and either prints every
 // problem in it at once and exits with status 1, or prints what it would
@@ -20,8 +21,11 @@
 //
 // Signals: SIGINT and SIGTERM drain: /readyz turns 503 first, everything
 // is still served for lame_duck, then the listener closes and the sessions
-// end within shutdown_timeout. SIGHUP reads the listener's certificate
-// (tls_cert_file, tls_key_file) again.
+// end within shutdown_timeout. SIGHUP reads the configuration file again:
+// the allowed origins, log level, domain tables, [upstream] and [tls]
+// apply to new sessions at once (a file with problems changes nothing and
+// is logged), other changed settings are logged as needing a restart; and
+// it reads the listener's certificate (tls_cert_file, tls_key_file) again.
 package main
 
 import (
@@ -74,6 +78,7 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 	fs := flag.NewFlagSet("xmppbridge", flag.ContinueOnError)
 	configPath := fs.String("config", "", "TOML configuration `file` (default: built-in defaults)")
 	listen := fs.String("listen", "", "HTTP listen `address`, overriding the configuration")
+	metricsAddr := fs.String("metrics", "", "metrics listen `address`, overriding [metrics] listen; \"off\" turns them off")
 	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this loopback `address` (for profiling)")
 	checkPath := fs.String("check-config", "", "check the configuration `file`, say what it would serve, and exit")
 	showVersion := fs.Bool("version", false, "print the version and exit")
@@ -94,12 +99,20 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 			return err
 		}
 	}
-	if *listen != "" {
-		cfg.Listen = *listen
+	overrides := func(cfg *Config) {
+		if *listen != "" {
+			cfg.Listen = *listen
+		}
+		if *metricsAddr != "" {
+			cfg.Metrics.Listen = metricsAddr
+		}
 	}
-	log := slog.New(slog.NewTextHandler(logOutput, &slog.HandlerOptions{Level: cfg.Level()}))
-	// SIGHUP reloads the listener's certificate; without one it is only
-	// logged, never the end of the daemon.
+	overrides(&cfg)
+	// SIGHUP reads the file again for what can change live (reload.go)
+	// and the listener's certificate; a problem is logged, never the end
+	// of the daemon.
+	lv := newLive(&cfg, *configPath, overrides)
+	log := slog.New(slog.NewTextHandler(logOutput, &slog.HandlerOptions{Level: &lv.level}))
 	var cert *listenerCert
 	if cfg.listenCert != nil {
 		cert = newListenerCert(&cfg)
@@ -108,7 +121,7 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	reloadCtx, stopReload := context.WithCancel(ctx)
-	waitReload := reloadOn(reloadCtx, hup, cert, log)
+	waitReload := reloadOn(reloadCtx, hup, lv, cert, log)
 	defer func() { stopReload(); waitReload() }()
 	if *pprofAddr != "" {
 		if err := servePprof(ctx, *pprofAddr, log); err != nil {
@@ -119,8 +132,12 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 	// What one client may take; its Stats, and the Hub's LimitStats,
 	// count what was refused, for metrics.
 	limiter := cfg.Limits.limiter()
+	var m *metrics
+	if cfg.Metrics.Addr() != "" {
+		m = newMetrics()
+	}
 	hub := bridge.New(bridge.Config{
-		Upstream:    upstreamFor(&cfg),
+		Upstream:    m.observing(lv.upstream),
 		MaxSessions: cfg.Limits.MaxSessions,
 		QueueBytes:  cfg.Limits.QueueBytes,
 		OnEnd:       logEnd(log),
@@ -130,9 +147,7 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 		AuthTimeout: cfg.Limits.AuthTimeout.Duration,
 		OnLogin:     logLogin(log),
 	})
-	checkOrigin := func(r *http.Request) bool {
-		return cfg.OriginAllowed(r.Header.Get("Origin"), r.Host)
-	}
+	checkOrigin := lv.checkOrigin
 	ws := wsframe.New(wsframe.Config{
 		Hub:            hub,
 		CheckOrigin:    checkOrigin,
@@ -190,6 +205,7 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 		},
 	})
 	checker := newChecker(&cfg, log)
+	m.watch(hub, bh, jh)
 	mux := http.NewServeMux()
 	mountHealth(mux, checker)
 	mountDiscovery(mux, &cfg)
@@ -222,6 +238,14 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 	holdContext := srv.ConnContext
 	srv.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
 		return clientip.ConnContext(holdContext(ctx, c), c)
+	}
+	if m != nil {
+		stopMetrics, err := serveMetrics(cfg.Metrics.Addr(), m, checker, log)
+		if err != nil {
+			_ = ln.Close()
+			return err
+		}
+		defer stopMetrics()
 	}
 	served := make(chan error, 1)
 	if cert != nil {

@@ -29,7 +29,13 @@ import (
 // for run to return.
 func startDaemon(t *testing.T, p *testbed.Prosody, extra ...string) (url string, stop func() error) {
 	t.Helper()
-	cfg := fmt.Sprintf(`
+	addr, stop := startDaemonConfig(t, daemonConfig(p, extra...))
+	return "ws://" + addr + "/xmpp-websocket", stop
+}
+
+// daemonConfig is the configuration startDaemon runs the daemon with.
+func daemonConfig(p *testbed.Prosody, extra ...string) string {
+	return fmt.Sprintf(`
 log_level = "debug"
 allow_any_domain = false
 shutdown_timeout = "5s"
@@ -39,8 +45,6 @@ address = %q
 security = "starttls"
 ca_file = %q
 `, p.Domain, p.C2SAddr, p.CAFile) + strings.Join(extra, "\n")
-	addr, stop := startDaemonConfig(t, cfg)
-	return "ws://" + addr + "/xmpp-websocket", stop
 }
 
 // wsClient is a WebSocket whose messages a goroutine reads into a
@@ -213,7 +217,9 @@ func TestDaemonUntrustedCertificate(t *testing.T) {
 	defer cancel()
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"-config", path, "-listen", "127.0.0.1:0"}, ready) }()
+	go func() {
+		done <- run(ctx, []string{"-config", path, "-listen", "127.0.0.1:0", "-metrics", "off"}, ready)
+	}()
 	c := dialWS(t, "ws://"+<-ready+"/xmpp-websocket")
 	c.send(openLocalhost)
 	c.until("<open ")

@@ -47,16 +47,31 @@ func TestRouteFor(t *testing.T) {
 // startDaemonConfig runs the daemon with the configuration cfg and returns
 // the address it listens on and a function that sends it the shutdown
 // signal and waits for run to return (also called when the test ends).
+// Its metrics are off: daemons of tests running at once would all want the
+// default address.
 func startDaemonConfig(t *testing.T, cfg string) (addr string, stop func() error) {
+	t.Helper()
+	return startDaemonArgs(t, cfg, "-metrics", "off")
+}
+
+// startDaemonArgs is startDaemonConfig with command-line arguments of the
+// test's own after -config and -listen.
+func startDaemonArgs(t *testing.T, cfg string, args ...string) (addr string, stop func() error) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "xmppbridge.toml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return startDaemonFile(t, path, args...)
+}
+
+// startDaemonFile is startDaemonArgs with the configuration file at path.
+func startDaemonFile(t *testing.T, path string, args ...string) (addr string, stop func() error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"-config", path, "-listen", "127.0.0.1:0"}, ready) }()
+	go func() { done <- run(ctx, append([]string{"-config", path, "-listen", "127.0.0.1:0"}, args...), ready) }()
 	select {
 	case addr = <-ready:
 	case err := <-done:
