@@ -148,6 +148,10 @@ func TestRelayedLoginsThrottled(t *testing.T) {
 	if st := h.LimitStats(); st.LoginsFailed != 2 || st.LoginsThrottled != 1 {
 		t.Errorf("LimitStats %+v", st)
 	}
+	// The metrics' counts see them too.
+	if st := h.Stats(); st.LoginsFailed != 2 || st.LoginsThrottled != 1 {
+		t.Errorf("Stats: %d failed, %d throttled; want 2 and 1", st.LoginsFailed, st.LoginsThrottled)
+	}
 
 	// Another address is not throttled.
 	s2, r2, _ := openFrom(t, h, "192.0.2.2:4000")
