@@ -705,7 +705,9 @@ func TestResourceConstraint(t *testing.T) {
 // taken over, and handed back for the next request once answered.
 func TestHeldRequestsTakenOver(t *testing.T) {
 	e := newEnv(t, fakexmpp.Start(t, fakexmpp.Echo).Addr, Config{})
-	s, _ := e.open(t, "")
+	// A short wait: the echo of x may answer the held request rather than
+	// the one that sent x, which then waits for nothing.
+	s, _ := e.open(t, "wait='2'")
 	held := async(t, func(t testing.TB) resp { return s.send(t, "", "") })
 	s.waitHeld(t, 1)
 	waitFor(t, "the held request's connection taken over", func() bool {

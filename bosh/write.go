@@ -21,7 +21,7 @@ const gzipMinBytes = 1024
 
 // write sends an answer given at once, within WriteTimeout.
 func (h *Handler) write(w http.ResponseWriter, r *http.Request, resp httphold.Response) {
-	httphold.Write(w, resp, h.cfg.WriteTimeout)
+	httphold.Reply(w, r, resp, h.cfg.WriteTimeout)
 }
 
 // response is an answer with BOSH's headers: Content-Type (contentType, ""

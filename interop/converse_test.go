@@ -53,6 +53,7 @@ type converseEndpoint struct {
 	// discover gives the page no URL: Converse must find url by XEP-0156.
 	discover bool
 	browser  []chromedp.ExecAllocatorOption // added to StartBrowser's
+	params   map[string]string              // more of the page's parameters (page.js)
 }
 
 // converseProbe is what xbProbe() in interop/browser/page.js reports.
@@ -67,7 +68,13 @@ type converseProbe struct {
 	RosterModel    []string      `json:"rosterModel"`
 	LoginFormShown bool          `json:"loginFormShown"`
 	RosterShown    []rosterEntry `json:"rosterShown"`
-	Events         []string      `json:"events"`
+	SelfPresence   bool          `json:"selfPresence"` // the server echoed the page's presence: it is online
+	Smacks         struct {
+		Enabled  bool   `json:"enabled"`
+		StreamID string `json:"streamID"`
+		Resumed  bool   `json:"resumed"` // the stream was resumed (XEP-0198)
+	} `json:"smacks"`
+	Events []string `json:"events"`
 }
 
 // rosterEntry is a contact as the page's roster shows it.
@@ -233,6 +240,22 @@ func allowOrigin(origin string) func(*http.Request) bool {
 // both logs.
 func converseLogin(t *testing.T, page string, ep converseEndpoint, p *testbed.Server) {
 	t.Helper()
+	b, art, last := openConverse(t, page, ep, p)
+	defer b.Close()
+	art.save(b, &last)
+	var names []string
+	for _, c := range last.RosterShown {
+		names = append(names, fmt.Sprintf("%s (%s)", c.Text, c.JID))
+	}
+	t.Logf("%s: logged in as %s over %s; roster shows %s; screenshot %s", ep.name, last.JID, last.Transport, strings.Join(names, ", "), art.path(".png"))
+}
+
+// openConverse opens the page in a fresh Chromium as alice on p, through
+// ep, and waits until Converse shows her logged in with her roster, over
+// ep's endpoint. The caller closes the browser; the artifacts are named
+// converse-KIND-ENDPOINT.
+func openConverse(t *testing.T, page string, ep converseEndpoint, p *testbed.Server) (*Browser, *artifacts, converseProbe) {
+	t.Helper()
 	domain := p.Domain
 	param := map[string]string{"bosh": "bosh_service_url", "websocket": "websocket_url"}[ep.transport]
 	viewMode := ep.viewMode
@@ -252,14 +275,17 @@ func converseLogin(t *testing.T, page string, ep converseEndpoint, p *testbed.Se
 	} else {
 		q.Set(param, ep.url)
 	}
+	for k, v := range ep.params {
+		q.Set(k, v)
+	}
 	pageURL := page + "/?" + q.Encode()
 
 	b, err := StartBrowser(windowWidth, windowHeight, ep.browser...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer b.Close()
 	art := newArtifacts(t, "converse-"+string(p.Kind)+"-"+ep.name)
+	t.Cleanup(b.Close) // Close may be called again
 
 	ctx, cancel := context.WithTimeout(b.Context(), pageActionTimeout)
 	err = chromedp.Do(ctx, chromedp.EmulateViewport(windowWidth, windowHeight), chromedp.Navigate(pageURL))
@@ -267,28 +293,8 @@ func converseLogin(t *testing.T, page string, ep converseEndpoint, p *testbed.Se
 	if err != nil {
 		art.fail(b, nil, "open %s: %v", pageURL, err)
 	}
-
-	var last converseProbe
-	deadline := time.Now().Add(converseLoginTimeout)
-	for {
-		ctx, cancel := context.WithTimeout(b.Context(), pageActionTimeout)
-		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify(typeof xbProbe === "function" ? xbProbe() : {})`))
-		cancel()
-		if err != nil {
-			art.fail(b, &last, "reading the page's state: %v", err)
-		}
-		last = converseProbe{}
-		if err := json.Unmarshal([]byte(s), &last); err != nil {
-			art.fail(b, nil, "page state %q: %v", s, err)
-		}
-		if last.loggedIn(domain) {
-			break
-		}
-		if time.Now().After(deadline) {
-			art.fail(b, &last, "Converse did not show alice logged in with her roster within %v", converseLoginTimeout)
-		}
-		time.Sleep(probeInterval)
-	}
+	last := art.waitPage(b, converseLoginTimeout, "Converse to show alice logged in with her roster",
+		func(pr *converseProbe) bool { return pr.loggedIn(domain) })
 
 	// Converse must have used the endpoint under test, not found another.
 	if last.Transport != ep.transport || last.Service != ep.url {
@@ -297,12 +303,40 @@ func converseLogin(t *testing.T, page string, ep converseEndpoint, p *testbed.Se
 	if !strings.HasPrefix(last.JID, "alice@"+domain+"/") {
 		t.Errorf("Converse's JID is %q, want alice@%s/resource", last.JID, domain)
 	}
-	art.save(b, &last)
-	var names []string
-	for _, c := range last.RosterShown {
-		names = append(names, fmt.Sprintf("%s (%s)", c.Text, c.JID))
+	return b, art, last
+}
+
+// probe reads the page's state (xbProbe).
+func (a *artifacts) probe(b *Browser) converseProbe {
+	a.t.Helper()
+	ctx, cancel := context.WithTimeout(b.Context(), pageActionTimeout)
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify(typeof xbProbe === "function" ? xbProbe() : {})`))
+	cancel()
+	if err != nil {
+		a.fail(b, nil, "reading the page's state: %v", err)
 	}
-	t.Logf("%s: logged in as %s over %s; roster shows %s; screenshot %s", ep.name, last.JID, last.Transport, strings.Join(names, ", "), art.path(".png"))
+	var pr converseProbe
+	if err := json.Unmarshal([]byte(s), &pr); err != nil {
+		a.fail(b, nil, "page state %q: %v", s, err)
+	}
+	return pr
+}
+
+// waitPage probes the page until ok says yes, and fails the test, saying
+// it waited for what, when that takes longer than timeout.
+func (a *artifacts) waitPage(b *Browser, timeout time.Duration, what string, ok func(*converseProbe) bool) converseProbe {
+	a.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		last := a.probe(b)
+		if ok(&last) {
+			return last
+		}
+		if time.Now().After(deadline) {
+			a.fail(b, &last, "waited %v for %s", timeout, what)
+		}
+		time.Sleep(probeInterval)
+	}
 }
 
 // artifacts are the files one browser run leaves in interop/artifacts/

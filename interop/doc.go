@@ -21,6 +21,20 @@
 // own BOSH and WebSocket endpoints and over the bridge's. Screenshots and
 // logs land in interop/artifacts/, named after the server kind.
 //
+// TestConverseResume runs Converse.js with XEP-0198 stream management and
+// auto_reconnect across a real drop of its connection: a cutProxy between
+// the page and the endpoint resets every connection and refuses new ones
+// for some seconds while another user sends a message. Converse must
+// resume its stream and show the message exactly once, straight to the
+// server and through the bridge; and through the real daemon process (built
+// once per run, with -race when the tests have it) killed with SIGKILL and
+// started again, and drained with SIGTERM while a second daemon, named by
+// [websocket] drain_url, takes the reconnect. TestXmppjsResume does the
+// cut with xmpp.js in Node (resume.mjs, which reports to the test in lines
+// on stdout), straight to the server and through the bridge.
+// TestConverseBOSHCut cuts Converse.js over BOSH for a few seconds: the
+// BOSH session must go on and show the message once.
+//
 // Concurrency: RunScript may be called from any goroutine; each call runs
 // its own node process.
 package interop

@@ -26,6 +26,7 @@ var servers testbed.Shared
 func TestMain(m *testing.M) {
 	code := m.Run()
 	servers.Stop()
+	removeDaemon()
 	os.Exit(code)
 }
 

@@ -356,7 +356,7 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request, p *post, poll b
 	s.lp.Unlock()
 	s.flushHandled()
 	s.lp.Touch()
-	httphold.Write(w, jsonResponse(http.StatusOK, append(b, '}')), h.cfg.WriteTimeout)
+	httphold.Reply(w, r, jsonResponse(http.StatusOK, append(b, '}')), h.cfg.WriteTimeout)
 }
 
 // resumeHTTP continues a session over the HTTP transports: under a new

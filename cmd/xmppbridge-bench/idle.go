@@ -19,6 +19,8 @@ import (
 type idleConfig struct {
 	name, kind, url  string
 	pid, serverPID   int
+	pprof            string
+	conns            int
 	n                int
 	domain           string
 	login            bool
@@ -45,6 +47,13 @@ type idleResult struct {
 	ServerBefore   int64   `json:"server_rss_before_kib,omitempty"`
 	ServerAfter    int64   `json:"server_rss_after_kib,omitempty"`
 	ServerPerSess  float64 `json:"server_kib_per_session,omitempty"`
+	FDsBefore      int     `json:"fds_before"`
+	FDsAfter       int     `json:"fds_after"`
+	FDsPerSession  float64 `json:"fds_per_session"`
+	GoBefore       int     `json:"goroutines_before,omitempty"` // with -pprof
+	GoAfter        int     `json:"goroutines_after,omitempty"`
+	GoPerSession   float64 `json:"goroutines_per_session,omitempty"`
+	Conns          int     `json:"conns,omitempty"`              // keep-alive connections kept a session (bosh, poll, sse)
 	OpenRequests   int     `json:"bosh_requests_open,omitempty"` // at the last reading, over every session
 	ClientConns    int     `json:"bosh_client_conns,omitempty"`  // the load tool's connections then
 	SettledSeconds float64 `json:"settle_s"`
@@ -55,10 +64,12 @@ func idle(args []string) error {
 	var c idleConfig
 	fs := flag.NewFlagSet("idle", flag.ExitOnError)
 	fs.StringVar(&c.name, "name", "", "name of this run in the output (default: KIND)")
-	fs.StringVar(&c.kind, "kind", "ws", "ws (RFC 7395), bosh (XEP-0124/0206, one request held per session) or json (the bridge's JSON API over WebSocket, e.g. ws://HOST:PORT/json/ws; needs -login)")
+	fs.StringVar(&c.kind, "kind", "ws", "ws (RFC 7395), bosh (XEP-0124/0206, one request held per session), json (the bridge's JSON API over WebSocket, e.g. ws://HOST:PORT/json/ws), sse (its Server-Sent Events, base URL http://HOST:PORT/json) or poll (its long-poll, the same base URL); json, sse and poll need -login")
 	fs.StringVar(&c.url, "url", "ws://127.0.0.1:5280/xmpp-websocket", "the endpoint's URL")
 	fs.IntVar(&c.pid, "pid", 0, "process id of the server whose memory is measured (the bridge, or Prosody for its own endpoints)")
 	fs.IntVar(&c.serverPID, "server-pid", 0, "another process to measure, e.g. the Prosody behind the bridge (0: none)")
+	fs.StringVar(&c.pprof, "pprof", "", "the -pid process's pprof address (HOST:PORT), to count its goroutines (empty: not counted)")
+	fs.IntVar(&c.conns, "conns", 2, "bosh, poll and sse: keep-alive connections a session keeps while idle: 2 as browsers keep them (Strophe.js, Converse.js: the held request's and the one the last stanza went out on; sse: the events stream and the idle connection of the last POST), or 1 (the idle one closed)")
 	fs.IntVar(&c.n, "n", 2000, "sessions to open (at most 9000: the bridge holds two sockets each)")
 	fs.StringVar(&c.domain, "domain", "localhost", "XMPP domain to open streams to")
 	fs.BoolVar(&c.login, "login", false, "log every session in (SASL PLAIN, bind, presence, or with -kind json a login frame and presence; see the users subcommand) instead of only opening a stream")
@@ -82,11 +93,14 @@ func idle(args []string) error {
 		problems = append(problems, errors.New("-n must be 1…9000"))
 	}
 	switch {
-	case c.kind != "ws" && c.kind != "bosh" && c.kind != "json":
-		problems = append(problems, fmt.Errorf("-kind %q: want ws, bosh or json", c.kind))
-	case c.kind == "json" && !c.login:
+	case c.kind != "ws" && c.kind != "bosh" && c.kind != "json" && c.kind != "sse" && c.kind != "poll":
+		problems = append(problems, fmt.Errorf("-kind %q: want ws, bosh, json, sse or poll", c.kind))
+	case (c.kind == "json" || c.kind == "sse" || c.kind == "poll") && !c.login:
 		// A JSON session has no stream to open before its login.
-		problems = append(problems, errors.New("-kind json needs -login"))
+		problems = append(problems, fmt.Errorf("-kind %s needs -login", c.kind))
+	}
+	if c.conns != 1 && c.conns != 2 {
+		problems = append(problems, errors.New("-conns must be 1 or 2"))
 	}
 	if c.sources < 1 || c.sources > 250 || c.concurrency < 1 {
 		problems = append(problems, errors.New("-sources must be 1…250 and -concurrency positive"))
@@ -121,6 +135,20 @@ func runIdle(ctx context.Context, c idleConfig) (*idleResult, error) {
 		return nil, err
 	}
 	r := &idleResult{Name: c.name, Kind: c.kind, Login: c.login, Sessions: c.n, PID: c.pid, ServerPID: c.serverPID, Go: runtime.Version()}
+	if c.kind == "bosh" || c.kind == "poll" || c.kind == "sse" {
+		r.Conns = c.conns
+	}
+	var mon *monitor
+	if c.pprof != "" {
+		mon = newMonitor(c.pid, c.pprof, time.Now())
+		defer mon.close()
+		if r.GoBefore, err = mon.goroutines(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if r.FDsBefore, err = openFDs(c.pid); err != nil {
+		return nil, err
+	}
 	if r.RSSBeforeKiB, err = rss(c.pid); err != nil {
 		return nil, err
 	}
@@ -170,11 +198,13 @@ func runIdle(ctx context.Context, c idleConfig) (*idleResult, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	// A BOSH session may still have had its second connection open when
-	// its setup ended; from here on each holds the one its waiting request
-	// uses.
+	// A BOSH session may still have had its second request open when its
+	// setup ended; with -conns 1, from here on each holds only the
+	// connection its waiting request uses.
 	time.Sleep(time.Second)
-	trimIdle(streams)
+	if c.conns == 1 {
+		trimIdle(streams)
+	}
 	t0 := time.Now()
 	time.Sleep(c.settle)
 	r.SettledSeconds = time.Since(t0).Seconds()
@@ -182,6 +212,16 @@ func runIdle(ctx context.Context, c idleConfig) (*idleResult, error) {
 		return nil, err
 	}
 	r.KiBPerSession = float64(r.RSSAfterKiB-r.RSSBeforeKiB) / float64(c.n)
+	if r.FDsAfter, err = openFDs(c.pid); err != nil {
+		return nil, err
+	}
+	r.FDsPerSession = float64(r.FDsAfter-r.FDsBefore) / float64(c.n)
+	if mon != nil {
+		if r.GoAfter, err = mon.goroutines(ctx); err != nil {
+			return nil, err
+		}
+		r.GoPerSession = float64(r.GoAfter-r.GoBefore) / float64(c.n)
+	}
 	if c.serverPID != 0 {
 		if r.ServerAfter, err = rss(c.serverPID); err != nil {
 			return nil, err
@@ -189,9 +229,13 @@ func runIdle(ctx context.Context, c idleConfig) (*idleResult, error) {
 		r.ServerPerSess = float64(r.ServerAfter-r.ServerBefore) / float64(c.n)
 	}
 	for _, st := range streams {
-		if b, ok := st.(*boshStream); ok {
-			r.OpenRequests += b.openRequests()
-			r.ClientConns += b.po.conns()
+		switch s := st.(type) {
+		case *boshStream:
+			r.OpenRequests += s.openRequests()
+			r.ClientConns += s.po.conns()
+		case *jsonPollStream:
+			r.OpenRequests += s.openRequests()
+			r.ClientConns += s.po.conns()
 		}
 	}
 	return r, nil
@@ -216,12 +260,15 @@ func openIdle(ctx context.Context, p Path, c idleConfig, i int) (Stream, error) 
 	}
 	if b, ok := st.(*boshStream); ok {
 		// Once the last stanza's request has come back, the session's
-		// second connection is idle: close it now rather than at the end,
-		// so thousands of sessions never hold two each at once.
+		// second connection is idle: with -conns 1, close it now rather
+		// than at the end, so thousands of sessions never hold two each
+		// at once.
 		for k := 0; k < 100 && b.openRequests() > 1; k++ {
 			time.Sleep(20 * time.Millisecond)
 		}
-		b.closeIdle()
+		if c.conns == 1 {
+			b.closeIdle()
+		}
 	} else {
 		// Read what comes, as a browser does: the WebSocket library answers
 		// the server's keepalive pings only while something reads, and a
@@ -237,10 +284,18 @@ func openIdle(ctx context.Context, p Path, c idleConfig, i int) (Stream, error) 
 	return st, nil
 }
 
+// trimIdle closes the keep-alive connections no request uses: BOSH's and
+// long-poll's second one, and the idle connection of an events session's
+// last POST.
 func trimIdle(streams []Stream) {
 	for _, st := range streams {
-		if b, ok := st.(*boshStream); ok {
-			b.closeIdle()
+		switch s := st.(type) {
+		case *boshStream:
+			s.closeIdle()
+		case *jsonPollStream:
+			s.closeIdle()
+		case *jsonSSEStream:
+			s.po.closeIdle()
 		}
 	}
 }
@@ -265,8 +320,8 @@ func closeStreams(streams []Stream) {
 }
 
 // idleHeader is the markdown header of the rows idleRow writes.
-const idleHeader = "| run | sessions | setup | measured RSS before → after | per session | other RSS before → after | per session | BOSH requests held / connections |\n" +
-	"|-----|---------:|------:|----------------------------:|------------:|-------------------------:|------------:|---------------------------------:|"
+const idleHeader = "| run | sessions | setup | measured RSS before → after | per session | fds per session | goroutines per session | other RSS before → after | per session | requests held / connections |\n" +
+	"|-----|---------:|------:|----------------------------:|------------:|----------------:|-----------------------:|-------------------------:|------------:|---------------------------------:|"
 
 // idleRow is one markdown table row for r.
 func idleRow(r *idleResult) string {
@@ -277,9 +332,13 @@ func idleRow(r *idleResult) string {
 		otherPer = fmt.Sprintf("%.1f KiB", r.ServerPerSess)
 	}
 	held := "–"
-	if r.Kind == "bosh" {
+	if r.Kind == "bosh" || r.Kind == "poll" {
 		held = fmt.Sprintf("%d / %d", r.OpenRequests, r.ClientConns)
 	}
-	return fmt.Sprintf("| %s | %d | %.1f s | %s → %s | %.1f KiB | %s | %s | %s |",
-		r.Name, r.Sessions, r.SetupSeconds, mib(r.RSSBeforeKiB), mib(r.RSSAfterKiB), r.KiBPerSession, other, otherPer, held)
+	gor := "–"
+	if r.GoBefore != 0 {
+		gor = fmt.Sprintf("%.2f", r.GoPerSession)
+	}
+	return fmt.Sprintf("| %s | %d | %.1f s | %s → %s | %.1f KiB | %.2f | %s | %s | %s | %s |",
+		r.Name, r.Sessions, r.SetupSeconds, mib(r.RSSBeforeKiB), mib(r.RSSAfterKiB), r.KiBPerSession, r.FDsPerSession, gor, other, otherPer, held)
 }

@@ -3,17 +3,20 @@
 //	xmppbridge-bench idle -kind ws -url ws://127.0.0.1:5280/xmpp-websocket -pid PID -n 2000
 //	xmppbridge-bench idle -kind bosh -url http://127.0.0.1:5280/http-bind -pid PID -n 2000 -login
 //	xmppbridge-bench idle -kind json -url ws://127.0.0.1:8080/json/ws -pid PID -n 2000 -login
+//	xmppbridge-bench idle -kind sse -url http://127.0.0.1:5280/json -pid PID -pprof ADDR -n 2000 -login
 //	xmppbridge-bench users -testbed DIR -n 1000
 //	xmppbridge-bench load -bridge-ws URL -bridge-bosh URL -bridge-json URL -bridge-pid PID -prosody-ws URL -prosody-bosh URL -testbed DIR -n 1000 -rate 500 -duration 30s
 //	xmppbridge-bench load -each ...   or   xmppbridge-bench load -ramp ...
 //	xmppbridge-bench soak -bridge-ws URL -bridge-bosh URL -bridge-json URL -bridge-sse URL -bridge-poll URL -bridge-pid PID -pprof ADDR -testbed DIR -n 250 -rate 100 -duration 30m
 //
 // idle opens n sessions to one endpoint — WebSocket, BOSH with one request
-// held per session as browsers keep it, or the bridge's JSON API — each
-// with an open XMPP stream (or, with -login, a logged-in user; a JSON
-// session is always one), holds them, and reports the resident memory per
-// idle session of the process given by -pid: the growth of its RSS, read
-// from /proc, divided by n. Pointed at the bridge it measures the bridge;
+// held per session as browsers keep it (and, by default, the idle
+// keep-alive connection beside it: -conns), or the bridge's JSON API over
+// WebSocket, Server-Sent Events or long-poll — each with an open XMPP
+// stream (or, with -login, a logged-in user; a JSON session is always
+// one), holds them, and reports the resident memory per idle session of
+// the process given by -pid: the growth of its RSS, read from /proc,
+// divided by n; likewise its descriptors, and with -pprof its goroutines. Pointed at the bridge it measures the bridge;
 // pointed at Prosody's own endpoint, Prosody.
 //
 // users writes n accounts load0…load{n-1} (password "secret") straight into
@@ -55,7 +58,7 @@ import (
 )
 
 const usage = `usage:
-  xmppbridge-bench idle [-kind ws|bosh|json] -url URL -pid PID [-server-pid PID] [-n N] [-login] [-settle DURATION] ...
+  xmppbridge-bench idle [-kind ws|bosh|json|sse|poll] -url URL -pid PID [-pprof ADDR] [-server-pid PID] [-n N] [-login] [-conns 1|2] [-settle DURATION] ...
   xmppbridge-bench users -testbed DIR [-n N] [-prefix P] [-password PW]
   xmppbridge-bench load [-bridge-ws URL] [-prosody-ws URL] [-bridge-bosh URL] [-prosody-bosh URL] [-bridge-json URL] [-bridge-sse URL] [-bridge-poll URL] [-n N] [-rate R] [-duration D] [-each | -ramp ...] ...
   xmppbridge-bench soak [-bridge-ws URL] [-bridge-bosh URL] [-bridge-json URL] [-bridge-sse URL] [-bridge-poll URL] -bridge-pid PID -pprof ADDR -testbed DIR [-n N] [-rate R] [-duration D] [fault flags] ...

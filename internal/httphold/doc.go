@@ -4,9 +4,10 @@
 // streams) does with most of its requests most of the time.
 //
 // The handler calls Hold, hands the Held to whatever will answer, and
-// returns through Wait. An answer given by then is written as net/http
-// would; otherwise, when it can, Wait takes the connection over
-// (http.Hijacker) and parks it in the network poller on a fresh goroutine
+// returns through Wait (or answers at once with Reply). When it can, Wait
+// takes the connection over (http.Hijacker): an answer given by then is
+// written at once, and the connection parked for the client's next
+// request; otherwise it parks it in the network poller on a fresh goroutine
 // whose stack is still small (package netwait), noticing the client going
 // away without reading. Answer, from any
 // goroutine, wakes that goroutine, which writes the response itself; then,

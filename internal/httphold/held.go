@@ -117,14 +117,23 @@ func (h *Held) Answer(resp Response) {
 	}
 }
 
-// Wait is the handler's last call. An answer already given is written at
-// once. Otherwise the connection is taken over, if it can be, and Wait
-// returns, leaving the wait to a fresh goroutine; else it blocks until the
-// answer and writes it.
+// Wait is the handler's last call. The connection is taken over, if it can
+// be: an answer already given is written at once and the connection parked
+// for the client's next request; otherwise Wait returns, leaving the wait
+// to a fresh goroutine. A connection that cannot be taken over blocks Wait
+// until the answer, which it writes through net/http.
 func (h *Held) Wait() {
 	h.mu.Lock()
-	if h.resp == nil && h.takeOverLocked() {
+	if h.takeOverLocked() {
+		answered := h.resp != nil
 		h.mu.Unlock()
+		if answered {
+			// Written here, and the connection parked after it, rather
+			// than left to net/http's goroutine and buffers until the
+			// client's next request.
+			h.respond()
+			return
+		}
 		go h.watch()
 		return
 	}
@@ -226,8 +235,18 @@ func (h *Held) done(keep bool) {
 // writeFallback writes the answer through net/http.
 func (h *Held) writeFallback() { Write(h.w, *h.resp, h.opt.WriteTimeout) }
 
+// Reply answers the request being served at once, within timeout, as a
+// Held answered before Wait: on a connection taken over where it can be,
+// so that the keep-alive connection then waits parked rather than in
+// net/http.
+func Reply(w http.ResponseWriter, r *http.Request, resp Response, timeout time.Duration) {
+	h := Hold(w, r, Options{WriteTimeout: timeout})
+	h.Answer(resp)
+	h.Wait()
+}
+
 // Write writes resp through w, within timeout, as a Held not taken over
-// does: for answers given at once.
+// does.
 func Write(w http.ResponseWriter, resp Response, timeout time.Duration) {
 	hd := w.Header()
 	for k, v := range resp.Header {

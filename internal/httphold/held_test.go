@@ -131,6 +131,35 @@ func TestHeldTakenOverAndKeptAlive(t *testing.T) {
 	}
 }
 
+// An answer given at once (Reply) is written on the connection taken
+// over, which then waits parked for the next request rather than in
+// net/http.
+func TestReplyParksTheConnection(t *testing.T) {
+	addr, l := server(t, false, time.Minute, func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		Reply(w, r, Response{Status: 200, Header: http.Header{"Content-Type": {"text/plain"}}, Body: []byte("now")}, time.Second)
+	})
+	c := dial(t, addr)
+	for i := range 3 {
+		c.post("x")
+		res := c.read()
+		if got := body(t, res); res.StatusCode != 200 || got != "now" || res.Close {
+			t.Fatalf("answer %d: %d %q close=%v", i, res.StatusCode, got, res.Close)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			if held, parked := l.Counts(); held == 0 && parked == 1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				held, parked := l.Counts()
+				t.Fatalf("after answer %d: %d held, %d parked; want the connection parked", i, held, parked)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+}
+
 func TestHeldClientGone(t *testing.T) {
 	h := newHolder()
 	addr, l := server(t, false, time.Minute, h.ServeHTTP)

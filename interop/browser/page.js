@@ -13,11 +13,19 @@
 //   view_mode         fullscreen (default) or embedded
 //   animations        0 turns CSS transitions and animations off (default 1)
 //   loglevel          Converse's console log level (default info)
+//   auto_reconnect    1 makes Converse reconnect when its connection drops
+//                     (default 0: a test must see a drop, not a reconnect)
+//   enable_smacks     0 turns XEP-0198 stream management off (default 1,
+//                     Converse's own default)
 //
 // Converse's own log is kept whole, at every level and with the XML it sends
 // and receives, in window.xbConverseLog, whatever loglevel says goes to the
 // console. window.xbProbe() returns what the page shows: whether it is
-// logged in, over which transport, and which contacts the roster lists.
+// logged in, over which transport, which contacts the roster lists,
+// whether the server has echoed the page's presence, and the state of
+// stream management. window.xbOpenChat(jid) opens a chat, and
+// window.xbMessages(text) counts the messages that contain text, as shown
+// and as Converse holds them.
 
 import converse from '/dist/converse.min.js';
 
@@ -104,15 +112,40 @@ function format(args) {
 // events that matter for logging in.
 const events = [];
 let _converse;
+let selfPresence = false;
 const statusNames = Object.fromEntries(Object.entries(converse.env.Strophe.Status).map(([k, v]) => [v, k]));
 converse.plugins.add('xmppbridge-probe', {
 	initialize() {
 		_converse = this._converse;
 		const { api } = _converse;
 		const note = (what) => events.push(`${new Date().toISOString()} ${what}`);
-		for (const ev of ['connected', 'reconnected', 'disconnected', 'rosterContactsFetched', 'rosterInitialized']) {
+		for (const ev of [
+			'connected',
+			'reconnected',
+			'will-reconnect',
+			'disconnected',
+			'streamResumptionFailed',
+			'rosterContactsFetched',
+			'rosterInitialized',
+		]) {
 			api.listen.on(ev, () => note(ev));
 		}
+		// The server echoes an available presence to its sender: once it
+		// has, the server takes the page to be online, and messages to the
+		// bare JID come here.
+		const watchPresence = () =>
+			api.connection.get().addHandler(
+				(st) => {
+					if (st.getAttribute('from') === api.connection.get().jid && !st.getAttribute('type')) {
+						selfPresence = true;
+					}
+					return true;
+				},
+				null,
+				'presence',
+			);
+		api.listen.on('connected', watchPresence);
+		api.listen.on('reconnected', watchPresence);
 		api.listen.on('connfeedback', (fb) => {
 			const status = statusNames[fb.get('connection_status')] ?? fb.get('connection_status');
 			note(`status ${status}${fb.get('message') ? `: ${fb.get('message')}` : ''}`);
@@ -148,8 +181,30 @@ window.xbProbe = () => {
 		rosterModel: roster ? roster.map((c) => c.get('jid')) : [],
 		rosterShown: shown,
 		loginFormShown: [...document.querySelectorAll('converse-login-form')].some(visible),
+		selfPresence,
+		smacks: {
+			enabled: !!_converse?.session?.get('smacks_enabled'),
+			streamID: _converse?.session?.get('smacks_stream_id') ?? '',
+			resumed: !!_converse?.session?.get('smacks_resumed'),
+		},
 		events: events.slice(),
 	};
+};
+
+window.xbOpenChat = async (jid) => {
+	await _converse.api.chats.open(jid, {}, true);
+	return true;
+};
+
+window.xbMessages = (text) => {
+	const shown = [...document.querySelectorAll('.chat-msg__text')].filter(
+		(el) => visible(el) && el.textContent.includes(text),
+	).length;
+	let held = 0;
+	for (const box of _converse?.state?.chatboxes?.models ?? []) {
+		held += (box.messages?.models ?? []).filter((m) => (m.get('body') || '').includes(text)).length;
+	}
+	return { shown, held };
 };
 
 converse.initialize({
@@ -161,7 +216,8 @@ converse.initialize({
 	jid,
 	password,
 	auto_login: flag('auto_login', Boolean(jid && password)),
-	auto_reconnect: false,
+	auto_reconnect: flag('auto_reconnect', false),
+	enable_smacks: flag('enable_smacks', true),
 	default_domain: domain || undefined,
 	view_mode: viewMode,
 	animate: flag('animations', true),
