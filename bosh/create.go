@@ -31,7 +31,7 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request, rb *body) outco
 	cr := &longpoll.Request{RID: rb.rid, Data: &request{rb: rb, create: true, gzip: acceptsGzip(r.Header.Values("Accept-Encoding"))}}
 	held := h.hold(w, r, s.lp, cr)
 	s.lp.Hold(cr, held)
-	bs, err := h.open(r.Context(), s, bridge.OpenRequest{To: rb.to, From: rb.from, Lang: rb.lang})
+	bs, err := h.open(r.Context(), s, bridge.OpenRequest{To: rb.to, From: rb.from, Lang: rb.lang, Client: r.RemoteAddr})
 	if err == nil {
 		h.register(s, bs)
 	}

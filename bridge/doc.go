@@ -40,5 +40,14 @@
 // (Named); repaired and dropped elements, resumes, logins refused. The
 // bridge logs nothing and exports nothing itself: the daemon reads Stats.
 //
+// What one client may take is bounded (Config.Limits, Reserved,
+// AuthTimeout; guard.go): sessions per address and how fast it opens
+// them, a share of MaxSessions kept for authenticated sessions, a deadline
+// for a relayed stream to authenticate within, and logins — the bridge's
+// own and the SASL a browser relays, which the session reads as it goes
+// by — throttled after failures per address and per account, answered in
+// SASL's words (temporary-auth-failure) or by ending the session
+// (ReasonThrottled). Config.OnLogin reports every login, LimitStats counts.
+//
 // Concurrency: Hub and Session methods are safe for concurrent use.
 package bridge

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
+	"time"
 
+	"github.com/xmppbridge/xmppbridge/internal/limits"
 	"github.com/xmppbridge/xmppbridge/xmppclient"
 )
 
@@ -33,6 +35,29 @@ type Config struct {
 	// of relayed as it came (xmppclient.Event.Fault). It runs on the
 	// session's reader goroutine and must not block.
 	OnFault func(s *Session, fault error)
+
+	// Limits, if set, bounds what one client address may do
+	// (OpenRequest.Client): its sessions, how fast it opens them, and the
+	// logins tried from it and for each account, the bridge's own
+	// (OpenRequest.Login) and those the browser relays (SASL <auth/>).
+	// Nil: none of these; sessions without a known client are never
+	// limited by address.
+	Limits *limits.Limiter
+	// Reserved is how many of MaxSessions only authenticated sessions may
+	// take: a relayed session counts as unauthenticated until the server
+	// says SASL <success/>, so streams opened by anyone cannot lock out
+	// those who log in. Zero means DefaultReserved(MaxSessions); negative
+	// none.
+	Reserved int
+	// AuthTimeout is how long a relayed session may go without
+	// authenticating before the bridge ends it (ReasonAuthTimeout),
+	// whatever the server's own timeout. Zero means DefaultAuthTimeout;
+	// negative none.
+	AuthTimeout time.Duration
+	// OnLogin, if set, is told of every login the bridge makes or sees
+	// go by, and of those it throttled. It runs on the goroutine of the
+	// session's transport or reader and must not block.
+	OnLogin func(ev LoginEvent)
 }
 
 // Stats are counts over the Hub's life, for metrics.
@@ -65,8 +90,11 @@ type Hub struct {
 	resumed, resumeFailed atomic.Uint64
 	st                    hubStats
 
+	lim limitCounts
+
 	mu       sync.Mutex
 	sessions map[*Session]struct{}
+	anon     int // sessions not authenticated (yet)
 	closing  bool
 }
 
@@ -131,10 +159,22 @@ func (h *Hub) Open(ctx context.Context, req OpenRequest, t Transport) (*Session,
 	s := &Session{hub: h, t: t, id: h.nextID.Add(1), ctr: h.st.opened(t)}
 	s.q.maxBytes = h.cfg.QueueBytes
 	s.q.idle = true
+	s.auth.client, s.auth.domain = req.Client, req.To
+	if s.auth.client == "" {
+		s.auth.client = ClientFrom(ctx)
+	}
 	t.Attach(s)
 
-	if e := h.add(s); e != nil {
+	if e := h.admit(s, req); e != nil {
 		return s, h.fail(s, req, e)
+	}
+	var attempt *limits.Attempt
+	if req.Login != nil {
+		var e *CloseError
+		if attempt, e = h.startLogin(s, req); e != nil {
+			h.remove(s)
+			return s, h.fail(s, req, e)
+		}
 	}
 	cfg, err := h.cfg.Upstream(req.To)
 	if err != nil {
@@ -151,6 +191,9 @@ func (h *Hub) Open(ctx context.Context, req OpenRequest, t Transport) (*Session,
 	cfg.From, cfg.Lang = req.From, req.Lang
 	cfg.StreamManagement = req.Login != nil && (req.StreamManagement || req.Resume != nil)
 	up, err := dial(ctx, cfg, req)
+	if req.Login != nil {
+		h.endLogin(s, attempt, req, err)
+	}
 	if err != nil {
 		h.remove(s)
 		return s, h.fail(s, req, dialEnd(err))
@@ -173,6 +216,9 @@ func (h *Hub) Open(ctx context.Context, req OpenRequest, t Transport) (*Session,
 	}
 	s.mu.Unlock()
 
+	if req.Login == nil {
+		h.watchAuth(s)
+	}
 	s.pushFor(Item{Event: xmppclient.Event{Kind: xmppclient.EventHeader, Header: up.Header()}})
 	h.wg.Add(1)
 	go s.readLoop(up, false)
@@ -216,24 +262,7 @@ func (h *Hub) fail(s *Session, req OpenRequest, e *CloseError) error {
 	return e
 }
 
-func (h *Hub) add(s *Session) *CloseError {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	switch {
-	case h.closing:
-		return &CloseError{Reason: ReasonShutdown}
-	case len(h.sessions) >= h.cfg.MaxSessions:
-		return &CloseError{Reason: ReasonResourceConstraint, Text: "too many sessions"}
-	}
-	h.sessions[s] = struct{}{}
-	return nil
-}
-
-func (h *Hub) remove(s *Session) {
-	h.mu.Lock()
-	delete(h.sessions, s)
-	h.mu.Unlock()
-}
+func (h *Hub) remove(s *Session) { h.forget(s) }
 
 // finished is called by a session's reader when the session is over.
 func (h *Hub) finished(s *Session, e *CloseError) {

@@ -69,6 +69,16 @@ const (
 	// ReasonImproperAddressing: a session was asked for without saying
 	// which domain ('to').
 	ReasonImproperAddressing
+	// ReasonThrottled: a login was refused before it was tried, because
+	// too many failed from the client's address or for the account
+	// (Config.Limits). CloseError.Text says how long to wait.
+	ReasonThrottled
+	// ReasonAddrLimit: the client's address holds as many sessions as it
+	// may, or opens them too fast (Config.Limits).
+	ReasonAddrLimit
+	// ReasonAuthTimeout: a relayed stream did not authenticate within
+	// Config.AuthTimeout.
+	ReasonAuthTimeout
 
 	numReasons
 )
@@ -103,6 +113,9 @@ var reasons = [numReasons]reasonInfo{
 	ReasonNotAuthorized:          {"not-authorized", "not-authorized", "undefined-condition", 1008},
 	ReasonItemNotFound:           {"item-not-found", "policy-violation", "item-not-found", 1008},
 	ReasonImproperAddressing:     {"improper-addressing", "improper-addressing", "improper-addressing", 1008},
+	ReasonThrottled:              {"throttled", "policy-violation", "policy-violation", 1008},
+	ReasonAddrLimit:              {"address-limit", "policy-violation", "policy-violation", 1008},
+	ReasonAuthTimeout:            {"auth-timeout", "policy-violation", "policy-violation", 1008},
 }
 
 func (r Reason) info() reasonInfo {

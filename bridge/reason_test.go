@@ -68,6 +68,9 @@ func TestReasonMapping(t *testing.T) {
 		{ReasonNotAuthorized, "not-authorized", "undefined-condition", 1008},
 		{ReasonItemNotFound, "policy-violation", "item-not-found", 1008},
 		{ReasonImproperAddressing, "improper-addressing", "improper-addressing", 1008},
+		{ReasonThrottled, "policy-violation", "policy-violation", 1008},
+		{ReasonAddrLimit, "policy-violation", "policy-violation", 1008},
+		{ReasonAuthTimeout, "policy-violation", "policy-violation", 1008},
 		{Reason(200), "internal-server-error", "internal-server-error", 1011},
 	}
 	for _, tt := range tests {

@@ -36,6 +36,11 @@ type OpenRequest struct {
 	From string
 	// Lang is the browser's xml:lang, passed upstream.
 	Lang string
+	// Client is the address of the browser (host:port, as
+	// http.Request.RemoteAddr has it once the real client is known), for
+	// Config.Limits and logs. Empty: the one WithClient put in Open's
+	// context, if any.
+	Client string
 	// Login, when set, makes the session bridge-authenticated: the bridge
 	// logs in upstream with these credentials (SASL and resource binding,
 	// xmppclient.Login) and the session starts with the bound stream, so
@@ -73,6 +78,8 @@ type Session struct {
 	// for a session whose stream management the bridge does; nil else.
 	resume    *resumeWith
 	resumedAt time.Time // the latest resume in place
+
+	auth authState // its client, and its login (guard.go)
 }
 
 // resumeWith is what resuming a session's upstream stream takes.
@@ -100,6 +107,9 @@ func (s *Session) Release(items []Item) { release(items) }
 // and the element goes on the resumed stream (sent again by the resume if
 // the failed stream had kept it, else by Send once the resume is done).
 func (s *Session) Send(elem []byte) error {
+	if s.sendingAuth(elem) {
+		return nil // answered by the bridge (guard.go)
+	}
 	s.ctr.in(len(elem))
 	for retried := false; ; retried = true {
 		s.mu.Lock()
@@ -350,6 +360,7 @@ func (s *Session) readLoop(up *xmppclient.Conn, ready bool) {
 				continue
 			}
 		}
+		s.receivedAuth(&ev)
 		if !s.push(Item{Event: ev}) && !s.q.isEnded() {
 			// Overflow: end this session alone, keep reading until the
 			// server answers our stream close.

@@ -43,7 +43,7 @@ func errorType(code string) string {
 		return "auth"
 	case errItemNotFound, errInternal, errHostUnknown, errPolicy, errConflict, errDropped:
 		return "cancel"
-	case errRemoteFailed, errShutdown, errResource, errOutOfOrder:
+	case errRemoteFailed, errShutdown, errResource, errOutOfOrder, errThrottled:
 		return "wait"
 	}
 	return "modify"
@@ -56,6 +56,8 @@ func httpStatus(code string) int {
 		return http.StatusUnauthorized
 	case errEncryptionRequired, errPolicy:
 		return http.StatusForbidden
+	case errThrottled:
+		return http.StatusTooManyRequests
 	case errItemNotFound:
 		return http.StatusNotFound
 	case errConflict:

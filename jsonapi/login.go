@@ -248,6 +248,9 @@ func loginError(err error) *apiError {
 	if !errors.As(err, &ce) {
 		return &apiError{code: errInternal, text: err.Error()}
 	}
+	if e := limitError(ce); e != nil {
+		return e
+	}
 	switch ce.Reason {
 	case bridge.ReasonNotAuthorized:
 		text := "the server refused the credentials"

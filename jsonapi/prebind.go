@@ -49,6 +49,10 @@ func (h *Handler) prebind(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer h.leave()
+	// The backend that knows the secret speaks for many users: its
+	// address is nobody's to limit, and a user's typos must not lock the
+	// others out. Their logins are limited per account only.
+	ctx := bridge.WithClient(r.Context(), "")
 	b, e := h.readBody(w, r)
 	if e != nil {
 		h.refuse(w, r, e, 0)
@@ -78,7 +82,7 @@ func (h *Handler) prebind(w http.ResponseWriter, r *http.Request) {
 			h.reject(w, r, http.StatusNotFound, errItemNotFound, "BOSH prebinding is not served")
 			return
 		}
-		jid, sid, rid, err := h.cfg.PrebindBOSH(r.Context(), req.JID, req.Password, req.Resource)
+		jid, sid, rid, err := h.cfg.PrebindBOSH(ctx, req.JID, req.Password, req.Resource)
 		if err != nil {
 			e := loginError(err)
 			h.refuse(w, r, e, 0)
@@ -92,7 +96,7 @@ func (h *Handler) prebind(w http.ResponseWriter, r *http.Request) {
 	}
 
 	s := h.newSession("")
-	if e := h.open(r.Context(), req.JID, req.Password, req.Resource, s); e != nil {
+	if e := h.open(ctx, req.JID, req.Password, req.Resource, s); e != nil {
 		h.refuse(w, r, e, 0)
 		return
 	}

@@ -111,7 +111,7 @@ func (wc *wsConn) login(typ int, payload []byte) {
 	} else if e == nil {
 		// The upgrade request's context ends with its handler: the
 		// login runs under the Handler's.
-		s, e = h.login(h.ctx, wc.passwordOK, f, h.newSession(""))
+		s, e = h.login(bridge.WithClient(h.ctx, wc.remote), wc.passwordOK, f, h.newSession(""))
 	}
 	if e == nil {
 		if wc.attach(s, nil) {

@@ -15,8 +15,9 @@ import (
 // has opened its stream, its session. The connection itself — parked
 // reader, writer started on demand, keepalive — is wsconn's.
 type conn struct {
-	h *Handler
-	c *wsconn.Conn
+	h      *Handler
+	c      *wsconn.Conn
+	client string // the upgrade request's RemoteAddr: the real client
 
 	mu      sync.Mutex
 	sess    *bridge.Session
@@ -111,7 +112,7 @@ func (c *conn) handle(f frame) {
 				return
 			}
 		}
-		s, _ := c.h.cfg.Hub.Open(c.h.ctx, bridge.OpenRequest{To: f.open.To, From: f.open.From, Lang: f.open.Lang}, c)
+		s, _ := c.h.cfg.Hub.Open(c.h.ctx, bridge.OpenRequest{To: f.open.To, From: f.open.From, Lang: f.open.Lang, Client: c.client}, c)
 		c.mu.Lock()
 		ended := c.ended
 		c.mu.Unlock()

@@ -118,7 +118,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var fc *conn
 	wc := h.srv.Upgrade(w, r, func(wc *wsconn.Conn) wsconn.Framing {
-		fc = &conn{h: h, c: wc}
+		fc = &conn{h: h, c: wc, client: r.RemoteAddr}
 		return fc
 	})
 	if wc == nil {

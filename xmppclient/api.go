@@ -26,7 +26,8 @@ type Config struct {
 	Domain string
 	// Addr is the host:port to dial. Empty means: look up RFC 6120
 	// _xmpp-client._tcp and XEP-0368 _xmpps-client._tcp SRV records for
-	// Domain, else Domain:5222.
+	// Domain, else Domain:5222; a Domain that is an IP literal (192.0.2.7,
+	// [2001:db8::7]) is dialled on 5222 (5223 for DirectTLS).
 	Addr string
 	// Security is how the link is protected (default StartTLS).
 	Security Security
@@ -65,6 +66,13 @@ type Config struct {
 	// took (Dial, Login, Resume), and its error if it failed: for
 	// metrics. It runs on the opening goroutine and must not block.
 	Observe func(p Phase, d time.Duration, err error)
+	// PublicOnly refuses to connect to addresses no server on the internet
+	// has (Public): loopback, private, link-local and the like, whatever
+	// SRV and A/AAAA lookups, or the Domain itself, lead to. For domains
+	// the bridge reaches for anyone who asks, so that a browser cannot use
+	// it to reach what only the bridge's network can. A refusal is a
+	// host-unknown *Error wrapping ErrNotPublic.
+	PublicOnly bool
 }
 
 // Header is what the server said in its latest stream header.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strings"
 	"time"
 
 	"mellium.im/xmpp/dial"
@@ -153,25 +154,35 @@ func (c *Conn) startStream() error {
 // connect makes the TCP connection, with TLS at once when the address is a
 // direct TLS one, and returns the socket and the TLS connection over it.
 func connect(ctx context.Context, cfg *Config) (net.Conn, *tls.Conn, error) {
-	if cfg.Addr == "" {
+	addr := cfg.Addr
+	if addr == "" {
+		addr = literalAddr(cfg.Domain, cfg.Security)
+	}
+	if addr == "" {
 		return connectSRV(ctx, cfg)
 	}
 	var d net.Dialer
+	if cfg.PublicOnly {
+		d.Control = publicOnly
+	}
 	var raw net.Conn
 	var err error
 	start := time.Now()
 	if cfg.Security == Plaintext {
-		raw, err = dialLoopback(ctx, &d, cfg.Addr)
+		raw, err = dialLoopback(ctx, &d, addr)
 	} else {
-		raw, err = d.DialContext(ctx, "tcp", cfg.Addr)
+		raw, err = d.DialContext(ctx, "tcp", addr)
 	}
 	cfg.observe(PhaseConnect, start, err)
 	if err != nil {
 		var xe *Error
-		if errors.As(err, &xe) {
+		switch {
+		case errors.As(err, &xe):
 			return nil, nil, err
+		case errors.Is(err, ErrNotPublic):
+			return nil, nil, notPublicError(addr, err)
 		}
-		return nil, nil, &Error{Cond: condRemoteConnectionFailed, Err: fmt.Errorf("xmppclient: dial %s: %w", cfg.Addr, err)}
+		return nil, nil, &Error{Cond: condRemoteConnectionFailed, Err: fmt.Errorf("xmppclient: dial %s: %w", addr, err)}
 	}
 	if cfg.Security != DirectTLS {
 		return raw, nil, nil
@@ -182,7 +193,7 @@ func connect(ctx context.Context, cfg *Config) (net.Conn, *tls.Conn, error) {
 	cfg.observe(PhaseTLS, start, err)
 	if err != nil {
 		raw.Close()
-		return nil, nil, &Error{Cond: condRemoteConnectionFailed, Err: fmt.Errorf("xmppclient: TLS with %s: %w", cfg.Addr, err)}
+		return nil, nil, &Error{Cond: condRemoteConnectionFailed, Err: fmt.Errorf("xmppclient: TLS with %s: %w", addr, err)}
 	}
 	return raw, tc, nil
 }
@@ -232,9 +243,15 @@ func connectSRV(ctx context.Context, cfg *Config) (net.Conn, *tls.Conn, error) {
 		return nil, nil, &Error{Cond: condHostUnknown, Err: fmt.Errorf("xmppclient: domain %q: %w", cfg.Domain, err)}
 	}
 	d := dial.Dialer{NoTLS: cfg.Security == Plaintext, TLSConfig: tlsConfig(cfg, true)}
+	if cfg.PublicOnly {
+		d.Dialer.Control = publicOnly
+	}
 	start := time.Now()
 	nc, err := d.Dial(ctx, "tcp", addr)
 	cfg.observe(PhaseConnect, start, err)
+	if errors.Is(err, ErrNotPublic) {
+		return nil, nil, notPublicError(cfg.Domain, err)
+	}
 	if err != nil {
 		return nil, nil, &Error{Cond: condRemoteConnectionFailed, Err: fmt.Errorf("xmppclient: dial %s: %w", cfg.Domain, err)}
 	}
@@ -259,7 +276,8 @@ func tlsConfig(cfg *Config, direct bool) *tls.Config {
 		t = cfg.TLS.Clone()
 	}
 	if t.ServerName == "" {
-		t.ServerName = cfg.Domain
+		// An IPv6 domain is certified as the bare address.
+		t.ServerName = strings.Trim(cfg.Domain, "[]")
 	}
 	t.InsecureSkipVerify = false
 	if direct && len(t.NextProtos) == 0 {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -72,9 +73,9 @@ func writeSummary(w io.Writer, cfg *Config) {
 		line("proxies", "%s (%s)", strings.Join(cfg.TrustedProxies, ", "), how)
 	}
 	if len(cfg.Origins) == 0 {
-		line("origins", "same origin only")
+		line("origins", "same origin only (%s)", ownHosts(cfg))
 	} else {
-		line("origins", "%s and the same origin", strings.Join(cfg.Origins, ", "))
+		line("origins", "%s and the same origin (%s)", strings.Join(cfg.Origins, ", "), ownHosts(cfg))
 	}
 	for _, name := range slices.Sorted(maps.Keys(cfg.Domains)) {
 		d := cfg.Domains[name]
@@ -85,10 +86,38 @@ func writeSummary(w io.Writer, cfg *Config) {
 		line("domain", "%s → %s (%s)", name, addr, d.Security)
 	}
 	if *cfg.AllowAnyDomain {
-		line("domain", "any other → SRV lookup (starttls)")
+		line("domain", "any other → SRV lookup (starttls, public addresses only)")
 	}
 	if cfg.Cluster.Node != "" {
 		line("cluster", "node %s; peers %s", cfg.Cluster.Node, strings.Join(slices.Sorted(maps.Keys(cfg.Cluster.Peers)), ", "))
 	}
 	line("limits", "%d sessions, %d-byte stanzas, %d-byte queues", cfg.Limits.MaxSessions, cfg.Limits.MaxStanzaBytes, cfg.Limits.QueueBytes)
+	l := &cfg.Limits
+	line("per client", "%s sessions, %s opens a minute; login within %v; %s for logged-in sessions",
+		bound(l.SessionsPerAddress), bound(l.OpensPerMinute), l.AuthTimeout.Duration, bound(l.ReservedSessions))
+	refused := "never refused"
+	if l.FailedLoginsRefused > 0 {
+		refused = fmt.Sprintf("refused after %d", l.FailedLoginsRefused)
+	}
+	line("logins", "%d failures free, then waits of %v to %v; addresses %s, for %v",
+		l.FailedLoginsFree, l.FailedLoginDelay.Duration, l.FailedLoginMaxDelay.Duration, refused, l.FailedLoginsForget.Duration)
+}
+
+// bound is a count of [limits], where -1 is none.
+func bound(n int) string {
+	if n < 0 {
+		return "unbounded"
+	}
+	return fmt.Sprint(n)
+}
+
+// ownHosts names the hosts under which a same-origin page is trusted.
+func ownHosts(cfg *Config) string {
+	hosts := "IP addresses, localhost"
+	if cfg.PublicURL != "" {
+		if u, err := url.Parse(cfg.PublicURL); err == nil {
+			hosts += ", " + u.Hostname()
+		}
+	}
+	return hosts
 }

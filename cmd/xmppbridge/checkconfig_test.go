@@ -44,10 +44,12 @@ security = "plaintext"
 			"  health     /healthz, /readyz (lame duck: none)\n",
 			"  metrics    http://127.0.0.1:9465/metrics (and /healthz, /readyz)\n",
 			"  demo       /\n",
-			"  origins    https://chat.example.com and the same origin\n",
+			"  origins    https://chat.example.com and the same origin (IP addresses, localhost)\n",
 			"  domain     example.com → 127.0.0.1:5222 (plaintext)\n",
 			"  domain     example.net → SRV lookup (starttls)\n",
 			"  limits     9000 sessions, 262144-byte stanzas, 1048576-byte queues\n",
+			"  per client 100 sessions, 60 opens a minute; login within 1m0s; 2250 for logged-in sessions\n",
+			"  logins     5 failures free, then waits of 1s to 30s; addresses refused after 30, for 15m0s\n",
 		} {
 			if !strings.Contains(out.String(), want) {
 				t.Errorf("summary lacks %q:\n%s", want, out.String())

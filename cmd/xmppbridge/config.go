@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -51,8 +52,10 @@ type Config struct {
 	LogLevel string `toml:"log_level"`
 	// Origins lists the browser origins allowed to connect besides the
 	// bridge's own: exact scheme://host[:port] strings, or "*" for any.
-	// Requests without an Origin header (not from a browser) and
-	// same-origin requests are always allowed; see OriginAllowed.
+	// Requests without an Origin header (not from a browser) are always
+	// allowed, and so are same-origin requests under a Host that names the
+	// bridge itself (an IP address, localhost, public_url's host); see
+	// OriginAllowed.
 	Origins []string `toml:"allowed_origins"`
 	// PublicURL is where browsers reach the bridge, http(s)://host[:port]
 	// with the path prefix a proxy in front mounts it at, if any; XEP-0156
@@ -75,8 +78,10 @@ type Config struct {
 	Domains map[string]DomainConfig `toml:"domain"`
 	// AllowAnyDomain, true by default, lets browsers reach domains that have
 	// no entry in Domains: by SRV lookup (RFC 6120 _xmpp-client._tcp,
-	// XEP-0368 _xmpps-client._tcp), else domain:5222, with STARTTLS. False
-	// allows only the domains listed.
+	// XEP-0368 _xmpps-client._tcp), else domain:5222, with STARTTLS, and
+	// only at public addresses: not IP literals, and not loopback, private
+	// or link-local addresses, whatever DNS says. False allows only the
+	// domains listed.
 	AllowAnyDomain *bool `toml:"allow_any_domain"`
 	// ShutdownTimeout bounds draining at SIGINT/SIGTERM. Default 10s.
 	ShutdownTimeout Duration `toml:"shutdown_timeout"`
@@ -200,6 +205,34 @@ type LimitsConfig struct {
 	// QueueBytes bounds each session's outbound queue; it must hold at
 	// least one stanza of MaxStanzaBytes. Default 1048576.
 	QueueBytes int `toml:"queue_bytes"`
+
+	// What one client may do (config_limits.go). Per address: the real
+	// client's, as trusted_proxies name it; IPv6 counted by its /64.
+	//
+	// SessionsPerAddress bounds the sessions one address holds. Default
+	// 100; -1 for no bound.
+	SessionsPerAddress int `toml:"sessions_per_address"`
+	// OpensPerMinute is how fast one address may open sessions, in bursts
+	// of up to OpenBurst. Default 60 and 30; -1 for no bound.
+	OpensPerMinute int `toml:"opens_per_minute"`
+	OpenBurst      int `toml:"open_burst"`
+	// ReservedSessions is how many of MaxSessions only sessions that have
+	// logged in may take. Default a quarter of max_sessions; -1 for none.
+	ReservedSessions int `toml:"reserved_sessions"`
+	// AuthTimeout ends a stream relayed to the server (WebSocket, BOSH)
+	// that has not authenticated within it. Default 60s.
+	AuthTimeout Duration `toml:"auth_timeout"`
+	// Failed logins, per address and per account: FailedLoginsFree cost
+	// nothing; then each attempt waits FailedLoginDelay after the last,
+	// doubling up to FailedLoginMaxDelay; an address (never an account)
+	// with FailedLoginsRefused is refused until FailedLoginsForget has
+	// passed since its last failure, when failures are forgotten.
+	// Defaults 5, 1s, 30s, 30 (-1: never), 15m.
+	FailedLoginsFree    int      `toml:"failed_logins_free"`
+	FailedLoginDelay    Duration `toml:"failed_login_delay"`
+	FailedLoginMaxDelay Duration `toml:"failed_login_max_delay"`
+	FailedLoginsRefused int      `toml:"failed_logins_refused"`
+	FailedLoginsForget  Duration `toml:"failed_logins_forget"`
 }
 
 // UpstreamConfig says how the bridge watches its streams to the servers.
@@ -396,8 +429,10 @@ func (c *Config) Level() slog.Level {
 // Domain says how to reach domain's server: its [domain] table with the
 // defaults filled in or, for a domain without one, SRV lookup and STARTTLS
 // with the domain as server name. ok is false when the domain is refused:
-// it is not a valid domain name, or allow_any_domain is false and it has no
-// table.
+// it is not a valid domain name, or it has no table and either
+// allow_any_domain is false or it is an IP literal: an address is no
+// domain anyone serves on the internet, and a browser could name the
+// bridge's own loopback or private network with one.
 func (c *Config) Domain(domain string) (d DomainConfig, ok bool) {
 	domain = strings.ToLower(domain)
 	if checkDomain(domain) != nil {
@@ -406,8 +441,16 @@ func (c *Config) Domain(domain string) (d DomainConfig, ok bool) {
 	if d, ok := c.Domains[domain]; ok {
 		return d, true
 	}
-	if c.AllowAnyDomain != nil && !*c.AllowAnyDomain {
+	if c.AllowAnyDomain != nil && !*c.AllowAnyDomain || net.ParseIP(strings.Trim(domain, "[]")) != nil {
 		return DomainConfig{}, false
 	}
-	return DomainConfig{Security: SecurityStartTLS, ServerName: strings.Trim(domain, "[]")}, true
+	return DomainConfig{Security: SecurityStartTLS, ServerName: domain}, true
+}
+
+// Listed reports whether domain has a [domain] table: the operator named
+// it, so it may be reached wherever it is, private addresses included.
+// Other domains (allow_any_domain) are reached only at public addresses.
+func (c *Config) Listed(domain string) bool {
+	_, ok := c.Domains[strings.ToLower(domain)]
+	return ok
 }

@@ -162,6 +162,8 @@ func (c *Config) check() []ConfigProblem {
 		bad(toml.Key{"limits", "queue_bytes"}, "%d is smaller than limits.max_stanza_bytes (%d)", n, c.Limits.MaxStanzaBytes)
 	}
 
+	probs = append(probs, c.Limits.checkAbuse()...)
+
 	var cas caFiles
 	loadCA := func(key toml.Key, path string) *x509.CertPool {
 		pool, err := cas.load(path)

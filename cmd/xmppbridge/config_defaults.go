@@ -61,6 +61,7 @@ func (c *Config) Defaults() {
 	setDefault(&c.Limits.MaxStanzaBytes, defaultMaxStanzaBytes)
 	setDefault(&c.Limits.MaxSessions, defaultMaxSessions)
 	setDefault(&c.Limits.QueueBytes, defaultQueueBytes)
+	c.Limits.abuseDefaults()
 	setDefault(&c.Upstream.Keepalive.Duration, xmppclient.DefaultKeepalive)
 	setDefault(&c.Upstream.KeepaliveTimeout.Duration, xmppclient.DefaultKeepaliveTimeout)
 	c.BOSH.defaults(c.Limits.MaxStanzaBytes)

@@ -16,7 +16,10 @@ import (
 // WebSocket handshakes and cross-origin POSTs, so its absence means a
 // client that cannot be the tool of a cross-site attack. A same-origin
 // request (the Origin's host:port equals host) is allowed too, so that the
-// bridge's own pages keep working whatever the list says. Otherwise the
+// bridge's own pages keep working whatever the list says — but only when
+// host is one the bridge knows for its own (ownHost): a Host header alone
+// proves nothing, since a page whose name an attacker rebinds to the
+// bridge's address (DNS rebinding) is same-origin with itself. Otherwise the
 // Origin must equal an entry of Origins, comparing scheme and host without
 // regard to case and with the scheme's default port made explicit or not
 // alike; "*" allows any Origin, even "null".
@@ -32,7 +35,7 @@ func (c *Config) OriginAllowed(origin, host string) bool {
 		return false
 	}
 	scheme, hostport, _ := strings.Cut(canon, "://")
-	if host != "" && hostport == canonicalHostPort(scheme, host) {
+	if host != "" && c.ownHost(host) && hostport == canonicalHostPort(scheme, host) {
 		return true
 	}
 	for _, o := range c.Origins {
@@ -87,4 +90,24 @@ func canonicalHostPort(scheme, hostport string) string {
 		return host
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// ownHost reports whether a request's Host names the bridge itself, so
+// that a page of that origin is the bridge's own: an IP address or
+// localhost, which no DNS answer can give an attacker's page, or the host
+// of public_url. Any other name must be listed in allowed_origins.
+func (c *Config) ownHost(hostport string) bool {
+	host := strings.ToLower(hostport)
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.Trim(host, "[]"), ".")
+	if host == "localhost" || net.ParseIP(host) != nil {
+		return true
+	}
+	if c.PublicURL == "" {
+		return false
+	}
+	u, err := url.Parse(c.PublicURL)
+	return err == nil && strings.EqualFold(u.Hostname(), host)
 }

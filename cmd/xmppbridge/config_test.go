@@ -73,6 +73,10 @@ func TestUpstream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	literal, err := Parse("test.toml", []byte("[domain.\"[::1]\"]\naddress = \"[::1]:5222\"\nsecurity = \"plaintext\"\n[domain.\"[2001:db8::7]\"]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name   string
 		c      Config
@@ -87,6 +91,11 @@ func TestUpstream(t *testing.T) {
 		{"listed", listedOnly, "example.com", DomainConfig{Address: "xmpp.example.com:5222", Security: "starttls", ServerName: "example.com"}, true},
 		{"listed, other case", listedOnly, "EXAMPLE.com", DomainConfig{Address: "xmpp.example.com:5222", Security: "starttls", ServerName: "example.com"}, true},
 		{"not listed", listedOnly, "example.net", DomainConfig{}, false},
+		{"IPv4 literal, not listed", Default(), "127.0.0.1", DomainConfig{}, false},
+		{"IPv6 literal, not listed", Default(), "[::1]", DomainConfig{}, false},
+		{"public IPv4 literal, not listed", Default(), "93.184.215.14", DomainConfig{}, false},
+		{"IPv6 literal, listed", literal, "[::1]", DomainConfig{Address: "[::1]:5222", Security: "plaintext", ServerName: "::1"}, true},
+		{"IPv6 literal without address, listed", literal, "[2001:db8::7]", DomainConfig{Security: "starttls", ServerName: "2001:db8::7"}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -129,6 +129,9 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 		}
 	}
 
+	// What one client may take; its Stats, and the Hub's LimitStats,
+	// count what was refused, for metrics.
+	limiter := cfg.Limits.limiter()
 	var m *metrics
 	if cfg.Metrics.Addr() != "" {
 		m = newMetrics()
@@ -139,6 +142,10 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 		QueueBytes:  cfg.Limits.QueueBytes,
 		OnEnd:       logEnd(log),
 		OnFault:     logFault(log),
+		Limits:      limiter,
+		Reserved:    cfg.Limits.ReservedSessions,
+		AuthTimeout: cfg.Limits.AuthTimeout.Duration,
+		OnLogin:     logLogin(log),
 	})
 	var sidPrefix string
 	if cfg.Cluster.Node != "" {
@@ -231,7 +238,7 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 		tcp = proxies.Listener(tcp)
 	}
 	srv := &http.Server{
-		Handler:           proxies.Handler(mux),
+		Handler:           proxies.Handler(withClient(mux)),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       idleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
@@ -382,6 +389,9 @@ func upstreamFor(cfg *Config) func(string) (xmppclient.Config, error) {
 			sec = xmppclient.Plaintext
 		}
 		return xmppclient.Config{
+			// A domain anyone may ask for is reached only at public
+			// addresses; one the operator listed, wherever it is.
+			PublicOnly:       !cfg.Listed(domain),
 			Domain:           domain,
 			Addr:             d.Address,
 			Security:         sec,
@@ -451,6 +461,7 @@ func logEnd(log *slog.Logger) func(*bridge.Session, *bridge.CloseError) {
 			return
 		}
 		attrs := []any{"session", s.ID(), "reason", e.Reason.String()}
+		attrs = appendClient(attrs, s.Client(), s.Account())
 		if c := e.StreamCondition(); c != "" {
 			attrs = append(attrs, "condition", c)
 		}

@@ -271,7 +271,8 @@ type boshClient struct {
 	t   *testing.T
 	url string
 	sid string
-	rid uint64 // the last rid sent
+	rid uint64       // the last rid sent
+	hc  *http.Client // nil: boundedHTTP
 }
 
 var sidAttr = regexp.MustCompile(`\ssid='([^']+)'`)
@@ -300,7 +301,11 @@ func (c *boshClient) postAt(rid uint64, attrs, kids string) (string, error) {
 	} else {
 		b += ">" + kids + "</body>"
 	}
-	res, err := boundedHTTP.Post(c.url, "text/xml; charset=utf-8", strings.NewReader(b))
+	hc := c.hc
+	if hc == nil {
+		hc = boundedHTTP
+	}
+	res, err := hc.Post(c.url, "text/xml; charset=utf-8", strings.NewReader(b))
 	if err != nil {
 		return "", err
 	}
