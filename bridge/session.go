@@ -372,6 +372,8 @@ func (s *Session) readLoop(up *xmppclient.Conn, ready bool) {
 	s.mu.Lock()
 	if s.ending == nil {
 		s.ending = end
+		// A Send waiting for a resume that did not come hears the end.
+		s.movedLocked()
 	}
 	final := s.ending
 	s.mu.Unlock()
