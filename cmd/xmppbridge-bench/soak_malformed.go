@@ -159,6 +159,9 @@ type expectation struct {
 	Want string  `json:"want"`
 	Got  string  `json:"got"`
 	OK   bool    `json:"ok"`
+	// Excused names the server fault under way while a wrong answer came:
+	// the session ending for it answers first.
+	Excused string `json:"excused,omitempty"`
 
 	kind malformedKind
 	once sync.Once
@@ -225,7 +228,10 @@ func (sk *soakRun) malformedInput(u *soakUser, inc *incarnation, k int) {
 		exp.settle(ending{text: fmt.Sprintf("no answer within %v", answerBound)}, false)
 	}
 	if !exp.OK {
-		sk.logf("soak: %s (%s) sent %s: want %s, got %s", u.name, exp.Path, kind.name, exp.Want, exp.Got)
+		sk.mu.Lock()
+		exp.Excused, _ = excusedBy(time.Duration(exp.At*float64(time.Second)), sk.now(), sk.server)
+		sk.mu.Unlock()
+		sk.logf("soak: %s (%s) sent %s: want %s, got %s (excused: %q)", u.name, exp.Path, kind.name, exp.Want, exp.Got, exp.Excused)
 	}
 }
 

@@ -220,7 +220,7 @@ func problems(r *soakResults, slack leakSlack) []string {
 	}
 	bad := 0
 	for _, e := range r.Malformed {
-		if !e.OK {
+		if !e.OK && e.Excused == "" {
 			bad++
 		}
 	}
@@ -266,9 +266,12 @@ func writeSoakTables(w io.Writer, r *soakResults) {
 			k := row{e.Path, e.Kind, e.Want}
 			c := counts[k]
 			c[0]++
-			if e.OK {
+			switch {
+			case e.OK:
 				c[1]++
-			} else if got[k] == "" {
+			case got[k] == "" && e.Excused != "":
+				got[k] = e.Got + " (excused: " + e.Excused + ")"
+			case got[k] == "" || strings.HasSuffix(got[k], ")"):
 				got[k] = e.Got
 			}
 			counts[k] = c
