@@ -1,5 +1,7 @@
 // The demo chat page: log in through the bridge's JSON API, show the roster
-// with live presence, and chat one to one.
+// with live presence, and chat one to one. A reload continues the session:
+// the client keeps its resume token in sessionStorage, and the page keeps
+// what it shows (roster, presence, chats) there too; never the password.
 //
 // URL parameters: ?transport=websocket|sse|poll (or a comma-separated list)
 // chooses the transports, ?url= the API's base (default "json", beside the
@@ -13,7 +15,8 @@ const TRANSPORT_NAMES = { websocket: 'WebSocket', sse: 'Server-Sent Events', pol
 const PRESENCE_TEXT = { online: 'Online', away: 'Away', dnd: 'Do not disturb', offline: 'Offline' };
 const LOGIN_ERRORS = {
   'not-authorized': 'Wrong address or password.',
-  'bad-token': 'The sign-in link has expired. Sign in again.',
+  'bad-token': 'Your session has expired. Sign in again.',
+  'item-not-found': 'Your session has ended. Sign in again.',
   unreachable: 'Cannot reach the bridge. Check your connection.',
   'remote-connection-failed': 'The bridge cannot reach your server right now.',
   'host-unknown': 'This bridge does not serve that domain.',
@@ -25,6 +28,9 @@ const LOGIN_ERRORS = {
 const PAUSED_AFTER = 5000;
 
 const params = new URLSearchParams(location.search);
+
+/** Where the page keeps what it shows, for a reload that resumes the session. */
+const VIEW_KEY = 'xmppbridge.demo.view';
 
 /**
  * The API's base URL from the page's ?url= (null: absent), resolved against
@@ -79,6 +85,7 @@ const state = {
   composing: false,
   pausedTimer: 0,
   loggingOut: false,
+  refetch: false,
 };
 
 // ------------------------------------------------------------ JIDs
@@ -113,15 +120,8 @@ async function login(event) {
   $('#login-button').disabled = true;
   $('#login-button').textContent = 'Signing in…';
 
-  const client = new Client({ url: API_URL, transports: chosenTransports() });
-  state.client = client;
+  const client = newClient();
   state.me = bare(jid);
-  state.loggingOut = false;
-  client.addEventListener('status', (e) => onStatus(client, e.detail));
-  client.addEventListener('message', (e) => onMessage(e.detail));
-  client.addEventListener('presence', (e) => onPresence(e.detail));
-  client.addEventListener('iq', (e) => onIq(e.detail));
-  client.addEventListener('error', (e) => console.warn('xmppbridge error frame', e.detail));
   try {
     await client.connect({ jid, password, resource: params.get('resource') ?? undefined });
     $('#password').value = '';
@@ -131,6 +131,90 @@ async function login(event) {
   } finally {
     $('#login-button').disabled = false;
     $('#login-button').textContent = 'Sign in';
+  }
+}
+
+function newClient() {
+  const client = new Client({ url: API_URL, transports: chosenTransports() });
+  state.client = client;
+  state.loggingOut = false;
+  client.addEventListener('status', (e) => onStatus(client, e.detail));
+  client.addEventListener('message', (e) => onMessage(e.detail));
+  client.addEventListener('presence', (e) => onPresence(e.detail));
+  client.addEventListener('iq', (e) => onIq(e.detail));
+  client.addEventListener('error', (e) => console.warn('xmppbridge error frame', e.detail));
+  return client;
+}
+
+/**
+ * After a reload: continues the session the client left in sessionStorage,
+ * showing what the page showed before. Returns false when there is none.
+ */
+function resumeStored() {
+  const probe = new Client({ url: API_URL, transports: chosenTransports() });
+  const stored = probe.stored;
+  if (!stored) return false;
+  const client = newClient();
+  state.me = bare(stored.jid);
+  // Without what the page showed (another tab's storage, say), the roster
+  // is asked for again once the session is back.
+  state.refetch = !restoreView();
+  $('#me').textContent = state.me;
+  $('#me').title = stored.jid;
+  $('#me').dataset.jid = stored.jid;
+  showView('chat');
+  render();
+  client.resume().catch((err) => {
+    // The session is gone and the page has no password to log in with:
+    // onStatus has gone back to the form, saying why.
+    console.warn('resume', err);
+  });
+  return true;
+}
+
+/** Keeps what the page shows in sessionStorage (never the password). */
+function saveView() {
+  if (!state.client || !state.me) return;
+  const view = {
+    me: state.me,
+    active: state.active,
+    requests: [...state.requests],
+    contacts: [...state.contacts.values()].map((c) => ({ ...c, resources: [...c.resources], typing: false })),
+  };
+  try {
+    sessionStorage.setItem(VIEW_KEY, JSON.stringify(view));
+  } catch {
+    // full or forbidden: a reload shows less
+  }
+}
+
+function restoreView() {
+  let view = null;
+  try {
+    view = JSON.parse(sessionStorage.getItem(VIEW_KEY) ?? 'null');
+  } catch {
+    view = null;
+  }
+  if (!view || view.me !== state.me) return false;
+  state.contacts.clear();
+  for (const c of view.contacts ?? []) {
+    state.contacts.set(c.jid, {
+      ...c,
+      resources: new Map(c.resources ?? []),
+      messages: (c.messages ?? []).map((m) => ({ ...m, time: new Date(m.time) })),
+    });
+  }
+  state.requests = new Set(view.requests ?? []);
+  state.active = view.active && state.contacts.has(view.active) ? view.active : null;
+  if (state.active) $('#chat-view').dataset.pane = 'chat';
+  return true;
+}
+
+function forgetView() {
+  try {
+    sessionStorage.removeItem(VIEW_KEY);
+  } catch {
+    // nothing to forget
   }
 }
 
@@ -144,6 +228,7 @@ async function logout() {
   state.loggingOut = true;
   if (client?.status === 'online') client.send({ kind: 'presence', type: 'unavailable' });
   await client?.close();
+  forgetView();
   reset();
   showView('login');
 }
@@ -171,15 +256,23 @@ function onStatus(client, s) {
   if (client !== state.client) return;
   renderStatus(s);
   if (s.status === 'online' && !s.resumed) {
+    forgetView();
+    state.me = bare(s.jid);
     $('#me').textContent = bare(s.jid);
     $('#me').title = s.jid;
     $('#me').dataset.jid = s.jid;
     showView('chat');
     startSession(client);
   }
+  if (s.status === 'online' && s.resumed && state.refetch) {
+    state.refetch = false;
+    startSession(client);
+  }
+  if (s.status === 'offline' && s.reason === 'detached') return; // the page is going away
   if (s.status === 'offline' && !state.loggingOut) {
     // The session is gone for good (wrong password now, replaced by another
     // login, …): back to the form, saying why.
+    forgetView();
     reset();
     showView('login');
     if (s.reason && s.reason !== 'normal') {
@@ -475,6 +568,7 @@ function render() {
   renderChat();
   const unread = [...state.contacts.values()].reduce((n, c) => n + c.unread, 0);
   document.title = `${unread ? `(${unread}) ` : ''}xmppbridge chat`;
+  saveView();
 }
 
 function renderStatus(s) {
@@ -482,9 +576,10 @@ function renderStatus(s) {
   box.dataset.state = s.status;
   box.dataset.transport = s.transport ?? '';
   const via = TRANSPORT_NAMES[s.transport] ?? '';
+  const online = s.resumed ? 'Resumed' : 'Online';
   const text = {
     connecting: 'Connecting…',
-    online: via ? `Online · ${via}` : 'Online',
+    online: via ? `${online} · ${via}` : online,
     reconnecting: 'Reconnecting…',
     offline: 'Offline',
   }[s.status];
@@ -595,12 +690,18 @@ document.addEventListener('visibilitychange', () => {
     render();
   }
 });
-// A page going away ends its session now rather than at the bridge's timeout.
-window.addEventListener('pagehide', () => state.client?.close());
+// A page going away (a reload, a tab put away) keeps its session: the
+// bridge holds it for its resume window, and the next page resumes it.
+// Only signing out ends it.
+window.addEventListener('pagehide', () => state.client?.detach());
+// Back from the back-forward cache: the session is still there to resume.
+window.addEventListener('pageshow', (e) => {
+  if (e.persisted && state.client?.status === 'offline') resumeStored();
+});
 
 if (params.get('jid')) $('#jid').value = params.get('jid');
 if (params.get('transport')) $('#transport').value = chosenTransports()?.length === 1 ? chosenTransports()[0] : '';
-showView('login');
+if (!resumeStored()) showView('login');
 
 // For tests and the curious: the page's state from the console.
 window.xmppbridgeDemo = state;

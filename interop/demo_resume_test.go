@@ -1,0 +1,265 @@
+//go:build integration
+
+package interop
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/xmppbridge/xmppbridge/internal/testbed"
+)
+
+// demoReload: alice's page is reloaded, and left and come back to, while
+// bob writes; each time it shows the chat again at once (no login form),
+// as the same full JID, with every message once.
+func demoReload(t *testing.T, page string, p *testbed.Server) {
+	alice := startDemoUser(t, "alice", p, "reload")
+	me := demoLoginWithBob(t, alice, page)
+	bob := setupLogin(t, p, "bob")
+	defer bob.close()
+	want := []string{"Before the reload"}
+	demoWrite(t, bob, me, want[0])
+	alice.waitFor(t, "bob's first message", func(s *demoState) bool { return demoIncoming(s, want) })
+
+	// A reload, with bob writing as it starts.
+	want = append(want, "Sent as alice's page reloads")
+	demoWrite(t, bob, me, want[1])
+	alice.do(t, "reload", chromedp.Reload())
+	demoCheckNoLoginForm(t, alice, me)
+	s := alice.waitFor(t, "the session resumed after the reload, bob's message once", func(s *demoState) bool {
+		return s.Status == "online" && demoIncoming(s, want)
+	})
+	if !strings.HasPrefix(s.StatusText, "Resumed") {
+		alice.fail(t, s, "the status says %q after the reload, want Resumed", s.StatusText)
+	}
+
+	// Away to another page and back: bob writes meanwhile, and the server
+	// has the message before alice's page is back.
+	alice.do(t, "leave the page", chromedp.Navigate("about:blank"))
+	want = append(want, "Sent while alice's page was away")
+	demoWrite(t, bob, me, want[2])
+	alice.do(t, "come back", chromedp.Navigate(page))
+	demoCheckNoLoginForm(t, alice, me)
+	alice.waitFor(t, "bob's message once, after coming back", func(s *demoState) bool {
+		return s.Status == "online" && demoIncoming(s, want)
+	})
+
+	// alice's answer reaches bob's stream: the resumed session sends.
+	alice.do(t, "answer", chromedp.SendKeys(chromedp.CSS("#message-input"), "Still here"), enterKey)
+	alice.waitFor(t, "the answer delivered", func(s *demoState) bool {
+		return len(s.Outgoing) == 1 && s.Outgoing[0].Text == "Still here"
+	})
+	time.Sleep(500 * time.Millisecond) // room for a duplicate to show
+	if s := alice.probe(); s == nil || !demoIncoming(s, want) || s.Me != me {
+		alice.fail(t, s, "after the reloads: a message came twice or went, or the JID changed (was %s)", me)
+	}
+	alice.save(t, nil)
+}
+
+// demoNetworkCut: a proxy between alice's browser and the bridge closes
+// every connection and refuses new ones for some seconds, while bob
+// writes; the page says it is reconnecting, then that it resumed, and
+// shows the message once.
+func demoNetworkCut(t *testing.T, page, transport string, p *testbed.Server) {
+	u, err := url.Parse(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := startCutProxy(t, u.Host)
+	u.Host = proxy.addr
+	proxied := u.String() + "?transport=" + transport
+
+	alice := startDemoUser(t, "alice", p, "cut-"+transport)
+	me := demoLoginWithBob(t, alice, proxied)
+	bob := setupLogin(t, p, "bob")
+	defer bob.close()
+	want := []string{"Before the cut over " + transport}
+	demoWrite(t, bob, me, want[0])
+	alice.waitFor(t, "bob's first message", func(s *demoState) bool { return demoIncoming(s, want) })
+
+	proxy.cut(true)
+	alice.waitFor(t, "reconnecting", func(s *demoState) bool {
+		return s.Status == "reconnecting" && strings.HasPrefix(s.StatusText, "Reconnecting")
+	})
+	want = append(want, "Sent during the cut over "+transport)
+	demoWrite(t, bob, me, want[1])
+	time.Sleep(3 * time.Second) // the cut lasts: the page tries and fails meanwhile
+	proxy.cut(false)
+	s := alice.waitFor(t, "resumed, bob's message once", func(s *demoState) bool {
+		return s.Status == "online" && demoIncoming(s, want)
+	})
+	if !strings.HasPrefix(s.StatusText, "Resumed") || s.Me != me {
+		alice.fail(t, s, "after the cut: status %q, JID %s (was %s); want Resumed and the same JID", s.StatusText, s.Me, me)
+	}
+	time.Sleep(500 * time.Millisecond) // room for a duplicate to show
+	if s := alice.probe(); s == nil || !demoIncoming(s, want) {
+		alice.fail(t, s, "after the cut: a message came twice, or went")
+	}
+	alice.save(t, nil)
+}
+
+// demoLoginWithBob logs u in through the form at page, opens the chat with
+// bob, and returns the bound full JID.
+func demoLoginWithBob(t *testing.T, u *demoUser, page string) string {
+	t.Helper()
+	u.do(t, "open the page and log in",
+		chromedp.Navigate(page),
+		chromedp.WaitVisible(chromedp.CSS("#login-form")),
+		chromedp.SendKeys(chromedp.CSS("#jid"), u.jid),
+		chromedp.SendKeys(chromedp.CSS("#password"), testbed.Password),
+		chromedp.Click(chromedp.CSS("#login-button")),
+	)
+	s := u.waitFor(t, "logged in", func(s *demoState) bool { return s.View == "chat" && s.Status == "online" })
+	bob := "bob@" + strings.SplitN(u.jid, "@", 2)[1]
+	u.do(t, "open the chat with bob", chromedp.Click(chromedp.CSS(fmt.Sprintf("#roster [data-contact=%q]", bob))))
+	u.waitFor(t, "the chat with bob open", func(s *demoState) bool { return s.Chat == bob })
+	if !strings.HasPrefix(s.Me, u.jid+"/") {
+		u.fail(t, s, "the page shows the user as %q", s.Me)
+	}
+	if u.storesPassword(t) {
+		u.fail(t, s, "the password is in the page's storage")
+	}
+	return s.Me
+}
+
+// storesPassword says whether the page's sessionStorage or localStorage
+// holds the password anywhere.
+func (u *demoUser) storesPassword(t *testing.T) bool {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(u.b.Context(), pageActionTimeout)
+	defer cancel()
+	found, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf(
+		`[sessionStorage, localStorage].some((st) => Object.keys(st).some((k) => (k + st.getItem(k)).includes(%q)))`,
+		testbed.Password)))
+	if err != nil {
+		u.fail(t, u.probe(), "read the storage: %v", err)
+	}
+	return found
+}
+
+// demoCheckNoLoginForm checks that the page just loaded shows the chat as
+// the same JID, without the login form.
+func demoCheckNoLoginForm(t *testing.T, u *demoUser, me string) {
+	t.Helper()
+	s := u.probe()
+	if s == nil || s.View != "chat" || s.Me != me {
+		u.fail(t, s, "after loading the page again: want the chat as %s at once, not the login form", me)
+	}
+}
+
+// demoWrite sends a chat message from a plain XMPP stream to the full JID
+// to, and waits until the server has dealt with it.
+func demoWrite(t *testing.T, from *setupConn, to, body string) {
+	t.Helper()
+	from.roundTrip(fmt.Sprintf(`<message type='chat' to='%s' id='%s'><body>%s</body></message>`,
+		to, fmt.Sprintf("m%d", time.Now().UnixNano()), body))
+}
+
+func demoIncoming(s *demoState, want []string) bool {
+	return strings.Join(s.Incoming, "\x00") == strings.Join(want, "\x00")
+}
+
+// cutProxy forwards TCP connections to a backend, and can cut the network:
+// while cut, every connection is closed and new ones are closed at once.
+type cutProxy struct {
+	t    *testing.T
+	ln   net.Listener
+	addr string
+	to   string
+
+	mu    sync.Mutex
+	down  bool
+	conns map[net.Conn]struct{}
+	wg    sync.WaitGroup
+}
+
+func startCutProxy(t *testing.T, to string) *cutProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &cutProxy{t: t, ln: ln, addr: ln.Addr().String(), to: to, conns: map[net.Conn]struct{}{}}
+	p.wg.Add(1)
+	go p.accept()
+	t.Cleanup(func() {
+		ln.Close()
+		p.cut(true)
+		p.wg.Wait()
+	})
+	return p
+}
+
+func (p *cutProxy) accept() {
+	defer p.wg.Done()
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		if p.down {
+			p.mu.Unlock()
+			c.Close()
+			continue
+		}
+		p.conns[c] = struct{}{}
+		p.mu.Unlock()
+		p.wg.Add(1)
+		go p.serve(c)
+	}
+}
+
+func (p *cutProxy) serve(c net.Conn) {
+	defer p.wg.Done()
+	defer func() {
+		p.mu.Lock()
+		delete(p.conns, c)
+		p.mu.Unlock()
+		c.Close()
+	}()
+	b, err := net.Dial("tcp", p.to)
+	if err != nil {
+		return
+	}
+	p.mu.Lock()
+	if p.down {
+		p.mu.Unlock()
+		b.Close()
+		return
+	}
+	p.conns[b] = struct{}{}
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		delete(p.conns, b)
+		p.mu.Unlock()
+		b.Close()
+	}()
+	done := make(chan struct{}, 2)
+	go func() { io.Copy(b, c); b.Close(); done <- struct{}{} }()
+	go func() { io.Copy(c, b); c.Close(); done <- struct{}{} }()
+	<-done
+	<-done
+}
+
+// cut starts (true) or ends (false) the outage.
+func (p *cutProxy) cut(down bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = down
+	if down {
+		for c := range p.conns {
+			c.Close()
+		}
+	}
+}
