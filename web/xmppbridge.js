@@ -23,6 +23,8 @@
  * (status `online` with `resumed: true`); and when the bridge no longer has
  * the session, it logs in again with backoff if the page let it (the
  * `keepPassword` or `relogin` option), with `resumed: false` and the reason.
+ * `SharedClient` lets the tabs of a browser share one session (one tab
+ * holds the connection and hands it over when it goes).
  *
  * @module xmppbridge
  */
@@ -1540,5 +1542,400 @@ class SSETransport extends HTTPTransport {
     if (healthy === this.#healthy) return;
     this.#healthy = healthy;
     this.state(healthy ? 'online' : 'reconnecting');
+  }
+}
+
+// ------------------------------------------------------------ tabs
+
+/** How long a new tab waits for the leader tab to say what the session is. */
+const HELLO_WAIT = 2000;
+/** How long a tab that got the lock lets the old leader's last words arrive. */
+const TAKEOVER_SETTLE = 50;
+
+/**
+ * One session for every tab of a browser on one origin: one connection to
+ * the bridge and one upstream resource, whatever the number of tabs.
+ *
+ * One tab, the leader, holds a Web Lock for the API's URL and the
+ * connection (a {@link Client}); the others follow over a
+ * BroadcastChannel: they see every frame in, every frame any tab sent
+ * (`sent` events), and the status; what they send goes through the
+ * leader. The leader's client writes what resumes the session to storage
+ * and every follower keeps a copy in its own, in order before the frames
+ * it covers; so when the leader tab closes or reloads, the next tab in the
+ * lock's queue becomes leader and resumes the session from exactly what it
+ * has shown: nothing lost, nothing twice.
+ *
+ * The surface is the Client's (status, jid, transport, connect, resume by
+ * {@link SharedClient#start}, send, iq, close, detach and the same events),
+ * plus `leader` and the `sent` event (`detail.frame`, `detail.own`: sent
+ * by this tab). Only the leader tab should answer the server's requests
+ * (iq gets, receipts), or every tab would.
+ */
+export class SharedClient extends EventTarget {
+  #options;
+  #base;
+  #storage;
+  #channel;
+  #locks;
+  #lockName;
+  #tab = newID();
+  /** @type {'idle'|'leader'|'follower'} */
+  #role = 'idle';
+  /** @type {Client|null} the leader's connection */
+  #client = null;
+  #release = null;
+  #queued = null;
+  #status = 'offline';
+  #jid = null;
+  #transport = null;
+  #iqs = new Map();
+  /** A follower's frames no leader has taken yet, by id. */
+  #pending = new Map();
+  #hello = null;
+
+  /**
+   * @param {object} [options] as for {@link Client}, and for tests:
+   * @param {typeof BroadcastChannel} [options.BroadcastChannel]
+   * @param {LockManager} [options.locks] replaces navigator.locks
+   */
+  constructor(options = {}) {
+    super();
+    const url = new URL(options.url ?? '/json', globalThis.location?.href);
+    this.#base = url.href.replace(/\/+$/, '');
+    this.#options = options;
+    this.#storage = options.storage !== undefined ? options.storage : defaultStorage();
+    const BC = options.BroadcastChannel ?? globalThis.BroadcastChannel;
+    this.#locks = options.locks ?? globalThis.navigator?.locks;
+    if (!BC || !this.#locks) throw new TypeError('xmppbridge: SharedClient needs BroadcastChannel and Web Locks');
+    this.#channel = new BC(`xmppbridge ${this.#base}`);
+    this.#channel.onmessage = (e) => this.#onMessage(e.data);
+    this.#lockName = `xmppbridge leader ${this.#base}`;
+  }
+
+  /** Whether this browser has what SharedClient needs. */
+  static get supported() {
+    return typeof globalThis.BroadcastChannel === 'function' && !!globalThis.navigator?.locks;
+  }
+
+  get status() { return this.#status; }
+  get jid() { return this.#jid; }
+  get transport() { return this.#transport; }
+  /** Whether this tab holds the connection. */
+  get leader() { return this.#role === 'leader'; }
+
+  /**
+   * Joins the session of the other tabs, or resumes the one this tab's
+   * storage holds (after a reload). Resolves with the bound JID, or null
+   * when there is no session: then the page logs in with connect.
+   * @returns {Promise<string|null>}
+   */
+  async start() {
+    if (await this.#leaderExists()) {
+      this.#follow();
+      const hello = new Promise((resolve) => { this.#hello = resolve; });
+      this.#post({ type: 'hello', tab: this.#tab });
+      await Promise.race([hello, new Promise((r) => setTimeout(r, HELLO_WAIT))]);
+      this.#hello = null;
+      return this.#status === 'offline' ? null : this.#jid;
+    }
+    const probe = new Client({ ...this.#options, storage: this.#storage });
+    if (!probe.stored) return null;
+    if (!(await this.#leadNow())) return this.start();
+    try {
+      return await this.#lead().resume();
+    } catch (err) {
+      this.#abdicate();
+      throw err;
+    }
+  }
+
+  /**
+   * Logs in, from a tab with no session: this tab becomes the leader.
+   * @param {Credentials} creds
+   * @returns {Promise<string>}
+   */
+  async connect(creds) {
+    if (this.#role !== 'idle') throw new Error(`xmppbridge: connect while ${this.#role}`);
+    if (!(await this.#leadNow())) throw new BridgeError('conflict', 'another tab holds the session');
+    try {
+      return await this.#lead().connect(creds);
+    } catch (err) {
+      this.#abdicate();
+      throw err;
+    }
+  }
+
+  /**
+   * Sends a frame through the leader tab; every tab gets a `sent` event.
+   * @param {Frame} frame
+   */
+  send(frame) {
+    if (!frame || typeof frame !== 'object' || typeof frame.kind !== 'string') {
+      throw new TypeError('xmppbridge: a frame is an object with a string kind');
+    }
+    if (this.#role === 'leader') {
+      this.#client.send(frame);
+      this.#sent(frame, this.#tab, null);
+      return;
+    }
+    if (this.#role === 'idle') throw new BridgeError('offline', 'not connected');
+    const id = newID();
+    this.#pending.set(id, frame);
+    this.#post({ type: 'send', frame, id, tab: this.#tab });
+  }
+
+  /** As {@link Client#iq}: the answer comes to the tab that asked. */
+  iq(frame, timeout = 30000) {
+    const req = { ...frame, kind: 'iq', id: frame.id ?? newID() };
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#iqs.delete(req.id);
+        reject(new BridgeError('timeout', `no answer to iq ${req.id} within ${timeout} ms`));
+      }, timeout);
+      this.#iqs.set(req.id, { to: req.to, resolve, reject, timer });
+      try {
+        this.send(req);
+      } catch (err) {
+        clearTimeout(timer);
+        this.#iqs.delete(req.id);
+        reject(err);
+      }
+    });
+  }
+
+  /** Ends the session for every tab. */
+  async close() {
+    if (this.#role === 'leader') {
+      await this.#client.close();
+      return;
+    }
+    if (this.#role === 'follower') this.#post({ type: 'close', tab: this.#tab });
+  }
+
+  /**
+   * This tab is going away (pagehide): a leader hands the session over to
+   * the next tab, which resumes it; the session is not ended.
+   */
+  detach() {
+    if (this.#role === 'leader') {
+      this.#post({ type: 'status', detail: { status: 'reconnecting', transport: this.#transport, jid: this.#jid, reason: 'handover' } });
+      const c = this.#client;
+      this.#client = null;
+      c.detach();
+      this.#abdicate();
+    }
+    this.#queued?.abort();
+    this.#queued = null;
+    this.#channel.close?.();
+  }
+
+  async #leaderExists() {
+    try {
+      const q = await this.#locks.query();
+      return q.held.some((l) => l.name === this.#lockName);
+    } catch {
+      return false;
+    }
+  }
+
+  /** Takes the lock if nobody holds it; resolves whether it did. */
+  #leadNow() {
+    return new Promise((resolve) => {
+      this.#locks.request(this.#lockName, { ifAvailable: true }, (lock) => {
+        if (!lock) {
+          resolve(false);
+          return undefined;
+        }
+        resolve(true);
+        return new Promise((release) => { this.#release = release; });
+      }).catch(() => resolve(false));
+    });
+  }
+
+  /** Waits in the lock's queue, to take over when the leader goes. */
+  #follow() {
+    this.#role = 'follower';
+    if (this.#queued) return;
+    const ctl = new AbortController();
+    this.#queued = ctl;
+    this.#locks.request(this.#lockName, { signal: ctl.signal }, () => new Promise((release) => {
+      this.#release = release;
+      this.#queued = null;
+      this.#takeOver();
+    })).catch(() => {});
+  }
+
+  /** This tab has the lock: its own Client, whose storage every tab copies. */
+  #lead() {
+    this.#role = 'leader';
+    const st = this.#storage;
+    const storage = {
+      getItem: (k) => st?.getItem(k) ?? null,
+      setItem: (k, v) => {
+        st?.setItem(k, v);
+        this.#post({ type: 'store', key: k, value: v });
+      },
+      removeItem: (k) => {
+        st?.removeItem(k);
+        this.#post({ type: 'store', key: k, value: null });
+      },
+    };
+    const c = new Client({ ...this.#options, storage });
+    this.#client = c;
+    c.addEventListener('status', (e) => {
+      if (this.#client !== c) return;
+      const d = e.detail;
+      if (d.status === 'offline' && d.reason === 'detached') return;
+      this.#post({ type: 'status', detail: d });
+      this.#setStatus(d);
+      if (d.status === 'offline') this.#abdicate();
+    });
+    c.addEventListener('stanza', (e) => {
+      if (this.#client !== c) return;
+      this.#post({ type: 'frame', frame: e.detail });
+      this.#deliver(e.detail);
+    });
+    c.addEventListener('error', (e) => {
+      if (this.#client !== c) return;
+      this.#post({ type: 'frame', frame: e.detail });
+      this.#deliver(e.detail);
+    });
+    this.#post({ type: 'leader', tab: this.#tab });
+    return c;
+  }
+
+  /** The leader went: this tab resumes the session from its copy. */
+  async #takeOver() {
+    // What the old leader said before it let go of the lock (the session
+    // ended, the last frames and counts) may still be on its way: the lock
+    // and the channel are not ordered with each other.
+    await new Promise((r) => setTimeout(r, TAKEOVER_SETTLE));
+    const probe = new Client({ ...this.#options, storage: this.#storage });
+    if (this.#role !== 'follower' || !probe.stored) {
+      this.#abdicate();
+      if (this.#status !== 'offline') this.#setStatus({ status: 'offline', transport: null, jid: this.#jid, reason: 'normal' });
+      return;
+    }
+    this.#setStatus({ status: 'reconnecting', transport: this.#transport, jid: this.#jid, reason: 'handover' });
+    const c = this.#lead();
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    try {
+      await c.resume();
+    } catch {
+      return; // offline: the status said why
+    }
+    for (const f of pending) this.send(f);
+  }
+
+  /** Lets the lock go: the tab has no session any more. */
+  #abdicate() {
+    this.#role = 'idle';
+    this.#client = null;
+    this.#release?.();
+    this.#release = null;
+  }
+
+  #post(msg) {
+    try {
+      this.#channel.postMessage(msg);
+    } catch {
+      // a closed channel: the tab is going away
+    }
+  }
+
+  #onMessage(m) {
+    if (!m || typeof m !== 'object') return;
+    switch (m.type) {
+      case 'store':
+        if (this.#role === 'leader') return;
+        try {
+          if (m.value === null) this.#storage?.removeItem?.(m.key);
+          else this.#storage?.setItem(m.key, m.value);
+        } catch {
+          // full or forbidden: this tab cannot take over
+        }
+        return;
+      case 'status':
+        if (this.#role === 'leader') return;
+        if (m.detail.status !== 'offline' && this.#role === 'idle') this.#follow();
+        this.#setStatus(m.detail);
+        if (m.detail.status === 'offline' && this.#role === 'follower') {
+          this.#role = 'idle';
+          this.#queued?.abort();
+          this.#queued = null;
+        }
+        this.#hello?.();
+        return;
+      case 'hello':
+        if (this.#role === 'leader') {
+          this.#post({ type: 'status', detail: { status: this.#status, transport: this.#transport, jid: this.#jid, resumed: true } });
+        }
+        return;
+      case 'leader':
+        // A new leader: what no leader took goes to it.
+        for (const [id, frame] of this.#pending) this.#post({ type: 'send', frame, id, tab: this.#tab });
+        return;
+      case 'frame':
+        if (this.#role !== 'leader') this.#deliver(m.frame);
+        return;
+      case 'send':
+        if (this.#role !== 'leader') return;
+        try {
+          this.#client.send(m.frame);
+        } catch {
+          return; // offline: the status says so
+        }
+        this.#sent(m.frame, m.tab, m.id);
+        return;
+      case 'sent':
+        this.#pending.delete(m.id);
+        if (this.#role !== 'leader') this.dispatchEvent(new CustomEvent('sent', { detail: { frame: m.frame, own: m.tab === this.#tab } }));
+        return;
+      case 'close':
+        if (this.#role === 'leader') this.#client.close();
+        return;
+      default:
+    }
+  }
+
+  #sent(frame, tab, id) {
+    this.#post({ type: 'sent', frame, tab, id });
+    this.dispatchEvent(new CustomEvent('sent', { detail: { frame, own: tab === this.#tab } }));
+  }
+
+  #deliver(f) {
+    if (f.kind === 'error') {
+      this.dispatchEvent(new CustomEvent('error', { detail: f }));
+      return;
+    }
+    if (f.kind === 'iq' && (f.type === 'result' || f.type === 'error')) {
+      const call = this.#iqs.get(f.id);
+      const me = bare(this.#jid);
+      if (call && (lower(f.from) || me) === (lower(call.to) || me)) {
+        this.#iqs.delete(f.id);
+        clearTimeout(call.timer);
+        if (f.type === 'result') call.resolve(f);
+        else call.reject(new BridgeError(f.error?.condition ?? 'undefined-condition', f.error?.text ?? '', { type: f.error?.type, frame: f }));
+      }
+    }
+    this.dispatchEvent(new CustomEvent('stanza', { detail: f }));
+    if (f.kind !== 'element') this.dispatchEvent(new CustomEvent(f.kind, { detail: f }));
+  }
+
+  #setStatus(d) {
+    this.#status = d.status;
+    if (d.jid) this.#jid = d.jid;
+    this.#transport = d.transport ?? this.#transport;
+    if (d.status === 'offline') {
+      for (const [id, call] of this.#iqs) {
+        clearTimeout(call.timer);
+        call.reject(new BridgeError('closed', `offline before iq ${id} was answered`));
+      }
+      this.#iqs.clear();
+      this.#pending.clear();
+    }
+    this.dispatchEvent(new CustomEvent('status', { detail: { ...d } }));
   }
 }
