@@ -120,8 +120,7 @@ func demoLoginWithBob(t *testing.T, u *demoUser, page string) string {
 	)
 	s := u.waitFor(t, "logged in", func(s *demoState) bool { return s.View == "chat" && s.Status == "online" })
 	bob := "bob@" + strings.SplitN(u.jid, "@", 2)[1]
-	u.do(t, "open the chat with bob", chromedp.Click(chromedp.CSS(fmt.Sprintf("#roster [data-contact=%q]", bob))))
-	u.waitFor(t, "the chat with bob open", func(s *demoState) bool { return s.Chat == bob })
+	u.openChat(t, bob)
 	if !strings.HasPrefix(s.Me, u.jid+"/") {
 		u.fail(t, s, "the page shows the user as %q", s.Me)
 	}
@@ -262,4 +261,109 @@ func (p *cutProxy) cut(down bool) {
 			c.Close()
 		}
 	}
+}
+
+// demoTabs: two tabs of one browser share alice's session: the second
+// shows the chat without a login, as the same full JID (one upstream
+// resource, one connection, held by the first tab); a message from bob
+// shows in both, and one sent from either shows in both. Closing the tab
+// that holds the connection leaves the other working: it resumes the
+// session, and a message bob sends meanwhile shows once.
+func demoTabs(t *testing.T, page string, p *testbed.Server) {
+	main := startDemoUser(t, "alice", p, "tabs")
+	tab1 := main.newTab(t, "tab1")
+	tab2 := main.newTab(t, "tab2")
+	me := demoLoginWithBob(t, tab1, page)
+	bob := setupLogin(t, p, "bob")
+	defer bob.close()
+
+	tab2.do(t, "open the page in a second tab", chromedp.Navigate(page))
+	s := tab2.waitFor(t, "the shared session", func(s *demoState) bool {
+		return s.View == "chat" && s.Status == "online" && s.Me == me
+	})
+	if tab1.leader(t) == tab2.leader(t) || !tab1.leader(t) {
+		tab2.fail(t, s, "want the first tab to hold the connection and the second to follow")
+	}
+	tab2.openChat(t, "bob@"+p.Domain)
+
+	want := []string{"To both tabs"}
+	demoWrite(t, bob, me, want[0])
+	for _, u := range []*demoUser{tab1, tab2} {
+		u.waitFor(t, "bob's message", func(s *demoState) bool { return demoIncoming(s, want) })
+	}
+	tab2.do(t, "write from the second tab", chromedp.SendKeys(chromedp.CSS("#message-input"), "From the second tab"), enterKey)
+	for _, u := range []*demoUser{tab1, tab2} {
+		u.waitFor(t, "the second tab's message", func(s *demoState) bool {
+			return len(s.Outgoing) == 1 && s.Outgoing[0].Text == "From the second tab"
+		})
+	}
+
+	// The leader tab closes; bob writes as it goes.
+	tab1.b.cancel()
+	want = append(want, "Sent as the first tab closed")
+	demoWrite(t, bob, me, want[1])
+	s = tab2.waitFor(t, "the session resumed by the second tab, bob's message once", func(s *demoState) bool {
+		return s.Status == "online" && demoIncoming(s, want)
+	})
+	if !tab2.leader(t) || s.Me != me || !strings.HasPrefix(s.StatusText, "Resumed") {
+		tab2.fail(t, s, "after the first tab closed: want the second to hold the session as %s, Resumed", me)
+	}
+	tab2.do(t, "write after the handover", chromedp.SendKeys(chromedp.CSS("#message-input"), "Still here"), enterKey)
+	tab2.waitFor(t, "the message sent", func(s *demoState) bool { return len(s.Outgoing) == 2 })
+	time.Sleep(500 * time.Millisecond) // room for a duplicate to show
+	if s := tab2.probe(); s == nil || !demoIncoming(s, want) {
+		tab2.fail(t, s, "after the handover: a message came twice, or went")
+	}
+	tab2.save(t, nil)
+}
+
+// newTab opens another tab in u's browser, closed when the test ends.
+func (u *demoUser) newTab(t *testing.T, name string) *demoUser {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(u.b.Context())
+	t.Cleanup(cancel)
+	done := make(chan struct{})
+	close(done)
+	tab := &demoUser{
+		name: u.name + "-" + name,
+		jid:  u.jid,
+		b:    &Browser{ctx: ctx, cancel: cancel, allocCancel: func() {}, consoleDone: done},
+		art:  u.art + "-" + name,
+	}
+	// The first action opens the tab and binds its life to the context it
+	// runs on, so it runs on ctx itself; a timer bounds it.
+	timer := time.AfterFunc(pageActionTimeout, cancel)
+	err := chromedp.Do(ctx, chromedp.EmulateViewport(windowWidth, windowHeight))
+	if !timer.Stop() || err != nil {
+		t.Fatalf("open a tab: %v", err)
+	}
+	return tab
+}
+
+// leader says whether the tab's page holds the shared connection.
+func (u *demoUser) leader(t *testing.T) bool {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(u.b.Context(), pageActionTimeout)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.xmppbridgeDemo.client?.leader === true`))
+	if err != nil {
+		u.fail(t, u.probe(), "read the page's client: %v", err)
+	}
+	return v
+}
+
+// openChat opens the chat with jid from the roster. The roster is drawn
+// again as presence comes in, so the click is one step in the page, not a
+// node found first and clicked after.
+func (u *demoUser) openChat(t *testing.T, jid string) {
+	t.Helper()
+	u.waitFor(t, jid+" in the roster", func(s *demoState) bool { return s.contact(jid) != nil })
+	ctx, cancel := context.WithTimeout(u.b.Context(), pageActionTimeout)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf(
+		`(() => { document.querySelector(%q).click(); return true; })()`,
+		fmt.Sprintf("#roster [data-contact=%q]", jid)))); err != nil {
+		u.fail(t, u.probe(), "open the chat with %s: %v", jid, err)
+	}
+	u.waitFor(t, "the chat with "+jid+" open", func(s *demoState) bool { return s.Chat == jid })
 }

@@ -129,6 +129,9 @@ func TestDemo(t *testing.T) {
 		t.Run("reload", func(t *testing.T) {
 			demoReload(t, page, p)
 		})
+		t.Run("tabs", func(t *testing.T) {
+			demoTabs(t, page, p)
+		})
 		for _, transport := range []string{"websocket", "poll"} {
 			t.Run("cut-"+transport, func(t *testing.T) {
 				demoNetworkCut(t, page, transport, p)

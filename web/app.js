@@ -2,12 +2,15 @@
 // with live presence, and chat one to one. A reload continues the session:
 // the client keeps its resume token in sessionStorage, and the page keeps
 // what it shows (roster, presence, chats) there too; never the password.
+// Tabs share one session (SharedClient, where the browser has
+// BroadcastChannel and Web Locks; ?tabs=off gives each tab its own): a new
+// tab shows the chat at once, and asks another tab for what it shows.
 //
 // URL parameters: ?transport=websocket|sse|poll (or a comma-separated list)
 // chooses the transports, ?url= the API's base (default "json", beside the
 // page; only on the page's own origin), ?jid= fills in the address.
 
-import { Client, newID } from './xmppbridge.js';
+import { Client, SharedClient, newID } from './xmppbridge.js';
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -31,6 +34,10 @@ const params = new URLSearchParams(location.search);
 
 /** Where the page keeps what it shows, for a reload that resumes the session. */
 const VIEW_KEY = 'xmppbridge.demo.view';
+/** Whether the tabs of this browser share one session. */
+const SHARED = SharedClient.supported && params.get('tabs') !== 'off';
+/** Tabs ask each other what they show: {want: 'view'}, answered {view}. */
+const viewChannel = SHARED ? new BroadcastChannel('xmppbridge.demo') : null;
 
 /**
  * The API's base URL from the page's ?url= (null: absent), resolved against
@@ -86,6 +93,7 @@ const state = {
   pausedTimer: 0,
   loggingOut: false,
   refetch: false,
+  wantView: false, // a new tab waits for another's view
 };
 
 // ------------------------------------------------------------ JIDs
@@ -122,11 +130,12 @@ async function login(event) {
 
   const client = newClient();
   state.me = bare(jid);
+  state.wantView = false;
   try {
     await client.connect({ jid, password, resource: params.get('resource') ?? undefined });
     $('#password').value = '';
   } catch (err) {
-    if (state.client === client) state.client = null;
+    if (state.client === client && !SHARED) state.client = null;
     showLoginError(LOGIN_ERRORS[err.code] ?? `Could not sign in (${err.code ?? err.message}).`);
   } finally {
     $('#login-button').disabled = false;
@@ -135,9 +144,12 @@ async function login(event) {
 }
 
 function newClient() {
-  const client = new Client({ url: API_URL, transports: chosenTransports() });
-  state.client = client;
   state.loggingOut = false;
+  if (SHARED && state.client) return state.client; // one per page, for its life
+  const options = { url: API_URL, transports: chosenTransports() };
+  const client = SHARED ? new SharedClient(options) : new Client(options);
+  state.client = client;
+  client.addEventListener('sent', (e) => onSent(e.detail));
   client.addEventListener('status', (e) => onStatus(client, e.detail));
   client.addEventListener('message', (e) => onMessage(e.detail));
   client.addEventListener('presence', (e) => onPresence(e.detail));
@@ -172,17 +184,79 @@ function resumeStored() {
   return true;
 }
 
-/** Keeps what the page shows in sessionStorage (never the password). */
-function saveView() {
-  if (!state.client || !state.me) return;
-  const view = {
+/**
+ * With tabs sharing a session: joins it, or resumes the one this tab's
+ * storage holds (a reload); else the login form.
+ */
+async function startShared() {
+  const client = newClient();
+  const stored = new Client({ url: API_URL }).stored;
+  if (stored) {
+    state.me = bare(stored.jid);
+    restoreView();
+    showChat(stored.jid);
+  }
+  // Another tab, if any, knows better what happened meanwhile.
+  state.wantView = true;
+  let jid = null;
+  try {
+    jid = await client.start();
+  } catch (err) {
+    console.warn('resume', err); // onStatus went back to the form
+    return;
+  }
+  if (!jid) {
+    state.wantView = false;
+    if (!stored) showView('login');
+    return;
+  }
+  if (client.leader) {
+    state.wantView = false;
+    if (!stored) startSession(client);
+    return;
+  }
+  if (!stored) {
+    state.me = bare(jid);
+    showChat(jid);
+  }
+  viewChannel.postMessage({ want: 'view' });
+}
+
+function showChat(jid) {
+  $('#me').textContent = bare(jid);
+  $('#me').title = jid;
+  $('#me').dataset.jid = jid;
+  showView('chat');
+  render();
+}
+
+/** Whether this page answers the server's requests: with shared tabs, only the leader does. */
+function leads() {
+  return !SHARED || state.client?.leader === true;
+}
+
+/** Another tab sent a message: it shows here too. */
+function onSent({ frame, own }) {
+  if (own || frame.kind !== 'message' || !frame.to || frame.body === undefined) return;
+  const c = contact(frame.to);
+  c.messages.push({ dir: 'out', id: frame.id, body: frame.body, time: new Date(), state: 'sent' });
+  render();
+}
+
+function currentView() {
+  return {
     me: state.me,
     active: state.active,
     requests: [...state.requests],
     contacts: [...state.contacts.values()].map((c) => ({ ...c, resources: [...c.resources], typing: false })),
   };
+}
+
+/** Keeps what the page shows in sessionStorage (never the password). */
+function saveView() {
+  if (!state.client || !state.me) return;
   try {
-    sessionStorage.setItem(VIEW_KEY, JSON.stringify(view));
+    sessionStorage.setItem(VIEW_KEY, JSON.stringify(currentView()));
   } catch {
     // full or forbidden: a reload shows less
   }
@@ -195,7 +269,12 @@ function restoreView() {
   } catch {
     view = null;
   }
+  return applyView(view);
+}
+
+function applyView(view) {
   if (!view || view.me !== state.me) return false;
+  const active = state.active;
   state.contacts.clear();
   for (const c of view.contacts ?? []) {
     state.contacts.set(c.jid, {
@@ -205,7 +284,7 @@ function restoreView() {
     });
   }
   state.requests = new Set(view.requests ?? []);
-  state.active = view.active && state.contacts.has(view.active) ? view.active : null;
+  state.active = active ?? (view.active && state.contacts.has(view.active) ? view.active : null);
   if (state.active) $('#chat-view').dataset.pane = 'chat';
   return true;
 }
@@ -234,7 +313,7 @@ async function logout() {
 }
 
 function reset() {
-  state.client = null;
+  if (!SHARED) state.client = null;
   state.contacts.clear();
   state.requests.clear();
   state.active = null;
@@ -247,7 +326,9 @@ function reset() {
 function showView(which) {
   $('#login-view').hidden = which !== 'login';
   $('#chat-view').hidden = which !== 'chat';
-  if (which === 'login') $('#jid').focus();
+  // Not when the form is already being filled in: a tab that learns late
+  // (startShared) that it has no session must not move the caret.
+  if (which === 'login' && !document.activeElement?.matches?.('input, textarea')) $('#jid').focus();
 }
 
 // ------------------------------------------------------------ the session
@@ -262,6 +343,7 @@ function onStatus(client, s) {
     $('#me').title = s.jid;
     $('#me').dataset.jid = s.jid;
     showView('chat');
+    state.wantView = false;
     startSession(client);
   }
   if (s.status === 'online' && s.resumed && state.refetch) {
@@ -285,7 +367,8 @@ function onStatus(client, s) {
 async function startSession(client) {
   for (const c of state.contacts.values()) c.resources.clear();
   const roster = client.iq({ kind: 'iq', type: 'get', roster: { items: [] } });
-  client.send({ kind: 'presence' });
+  // With shared tabs the leader's presence is the session's.
+  if (leads()) client.send({ kind: 'presence' });
   render();
   try {
     const res = await roster;
@@ -333,7 +416,9 @@ function applyRoster(items, full) {
 function onIq(f) {
   const client = state.client;
   if (f.type !== 'get' && f.type !== 'set') return; // answers are the iq() promises'
-  const reply = (more) => client.send({ kind: 'iq', id: f.id, ...(f.from ? { to: f.from } : {}), ...more });
+  const reply = (more) => {
+    if (leads()) client.send({ kind: 'iq', id: f.id, ...(f.from ? { to: f.from } : {}), ...more });
+  };
   if (f.type === 'set' && f.roster) {
     // Roster pushes come from the account itself (RFC 6121 §2.1.6).
     if (f.from && bare(f.from) !== state.me) return;
@@ -379,7 +464,7 @@ function onPresence(f) {
       const c = contact(key, false);
       // Someone we asked first, or already share presence with: say yes.
       if (c && (c.ask === 'subscribe' || ['to', 'from', 'both'].includes(c.subscription))) {
-        state.client.send({ kind: 'presence', type: 'subscribed', to: key });
+        if (leads()) state.client.send({ kind: 'presence', type: 'subscribed', to: key });
       } else {
         state.requests.add(key);
       }
@@ -426,7 +511,7 @@ function onMessage(f) {
     c.messages.push({ dir: 'in', id: f.id, body, time });
     if (state.active !== key || document.hidden) c.unread++;
     // Delivery receipt (XEP-0184), to contacts only: strangers learn nothing.
-    if (f.receipt_request && f.id && c.inRoster) {
+    if (f.receipt_request && f.id && c.inRoster && leads()) {
       state.client.send({ kind: 'message', to: f.from, id: newID(), received: f.id });
     }
   }
@@ -696,12 +781,25 @@ document.addEventListener('visibilitychange', () => {
 window.addEventListener('pagehide', () => state.client?.detach());
 // Back from the back-forward cache: the session is still there to resume.
 window.addEventListener('pageshow', (e) => {
-  if (e.persisted && state.client?.status === 'offline') resumeStored();
+  if (!e.persisted) return;
+  if (SHARED) location.reload(); // the detached SharedClient is done with
+  else if (state.client?.status === 'offline') resumeStored();
+});
+viewChannel?.addEventListener('message', (e) => {
+  const m = e.data;
+  if (m?.want === 'view' && state.me && state.client?.status !== 'offline' && !state.wantView) {
+    viewChannel.postMessage({ view: currentView() });
+  } else if (m?.view && state.wantView && m.view.me === state.me) {
+    state.wantView = false;
+    applyView(m.view);
+    render();
+  }
 });
 
 if (params.get('jid')) $('#jid').value = params.get('jid');
 if (params.get('transport')) $('#transport').value = chosenTransports()?.length === 1 ? chosenTransports()[0] : '';
-if (!resumeStored()) showView('login');
+if (SHARED) startShared();
+else if (!resumeStored()) showView('login');
 
 // For tests and the curious: the page's state from the console.
 window.xmppbridgeDemo = state;
