@@ -132,7 +132,7 @@ func TestDemo(t *testing.T) {
 		t.Run("tabs", func(t *testing.T) {
 			demoTabs(t, page, p)
 		})
-		for _, transport := range []string{"websocket", "poll"} {
+		for _, transport := range []string{"websocket", "sse", "poll"} {
 			t.Run("cut-"+transport, func(t *testing.T) {
 				demoNetworkCut(t, page, transport, p)
 			})

@@ -1201,3 +1201,37 @@ test('a frame the bridge refused before taking it is out of the count', async ()
   await until(() => hp.reqs.some((q) => q.body.sid === 's2' && q.body.frames?.[0]?.body === 'small'), 'small sent again');
   for (const q of hp.reqs) q.answer(200, { frames: [] });
 });
+
+test('SSE: a reload resumes on SSE; the events stream starts from the session\'s count', async () => {
+  const { FakeWebSocket, sockets } = fakeWebSocket();
+  const storage = memoryStorage();
+  const c1 = new Client({ url: BASE, transports: ['websocket'], WebSocket: FakeWebSocket, storage, backoff: FAST });
+  const ws = await wsLogin(c1, sockets);
+  ws.down(msg('one')); // 2
+  c1.detach();
+
+  const bridge = { down: [{ kind: 'session' }, msg('one'), msg('two'), msg('three')], esURLs: [], es: null };
+  const posts = [];
+  const fetch = async (url, init) => {
+    const body = JSON.parse(init.body);
+    posts.push(body);
+    if (!body.sid) {
+      return response(200, {
+        sid: 's2', rid: body.rid,
+        resumed: { jid: 'alice@example.com/web', first: 3, received: 0, acked: { n: 0, h: 0 }, token: 'tok-2' },
+        first: 3, frames: [],
+      });
+    }
+    return response(200, { rid: body.rid, acked: { n: 0, h: 0 } });
+  };
+  const c2 = newClient({ url: BASE, transports: ['sse'], fetch, EventSource: fakeEventSource(bridge), storage, backoff: FAST });
+  const rec = record(c2);
+  assert.equal(await c2.resume(), 'alice@example.com/web');
+  assert.deepEqual(posts[0].frames, [{ kind: 'resume', token: 'tok-1', last: 2, h: 1, acked: { n: 0, h: 0 } }]);
+  await until(() => rec.messages.length === 2, 'the frames after last');
+  assert.equal(new URL(bridge.esURLs[0]).searchParams.get('last'), '2');
+  assert.deepEqual(rec.messages.map((m) => m.body), ['two', 'three'], 'frame 2 again is not shown twice');
+  assert.equal(c2.transport, 'sse');
+  assert.equal(rec.status.at(-1).resumed, true);
+  await c2.close();
+});
