@@ -209,3 +209,26 @@ test('signing out in any tab ends the session in every tab', async () => {
   a.c.detach();
   b.c.detach();
 });
+
+test('what a follower sends while the leader hands over goes once, through the new leader', async () => {
+  const browser = fakeBrowser();
+  const { FakeWebSocket, sockets } = fakeWebSocket();
+  const a = tab(browser, FakeWebSocket);
+  const b = tab(browser, FakeWebSocket);
+  await a.c.start();
+  const connecting = a.c.connect({ jid: 'alice@example.com', password: 'secret' });
+  await until(() => sockets[0]?.sent.length === 1, 'the login');
+  sockets[0].down({ kind: 'session', jid: 'alice@example.com/web', token: 'tok-1' });
+  await connecting;
+  await b.c.start();
+  a.c.detach();
+  sockets[0].drop();
+  b.c.send({ kind: 'message', to: 'bob@example.com', body: 'during the handover' });
+  await until(() => sockets[1]?.sent.length === 1, 'the resume by tab b');
+  sockets[1].down({ kind: 'resumed', jid: 'alice@example.com/web', first: 2, received: 0, acked: { n: 0, h: 0 }, token: 'tok-2' });
+  await until(() => sockets[1].sent.some((f) => f.body === 'during the handover'), 'the frame sent');
+  await new Promise((r) => setTimeout(r, 30));
+  assert.equal(sockets[1].sent.filter((f) => f.body === 'during the handover').length, 1);
+  assert.equal(sockets[0].sent.filter((f) => f.body === 'during the handover').length, 0);
+  b.c.detach();
+});
