@@ -43,6 +43,7 @@ type demoUser struct {
 type demoState struct {
 	View       string           `json:"view"` // "login" or "chat"
 	Status     string           `json:"status"`
+	StatusText string           `json:"statusText"`
 	Transport  string           `json:"transport"`
 	Me         string           `json:"me"`
 	LoginError string           `json:"loginError"`
@@ -83,6 +84,7 @@ const demoProbe = `JSON.stringify((() => {
   return {
     view: shown('#chat-view') ? 'chat' : 'login',
     status: q('#status')?.dataset.state ?? '',
+    statusText: q('#status .status-text')?.textContent ?? '',
     transport: q('#status')?.dataset.transport ?? '',
     me: q('#me')?.dataset.jid ?? '',
     loginError: shown('#login-error') ? q('#login-error').textContent : '',
@@ -124,6 +126,17 @@ func TestDemo(t *testing.T) {
 		t.Run("subscribe", func(t *testing.T) {
 			demoSubscribe(t, page, p)
 		})
+		t.Run("reload", func(t *testing.T) {
+			demoReload(t, page, p)
+		})
+		t.Run("tabs", func(t *testing.T) {
+			demoTabs(t, page, p)
+		})
+		for _, transport := range []string{"websocket", "sse", "poll"} {
+			t.Run("cut-"+transport, func(t *testing.T) {
+				demoNetworkCut(t, page, transport, p)
+			})
+		}
 	})
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts a private Prosody and the bridge in front of it, on loopback, and
 # ends with the demo chat page ready at http://LISTEN/ (log in as alice and,
-# in another window, as bob; password "secret"). Ctrl-C stops both.
+# in a private window, as bob, since the tabs of one browser profile share
+# one session; password "secret"). Ctrl-C stops both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)

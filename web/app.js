@@ -1,11 +1,16 @@
 // The demo chat page: log in through the bridge's JSON API, show the roster
-// with live presence, and chat one to one.
+// with live presence, and chat one to one. A reload continues the session:
+// the client keeps its resume token in sessionStorage, and the page keeps
+// what it shows (roster, presence, chats) there too; never the password.
+// Tabs share one session (SharedClient, where the browser has
+// BroadcastChannel and Web Locks; ?tabs=off gives each tab its own): a new
+// tab shows the chat at once, and asks another tab for what it shows.
 //
 // URL parameters: ?transport=websocket|sse|poll (or a comma-separated list)
 // chooses the transports, ?url= the API's base (default "json", beside the
 // page; only on the page's own origin), ?jid= fills in the address.
 
-import { Client, newID } from './xmppbridge.js';
+import { Client, SharedClient, newID } from './xmppbridge.js';
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -13,7 +18,8 @@ const TRANSPORT_NAMES = { websocket: 'WebSocket', sse: 'Server-Sent Events', pol
 const PRESENCE_TEXT = { online: 'Online', away: 'Away', dnd: 'Do not disturb', offline: 'Offline' };
 const LOGIN_ERRORS = {
   'not-authorized': 'Wrong address or password.',
-  'bad-token': 'The sign-in link has expired. Sign in again.',
+  'bad-token': 'Your session has expired. Sign in again.',
+  'item-not-found': 'Your session has ended. Sign in again.',
   unreachable: 'Cannot reach the bridge. Check your connection.',
   'remote-connection-failed': 'The bridge cannot reach your server right now.',
   'host-unknown': 'This bridge does not serve that domain.',
@@ -25,6 +31,13 @@ const LOGIN_ERRORS = {
 const PAUSED_AFTER = 5000;
 
 const params = new URLSearchParams(location.search);
+
+/** Where the page keeps what it shows, for a reload that resumes the session. */
+const VIEW_KEY = 'xmppbridge.demo.view';
+/** Whether the tabs of this browser share one session. */
+const SHARED = SharedClient.supported && params.get('tabs') !== 'off';
+/** Tabs ask each other what they show: {want: 'view'}, answered {view}. */
+const viewChannel = SHARED ? new BroadcastChannel('xmppbridge.demo') : null;
 
 /**
  * The API's base URL from the page's ?url= (null: absent), resolved against
@@ -79,6 +92,8 @@ const state = {
   composing: false,
   pausedTimer: 0,
   loggingOut: false,
+  refetch: false,
+  wantView: false, // a new tab waits for another's view
 };
 
 // ------------------------------------------------------------ JIDs
@@ -113,24 +128,172 @@ async function login(event) {
   $('#login-button').disabled = true;
   $('#login-button').textContent = 'Signing in…';
 
-  const client = new Client({ url: API_URL, transports: chosenTransports() });
-  state.client = client;
+  const client = newClient();
   state.me = bare(jid);
+  state.wantView = false;
+  try {
+    await client.connect({ jid, password, resource: params.get('resource') ?? undefined });
+    $('#password').value = '';
+  } catch (err) {
+    if (state.client === client && !SHARED) state.client = null;
+    showLoginError(LOGIN_ERRORS[err.code] ?? `Could not sign in (${err.code ?? err.message}).`);
+  } finally {
+    $('#login-button').disabled = false;
+    $('#login-button').textContent = 'Sign in';
+  }
+}
+
+function newClient() {
   state.loggingOut = false;
+  if (SHARED && state.client) return state.client; // one per page, for its life
+  const options = { url: API_URL, transports: chosenTransports() };
+  const client = SHARED ? new SharedClient(options) : new Client(options);
+  state.client = client;
+  client.addEventListener('sent', (e) => onSent(e.detail));
   client.addEventListener('status', (e) => onStatus(client, e.detail));
   client.addEventListener('message', (e) => onMessage(e.detail));
   client.addEventListener('presence', (e) => onPresence(e.detail));
   client.addEventListener('iq', (e) => onIq(e.detail));
   client.addEventListener('error', (e) => console.warn('xmppbridge error frame', e.detail));
+  return client;
+}
+
+/**
+ * After a reload: continues the session the client left in sessionStorage,
+ * showing what the page showed before. Returns false when there is none.
+ */
+function resumeStored() {
+  const probe = new Client({ url: API_URL, transports: chosenTransports() });
+  const stored = probe.stored;
+  if (!stored) return false;
+  const client = newClient();
+  state.me = bare(stored.jid);
+  // Without what the page showed (another tab's storage, say), the roster
+  // is asked for again once the session is back.
+  state.refetch = !restoreView();
+  $('#me').textContent = state.me;
+  $('#me').title = stored.jid;
+  $('#me').dataset.jid = stored.jid;
+  showView('chat');
+  render();
+  client.resume().catch((err) => {
+    // The session is gone and the page has no password to log in with:
+    // onStatus has gone back to the form, saying why.
+    console.warn('resume', err);
+  });
+  return true;
+}
+
+/**
+ * With tabs sharing a session: joins it, or resumes the one this tab's
+ * storage holds (a reload); else the login form.
+ */
+async function startShared() {
+  const client = newClient();
+  const stored = new Client({ url: API_URL }).stored;
+  if (stored) {
+    state.me = bare(stored.jid);
+    restoreView();
+    showChat(stored.jid);
+  }
+  // Another tab, if any, knows better what happened meanwhile.
+  state.wantView = true;
+  let jid = null;
   try {
-    await client.connect({ jid, password, resource: params.get('resource') ?? undefined });
-    $('#password').value = '';
+    jid = await client.start();
   } catch (err) {
-    if (state.client === client) state.client = null;
-    showLoginError(LOGIN_ERRORS[err.code] ?? `Could not sign in (${err.code ?? err.message}).`);
-  } finally {
-    $('#login-button').disabled = false;
-    $('#login-button').textContent = 'Sign in';
+    console.warn('resume', err); // onStatus went back to the form
+    return;
+  }
+  if (!jid) {
+    state.wantView = false;
+    if (!stored) showView('login');
+    return;
+  }
+  if (client.leader) {
+    state.wantView = false;
+    if (!stored) startSession(client);
+    return;
+  }
+  if (!stored) {
+    state.me = bare(jid);
+    showChat(jid);
+  }
+  viewChannel.postMessage({ want: 'view' });
+}
+
+function showChat(jid) {
+  $('#me').textContent = bare(jid);
+  $('#me').title = jid;
+  $('#me').dataset.jid = jid;
+  showView('chat');
+  render();
+}
+
+/** Whether this page answers the server's requests: with shared tabs, only the leader does. */
+function leads() {
+  return !SHARED || state.client?.leader === true;
+}
+
+/** Another tab sent a message: it shows here too. */
+function onSent({ frame, own }) {
+  if (own || frame.kind !== 'message' || !frame.to || frame.body === undefined) return;
+  const c = contact(frame.to);
+  c.messages.push({ dir: 'out', id: frame.id, body: frame.body, time: new Date(), state: 'sent' });
+  render();
+}
+
+function currentView() {
+  return {
+    me: state.me,
+    active: state.active,
+    requests: [...state.requests],
+    contacts: [...state.contacts.values()].map((c) => ({ ...c, resources: [...c.resources], typing: false })),
+  };
+}
+
+/** Keeps what the page shows in sessionStorage (never the password). */
+function saveView() {
+  if (!state.client || !state.me) return;
+  try {
+    sessionStorage.setItem(VIEW_KEY, JSON.stringify(currentView()));
+  } catch {
+    // full or forbidden: a reload shows less
+  }
+}
+
+function restoreView() {
+  let view = null;
+  try {
+    view = JSON.parse(sessionStorage.getItem(VIEW_KEY) ?? 'null');
+  } catch {
+    view = null;
+  }
+  return applyView(view);
+}
+
+function applyView(view) {
+  if (!view || view.me !== state.me) return false;
+  const active = state.active;
+  state.contacts.clear();
+  for (const c of view.contacts ?? []) {
+    state.contacts.set(c.jid, {
+      ...c,
+      resources: new Map(c.resources ?? []),
+      messages: (c.messages ?? []).map((m) => ({ ...m, time: new Date(m.time) })),
+    });
+  }
+  state.requests = new Set(view.requests ?? []);
+  state.active = active ?? (view.active && state.contacts.has(view.active) ? view.active : null);
+  if (state.active) $('#chat-view').dataset.pane = 'chat';
+  return true;
+}
+
+function forgetView() {
+  try {
+    sessionStorage.removeItem(VIEW_KEY);
+  } catch {
+    // nothing to forget
   }
 }
 
@@ -144,12 +307,13 @@ async function logout() {
   state.loggingOut = true;
   if (client?.status === 'online') client.send({ kind: 'presence', type: 'unavailable' });
   await client?.close();
+  forgetView();
   reset();
   showView('login');
 }
 
 function reset() {
-  state.client = null;
+  if (!SHARED) state.client = null;
   state.contacts.clear();
   state.requests.clear();
   state.active = null;
@@ -162,7 +326,9 @@ function reset() {
 function showView(which) {
   $('#login-view').hidden = which !== 'login';
   $('#chat-view').hidden = which !== 'chat';
-  if (which === 'login') $('#jid').focus();
+  // Not when the form is already being filled in: a tab that learns late
+  // (startShared) that it has no session must not move the caret.
+  if (which === 'login' && !document.activeElement?.matches?.('input, textarea')) $('#jid').focus();
 }
 
 // ------------------------------------------------------------ the session
@@ -171,15 +337,24 @@ function onStatus(client, s) {
   if (client !== state.client) return;
   renderStatus(s);
   if (s.status === 'online' && !s.resumed) {
+    forgetView();
+    state.me = bare(s.jid);
     $('#me').textContent = bare(s.jid);
     $('#me').title = s.jid;
     $('#me').dataset.jid = s.jid;
     showView('chat');
+    state.wantView = false;
     startSession(client);
   }
+  if (s.status === 'online' && s.resumed && state.refetch) {
+    state.refetch = false;
+    startSession(client);
+  }
+  if (s.status === 'offline' && s.reason === 'detached') return; // the page is going away
   if (s.status === 'offline' && !state.loggingOut) {
     // The session is gone for good (wrong password now, replaced by another
     // login, …): back to the form, saying why.
+    forgetView();
     reset();
     showView('login');
     if (s.reason && s.reason !== 'normal') {
@@ -192,7 +367,8 @@ function onStatus(client, s) {
 async function startSession(client) {
   for (const c of state.contacts.values()) c.resources.clear();
   const roster = client.iq({ kind: 'iq', type: 'get', roster: { items: [] } });
-  client.send({ kind: 'presence' });
+  // With shared tabs the leader's presence is the session's.
+  if (leads()) client.send({ kind: 'presence' });
   render();
   try {
     const res = await roster;
@@ -240,7 +416,9 @@ function applyRoster(items, full) {
 function onIq(f) {
   const client = state.client;
   if (f.type !== 'get' && f.type !== 'set') return; // answers are the iq() promises'
-  const reply = (more) => client.send({ kind: 'iq', id: f.id, ...(f.from ? { to: f.from } : {}), ...more });
+  const reply = (more) => {
+    if (leads()) client.send({ kind: 'iq', id: f.id, ...(f.from ? { to: f.from } : {}), ...more });
+  };
   if (f.type === 'set' && f.roster) {
     // Roster pushes come from the account itself (RFC 6121 §2.1.6).
     if (f.from && bare(f.from) !== state.me) return;
@@ -286,7 +464,7 @@ function onPresence(f) {
       const c = contact(key, false);
       // Someone we asked first, or already share presence with: say yes.
       if (c && (c.ask === 'subscribe' || ['to', 'from', 'both'].includes(c.subscription))) {
-        state.client.send({ kind: 'presence', type: 'subscribed', to: key });
+        if (leads()) state.client.send({ kind: 'presence', type: 'subscribed', to: key });
       } else {
         state.requests.add(key);
       }
@@ -333,7 +511,7 @@ function onMessage(f) {
     c.messages.push({ dir: 'in', id: f.id, body, time });
     if (state.active !== key || document.hidden) c.unread++;
     // Delivery receipt (XEP-0184), to contacts only: strangers learn nothing.
-    if (f.receipt_request && f.id && c.inRoster) {
+    if (f.receipt_request && f.id && c.inRoster && leads()) {
       state.client.send({ kind: 'message', to: f.from, id: newID(), received: f.id });
     }
   }
@@ -475,6 +653,7 @@ function render() {
   renderChat();
   const unread = [...state.contacts.values()].reduce((n, c) => n + c.unread, 0);
   document.title = `${unread ? `(${unread}) ` : ''}xmppbridge chat`;
+  saveView();
 }
 
 function renderStatus(s) {
@@ -482,9 +661,10 @@ function renderStatus(s) {
   box.dataset.state = s.status;
   box.dataset.transport = s.transport ?? '';
   const via = TRANSPORT_NAMES[s.transport] ?? '';
+  const online = s.resumed ? 'Resumed' : 'Online';
   const text = {
     connecting: 'Connecting…',
-    online: via ? `Online · ${via}` : 'Online',
+    online: via ? `${online} · ${via}` : online,
     reconnecting: 'Reconnecting…',
     offline: 'Offline',
   }[s.status];
@@ -595,12 +775,31 @@ document.addEventListener('visibilitychange', () => {
     render();
   }
 });
-// A page going away ends its session now rather than at the bridge's timeout.
-window.addEventListener('pagehide', () => state.client?.close());
+// A page going away (a reload, a tab put away) keeps its session: the
+// bridge holds it for its resume window, and the next page resumes it.
+// Only signing out ends it.
+window.addEventListener('pagehide', () => state.client?.detach());
+// Back from the back-forward cache: the session is still there to resume.
+window.addEventListener('pageshow', (e) => {
+  if (!e.persisted) return;
+  if (SHARED) location.reload(); // the detached SharedClient is done with
+  else if (state.client?.status === 'offline') resumeStored();
+});
+viewChannel?.addEventListener('message', (e) => {
+  const m = e.data;
+  if (m?.want === 'view' && state.me && state.client?.status !== 'offline' && !state.wantView) {
+    viewChannel.postMessage({ view: currentView() });
+  } else if (m?.view && state.wantView && m.view.me === state.me) {
+    state.wantView = false;
+    applyView(m.view);
+    render();
+  }
+});
 
 if (params.get('jid')) $('#jid').value = params.get('jid');
 if (params.get('transport')) $('#transport').value = chosenTransports()?.length === 1 ? chosenTransports()[0] : '';
-showView('login');
+if (SHARED) startShared();
+else if (!resumeStored()) showView('login');
 
 // For tests and the curious: the page's state from the console.
 window.xmppbridgeDemo = state;

@@ -15,10 +15,16 @@
  *
  * What it does for the page: it tries the transports in order and keeps to
  * the first that logs in; it numbers, acknowledges and deduplicates frames
- * on the HTTP transports and repeats requests whose answers were lost, so
- * nothing is lost or seen twice while the session lives; it resumes a
- * dropped event stream or poll; and when the bridge has ended the session,
- * it logs in again with backoff if it has the password.
+ * on every transport and repeats requests whose answers were lost; it keeps
+ * the session's resume token and counts (in sessionStorage by default,
+ * never the password) and the frames the bridge has not confirmed, so that
+ * a dropped connection, a reload (`client.resume()`) or a switch of
+ * transport continues the same session with nothing lost and nothing twice
+ * (status `online` with `resumed: true`); and when the bridge no longer has
+ * the session, it logs in again with backoff if the page let it (the
+ * `keepPassword` or `relogin` option), with `resumed: false` and the reason.
+ * `SharedClient` lets the tabs of a browser share one session (one tab
+ * holds the connection and hands it over when it goes).
  *
  * @module xmppbridge
  */
@@ -39,6 +45,20 @@ const STANZA_KINDS = new Set(['message', 'presence', 'iq', 'element']);
 const FINAL_CODES = new Set([
   'normal', 'not-authorized', 'bad-token', 'encryption-required', 'conflict', 'host-unknown',
 ]);
+
+/**
+ * Refusals of a resume after which the session is gone (docs/json-api.md,
+ * "Resuming a session"): the page logs in again if it can.
+ */
+const RESUME_GONE = new Set(['bad-token', 'item-not-found', 'bad-request']);
+
+/** Down frames that count in `h`: the server's stanzas. */
+function isServerStanza(f) {
+  return f.kind === 'message' || f.kind === 'presence' || f.kind === 'iq' || (f.kind === 'error' && f.stanza === true);
+}
+
+/** How long a WebSocket page waits before acknowledging what came. */
+const WS_ACK_DELAY = 100;
 
 /** How long close waits for the bridge's close frame. */
 const CLOSE_WAIT = 3000;
@@ -78,7 +98,9 @@ const KEEPALIVE_MAX = 8 * 1024;
  * @property {boolean} [resumed] with `online`: the same session as before
  *   (a dropped connection was resumed), so presence and roster still stand;
  *   false after a fresh login, when the page sends its presence again
- * @property {string} [reason] why: the close or error code, or `network`
+ * @property {string} [reason] why: the close or error code, or `network`;
+ *   with `online` and `resumed: false`, why the session could not be
+ *   resumed (`bad-token`, `item-not-found`, `bad-request`)
  * @property {string} [text] the bridge's explanation, for people
  */
 
@@ -226,12 +248,24 @@ export class Client extends EventTarget {
   #env;
   #classes;
   #storage;
+  #keepPassword;
+  #relogin;
   /** @type {Credentials|null} what logs in again after a lost session */
   #creds = null;
   /** @type {Transport|null} the transport of the live session */
   #t = null;
-  /** @type {Frame[]} frames sent while no session is live */
-  #queue = [];
+  /**
+   * What the page knows of its session, kept in storage so that a reload
+   * resumes it (null: no session to resume).
+   * @type {SessionState|null}
+   */
+  #sess = null;
+  /**
+   * The page's frames the bridge has not confirmed, in order: `n` is the
+   * frame's number in the session (null: not yet given to one).
+   * @type {{n: number|null, f: Frame}[]}
+   */
+  #out = [];
   /** @type {Map<string, {to: string|undefined, resolve: Function, reject: Function, timer: any}>} */
   #iqs = new Map();
   /** Bumped by connect and close, so that work of an older run stops. */
@@ -256,8 +290,14 @@ export class Client extends EventTarget {
    *   in before the next is tried (default 20000)
    * @param {{min?: number, max?: number}} [options.backoff] reconnect
    *   delays in milliseconds (default 1000 to 30000)
-   * @param {Storage|null} [options.storage] where the transport that worked
-   *   is remembered for the next page (default sessionStorage; null: nowhere)
+   * @param {Storage|null} [options.storage] where the session's resume
+   *   token and counts, and the transport that worked, are kept for the
+   *   next page (default sessionStorage; null: nowhere). Never the password.
+   * @param {boolean} [options.keepPassword] keep the password in memory to
+   *   log in again when a session cannot be resumed (default false)
+   * @param {() => Promise<Credentials|null>} [options.relogin] called when a
+   *   session cannot be resumed and no password is kept: credentials for a
+   *   new login (a fresh prebind token), or null to go offline
    * @param {typeof fetch} [options.fetch] for tests: replaces fetch
    * @param {typeof WebSocket} [options.WebSocket] for tests
    * @param {typeof EventSource} [options.EventSource] for tests
@@ -285,6 +325,8 @@ export class Client extends EventTarget {
       random: options.random ?? Math.random,
     };
     this.#storage = options.storage !== undefined ? options.storage : defaultStorage();
+    this.#keepPassword = options.keepPassword ?? false;
+    this.#relogin = options.relogin ?? null;
   }
 
   /** @returns {'connecting'|'online'|'reconnecting'|'offline'} */
@@ -295,6 +337,16 @@ export class Client extends EventTarget {
 
   /** The transport of the session (`websocket`, `sse` or `poll`), or null. */
   get transport() { return this.#transport; }
+
+  /**
+   * The session a reload left in storage, which {@link Client#resume}
+   * continues: its bound JID, or null when there is none.
+   * @returns {{jid: string}|null}
+   */
+  get stored() {
+    const s = this.#load();
+    return s ? { jid: s.jid } : null;
+  }
 
   /**
    * Logs in: tries the transports in order until one reaches the bridge.
@@ -309,12 +361,42 @@ export class Client extends EventTarget {
       throw new TypeError('xmppbridge: connect needs {jid, password} or {token}');
     }
     const gen = ++this.#gen;
-    // A token is good for one login: a lost session then cannot come back.
-    this.#creds = creds.token ? null : { jid: creds.jid, password: creds.password, resource: creds.resource };
-    const login = creds.token ? { kind: 'login', token: creds.token } : loginFrame(creds);
+    this.#keep(creds);
     this.#setStatus('connecting');
     try {
-      await this.#login(gen, login);
+      await this.#login(gen, creds.token ? { kind: 'login', token: creds.token } : loginFrame(creds));
+    } catch (err) {
+      if (gen === this.#gen) this.#offline(err.code, err.text);
+      throw err;
+    }
+    return this.#jid;
+  }
+
+  /**
+   * Continues the session that storage holds (after a reload, or in a new
+   * tab of the same session storage): the same bound JID, with every frame
+   * the page had not yet received, and its own unconfirmed frames sent
+   * again. When the bridge no longer has it, logs in again with `creds`
+   * (or the `relogin` option) if given; the status then says
+   * `resumed: false` and the reason.
+   * @param {Credentials} [creds] for a new login if the session is gone
+   * @returns {Promise<string>} the bound full JID
+   * @throws {BridgeError} `item-not-found` when storage holds no session;
+   *   the refusal (`bad-token`, `item-not-found`, …) when it is gone and
+   *   there is no way to log in again; `unreachable`
+   */
+  async resume(creds) {
+    if (this.#status !== 'offline') throw new Error(`xmppbridge: resume while ${this.#status}`);
+    const s = this.#load();
+    if (!s) throw new BridgeError('item-not-found', 'no stored session');
+    const gen = ++this.#gen;
+    if (creds) this.#keep(creds);
+    this.#sess = s;
+    this.#jid = s.jid;
+    this.#out = s.out.map((f, i) => ({ n: s.acked.n + i + 1, f }));
+    this.#setStatus('connecting');
+    try {
+      await this.#reconnect(gen);
     } catch (err) {
       if (gen === this.#gen) this.#offline(err.code, err.text);
       throw err;
@@ -324,7 +406,8 @@ export class Client extends EventTarget {
 
   /**
    * Sends a frame (a stanza as in docs/json.md). While the client is
-   * (re)connecting the frame waits for the session.
+   * (re)connecting the frame waits for the session. The frame is kept until
+   * the bridge confirms it, and sent again after a resume if it was not.
    * @param {Frame} frame
    * @throws {BridgeError} `offline` when the client is not connected
    */
@@ -332,9 +415,16 @@ export class Client extends EventTarget {
     if (!frame || typeof frame !== 'object' || typeof frame.kind !== 'string') {
       throw new TypeError('xmppbridge: a frame is an object with a string kind');
     }
-    if (this.#t) this.#t.send([frame]);
-    else if (this.#status === 'connecting' || this.#status === 'reconnecting') this.#queue.push(frame);
-    else throw new BridgeError('offline', 'not connected');
+    if (!this.#t && this.#status !== 'connecting' && this.#status !== 'reconnecting') {
+      throw new BridgeError('offline', 'not connected');
+    }
+    const o = { n: null, f: frame };
+    this.#out.push(o);
+    if (this.#t && this.#sess) {
+      o.n = ++this.#sess.sent;
+      this.#t.send([frame]);
+    }
+    this.#save();
   }
 
   /**
@@ -366,7 +456,9 @@ export class Client extends EventTarget {
 
   /**
    * Ends the session: sends `close`, waits briefly for the bridge's answer,
-   * and goes offline. Safe to call in any status, and from `pagehide`.
+   * and goes offline; storage forgets the session. Safe to call in any
+   * status. A page that is only being reloaded or left for a while should
+   * not call it (nor {@link Client#detach}): its session waits for it.
    * @returns {Promise<void>}
    */
   async close() {
@@ -375,19 +467,81 @@ export class Client extends EventTarget {
     const t = this.#t;
     this.#t = null;
     this.#creds = null;
-    this.#queue = [];
     this.#opening?.abort();
+    this.#forget();
     if (t) await t.close();
     this.#offline('normal');
   }
 
-  /** Logs in over the first transport that reaches the bridge. */
-  async #login(gen, login) {
+  /**
+   * Lets go of the connection without ending the session, which the
+   * bridge keeps for its resume window: storage keeps what resumes it.
+   * The client goes offline (reason `detached`).
+   */
+  detach() {
+    this.#gen++;
+    clearTimeout(this.#retry);
+    const t = this.#t;
+    this.#t = null;
+    this.#opening?.abort();
+    t?.abort();
+    this.#save();
+    this.#sess = null;
+    this.#out = [];
+    this.#offline('detached');
+  }
+
+  #keep(creds) {
+    // A token is good for one login: a lost session then cannot come back
+    // with it. A password is kept only when the page chose so, and only in
+    // memory.
+    this.#creds = creds.token || !this.#keepPassword ? null : { jid: creds.jid, password: creds.password, resource: creds.resource };
+  }
+
+  /**
+   * Resumes the session on the first transport that reaches the bridge;
+   * when the bridge says it is gone, logs in again if it may.
+   */
+  async #reconnect(gen) {
+    const s = this.#sess;
+    const resume = { kind: 'resume', token: s.token, last: s.last, h: s.h, acked: { ...s.acked } };
+    try {
+      await this.#login(gen, resume);
+      return;
+    } catch (err) {
+      if (gen !== this.#gen || !RESUME_GONE.has(err.code)) throw err;
+      this.#forget();
+      const creds = this.#creds ?? (await this.#fresh());
+      if (gen !== this.#gen) throw new BridgeError('closed', 'closed while logging in');
+      if (!creds) throw err;
+      const login = creds.token ? { kind: 'login', token: creds.token } : loginFrame(creds);
+      await this.#login(gen, login, err.code);
+    }
+  }
+
+  async #fresh() {
+    if (!this.#relogin) return null;
+    try {
+      return (await this.#relogin()) ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * Logs in (or resumes) over the first transport that reaches the bridge.
+   * `lost` is why a session could not be resumed, for the status.
+   */
+  async #login(gen, login, lost) {
     let last;
+    const resuming = login.kind === 'resume';
     for (const name of transportOrder(this.#allowed, this.#remembered())) {
       const t = new this.#classes[name](this.#base, this.#env);
+      if (resuming) t.inbox.last = this.#sess.last;
       t.handlers = {
-        frame: (f) => this.#frame(t, f),
+        frame: (f, n) => this.#frame(t, f, n),
+        acked: (a) => this.#acked(t, a),
+        refused: (frames) => this.#refused(t, frames),
         state: (s) => this.#state(t, s),
         end: (code, text) => this.#end(t, code, text),
       };
@@ -411,31 +565,66 @@ export class Client extends EventTarget {
       this.#jid = session.jid;
       this.#transport = name;
       this.#remember(name);
-      this.#setStatus('online', { resumed: false });
+      let resend;
+      if (session.kind === 'resumed') {
+        const s = this.#sess;
+        s.token = session.token ?? s.token;
+        if (Number.isFinite(session.resume_window)) s.window = session.resume_window;
+        // Exactly the frames after what the bridge took go again.
+        const received = Number(session.received) || 0;
+        this.#out = this.#out.filter((o) => o.n === null || o.n > received);
+        s.sent = received;
+        if (session.acked) s.acked = { n: session.acked.n, h: session.acked.h };
+        resend = this.#out;
+      } else {
+        // A new session: it counts from the start, and what waited for it
+        // goes in it. What the lost session had not confirmed may or may
+        // not have reached the server: it is not sent twice, and the
+        // status (resumed: false) tells the page.
+        this.#sess = { token: session.token ?? null, window: session.resume_window ?? 0, jid: session.jid, last: 0, h: 0, acked: { n: 0, h: 0 }, sent: 0 };
+        this.#out = this.#out.filter((o) => o.n === null);
+        resend = this.#out;
+      }
+      this.#sess.jid = session.jid;
+      for (const o of resend) o.n = ++this.#sess.sent;
+      this.#save();
+      const more = { resumed: resuming };
+      if (lost) more.reason = lost;
+      this.#setStatus('online', more);
       t.start();
-      if (this.#queue.length > 0 && this.#t === t) t.send(this.#queue.splice(0));
+      if (resend.length > 0 && this.#t === t) t.send(resend.map((o) => o.f));
       return;
     }
     throw unreachable(`no transport reached ${this.#base}${last ? ` (${last.text || last.code})` : ''}`);
   }
 
-  /** After a lost session: logs in again, with backoff, while it may. */
-  #relogin(gen, attempt) {
+  /** After a lost connection: resumes, or logs in again, with backoff, while it may. */
+  #retryLater(gen, attempt) {
     const delay = backoff(attempt, this.#env.backoff, this.#env.random);
     this.#retry = setTimeout(async () => {
       if (gen !== this.#gen) return;
       try {
-        await this.#login(gen, loginFrame(this.#creds));
+        if (this.#sess?.token) await this.#reconnect(gen);
+        else await this.#login(gen, loginFrame(this.#creds));
       } catch (err) {
         if (gen !== this.#gen) return;
-        if (FINAL_CODES.has(err.code)) this.#offline(err.code, err.text);
-        else this.#relogin(gen, attempt + 1);
+        if (FINAL_CODES.has(err.code) || RESUME_GONE.has(err.code) || (!this.#sess?.token && !this.#creds)) {
+          this.#offline(err.code, err.text);
+        } else {
+          this.#retryLater(gen, attempt + 1);
+        }
       }
     }, delay);
   }
 
-  #frame(t, f) {
+  #frame(t, f, n) {
     if (t !== this.#t) return;
+    if (Number.isSafeInteger(n) && this.#sess) {
+      if (n <= this.#sess.last) return; // had it before a resume
+      this.#sess.last = n;
+      if (isServerStanza(f)) this.#sess.h++;
+      this.#save();
+    }
     if (f.kind === 'error') {
       this.dispatchEvent(new CustomEvent('error', { detail: f }));
       return;
@@ -444,6 +633,36 @@ export class Client extends EventTarget {
     if (f.kind === 'iq' && (f.type === 'result' || f.type === 'error')) this.#answer(f);
     this.dispatchEvent(new CustomEvent('stanza', { detail: f }));
     if (f.kind !== 'element') this.dispatchEvent(new CustomEvent(f.kind, { detail: f }));
+  }
+
+  /** The bridge confirmed the page's frames up to a.n: they need not go again. */
+  #acked(t, a) {
+    if (t !== this.#t || !this.#sess || !a || !Number.isSafeInteger(a.n)) return;
+    if (a.n < this.#sess.acked.n) return;
+    this.#sess.acked = { n: a.n, h: Number(a.h) || 0 };
+    this.#out = this.#out.filter((o) => o.n === null || o.n > a.n);
+    this.#save();
+  }
+
+  /**
+   * The bridge refused a request before taking it, frames and all (too
+   * large, say): they are not in its count, so neither are they in the
+   * page's, and they are not sent again.
+   */
+  #refused(t, frames) {
+    if (t !== this.#t || !this.#sess || !Array.isArray(frames)) return;
+    const gone = new Set(frames);
+    let dropped = 0;
+    this.#out = this.#out.filter((o) => {
+      if (!gone.has(o.f)) {
+        if (o.n !== null) o.n -= dropped;
+        return true;
+      }
+      if (o.n !== null) dropped++;
+      return false;
+    });
+    this.#sess.sent -= dropped;
+    this.#save();
   }
 
   /** Settles the iq call that f answers, if any. */
@@ -470,17 +689,19 @@ export class Client extends EventTarget {
     if (t !== this.#t) return;
     this.#t = null;
     t.abort();
-    if (!this.#creds || FINAL_CODES.has(code)) {
+    if (FINAL_CODES.has(code) || (!this.#sess?.token && !this.#creds)) {
+      this.#forget();
       this.#offline(code, text);
       return;
     }
     this.#setStatus('reconnecting', { reason: code, text });
-    this.#relogin(this.#gen, 0);
+    this.#retryLater(this.#gen, 0);
   }
 
   #offline(reason, text) {
     this.#creds = null;
-    this.#queue = [];
+    this.#out = [];
+    this.#sess = null;
     for (const [id, call] of this.#iqs) {
       clearTimeout(call.timer);
       call.reject(new BridgeError('closed', `offline before iq ${id} was answered`));
@@ -495,6 +716,45 @@ export class Client extends EventTarget {
     this.#reason = more.reason;
     const detail = { status, transport: this.#transport, jid: this.#jid, ...more };
     this.dispatchEvent(new CustomEvent('status', { detail }));
+  }
+
+  get #sessionKey() {
+    return `xmppbridge.session ${this.#base}`;
+  }
+
+  /** Writes what resumes the session to storage (nothing without a token). */
+  #save() {
+    const s = this.#sess;
+    if (!s?.token) return;
+    const stored = { v: 1, token: s.token, jid: s.jid, last: s.last, h: s.h, acked: s.acked, out: this.#out.map((o) => o.f) };
+    try {
+      this.#storage?.setItem(this.#sessionKey, JSON.stringify(stored));
+    } catch {
+      // Storage full or forbidden: a reload logs in again.
+    }
+  }
+
+  /** @returns {SessionState|null} the stored session, if any */
+  #load() {
+    let s;
+    try {
+      s = JSON.parse(this.#storage?.getItem(this.#sessionKey) ?? 'null');
+    } catch {
+      return null;
+    }
+    if (!s || s.v !== 1 || typeof s.token !== 'string' || typeof s.jid !== 'string') return null;
+    const num = (x) => (Number.isSafeInteger(x) && x >= 0 ? x : 0);
+    const acked = { n: num(s.acked?.n), h: num(s.acked?.h) };
+    const out = Array.isArray(s.out) ? s.out.filter((f) => f && typeof f.kind === 'string') : [];
+    return { token: s.token, window: 0, jid: s.jid, last: num(s.last), h: num(s.h), acked, sent: acked.n, out };
+  }
+
+  #forget() {
+    try {
+      this.#storage?.removeItem?.(this.#sessionKey);
+    } catch {
+      // nothing to forget
+    }
   }
 
   #remembered() {
@@ -513,6 +773,22 @@ export class Client extends EventTarget {
     }
   }
 }
+
+/**
+ * @typedef {object} SessionState
+ * What resumes a session: its token, the number of the latest frame the
+ * page has (`last`), the server's stanzas among them (`h`), the latest
+ * confirmation of the page's own frames (`acked`), and how many frames
+ * the page has sent in it (`sent`).
+ * @property {string|null} token
+ * @property {number} window
+ * @property {string} jid
+ * @property {number} last
+ * @property {number} h
+ * @property {{n: number, h: number}} acked
+ * @property {number} sent
+ * @property {Frame[]} [out] stored unconfirmed frames, when loaded
+ */
 
 function loginFrame({ jid, password, resource }) {
   const f = { kind: 'login', jid, password };
@@ -575,7 +851,7 @@ function firstRid(random) {
  */
 class Transport {
   /** Set by the client before open. */
-  handlers = { frame() {}, state() {}, end() {} };
+  handlers = { frame() {}, acked() {}, refused() {}, state() {}, end() {} };
   inbox = new Inbox();
   /** @type {Promise<Frame>} resolves with the session frame */
   opened;
@@ -609,11 +885,14 @@ class Transport {
     this.#flush();
   }
 
-  /** One frame down, in the bridge's order. */
-  deliver(f) {
+  /**
+   * One frame down, in the bridge's order; n is its number in the session
+   * (absent for frames outside the count: `resumed`, refusals).
+   */
+  deliver(f, n) {
     if (this.#over) return;
     if (!this.#session) {
-      if (f.kind === 'session') {
+      if (f.kind === 'session' || f.kind === 'resumed') {
         this.#session = f;
         clearTimeout(this.#openTimer);
         this.#timers.delete(this.#openTimer);
@@ -622,20 +901,26 @@ class Transport {
         // A login the bridge refused: the close that follows adds nothing.
         this.fail(refusal(f));
       } else {
-        this.#pending.push(f);
+        this.#pending.push([f, n]);
       }
+      if (f.kind === 'session') this.#pending.push([f, n]);
       return;
     }
     if (f.kind === 'close') this.#finish();
-    this.#pending.push(f);
+    this.#pending.push([f, n]);
     this.#flush();
+  }
+
+  /** The bridge confirmed the page's frames: {n, h}. */
+  acked(a) {
+    if (this.#started && !this.#over && a && typeof a === 'object') this.handlers.acked(a);
   }
 
   /** The session ended without a close frame (expired, connection lost). */
   lose(code, text) {
     if (this.#over) return;
     this.#finish();
-    this.#pending.push({ kind: 'close', code, text });
+    this.#pending.push([{ kind: 'close', code, text }]);
     this.#flush();
   }
 
@@ -702,18 +987,25 @@ class Transport {
 
   #flush() {
     if (!this.#started) return;
-    for (const f of this.#pending.splice(0)) {
+    for (const [f, n] of this.#pending.splice(0)) {
       if (f.kind === 'close') this.handlers.end(f.code ?? 'normal', f.text);
-      else this.handlers.frame(f);
+      else this.handlers.frame(f, n);
     }
   }
 
   release() {}
 }
 
-/** JSON over one WebSocket, one frame per text message. */
+/**
+ * JSON over one WebSocket, one frame per text message. Frames down carry
+ * no number: the session frame is 1 (after a resume, the resumed frame
+ * says the first), each frame after it the next, and the page acknowledges
+ * them with up ack frames.
+ */
 class WebSocketTransport extends Transport {
   #ws = null;
+  #acked = 0;
+  #ackTimer = null;
 
   open(login) {
     const url = new URL(`${this.base}/ws`);
@@ -729,7 +1021,7 @@ class WebSocketTransport extends Transport {
     ws.onopen = () => ws.send(JSON.stringify(login));
     ws.onmessage = (e) => {
       const f = parse(e.data);
-      if (f) this.deliver(f);
+      if (f) this.#down(f);
     };
     ws.onclose = (e) => {
       this.#ws = null;
@@ -739,9 +1031,45 @@ class WebSocketTransport extends Transport {
     return this.opened;
   }
 
+  #down(f) {
+    if (f.kind === 'ack') {
+      this.acked(f);
+      return;
+    }
+    if (!this.hasSession) {
+      if (f.kind === 'session') this.inbox.last = 1;
+      else if (f.kind === 'resumed' && Number.isSafeInteger(f.first)) this.inbox.last = f.first - 1;
+      this.deliver(f, f.kind === 'session' ? 1 : undefined);
+      return;
+    }
+    if (f.kind === 'error' && f.code === 'conflict' && !f.stanza) {
+      // Another connection resumed the session: this one is let go.
+      this.lose('conflict', f.text);
+      return;
+    }
+    if (f.kind === 'close') {
+      this.deliver(f);
+      return;
+    }
+    this.deliver(f, ++this.inbox.last);
+    this.#ackSoon();
+  }
+
+  #ackSoon() {
+    if (this.#ackTimer !== null) return;
+    this.#ackTimer = this.later(WS_ACK_DELAY, () => {
+      this.#ackTimer = null;
+      const n = this.inbox.last;
+      if (n > this.#acked && this.#ws?.readyState === 1) {
+        this.#acked = n;
+        this.#ws.send(JSON.stringify({ kind: 'ack', n }));
+      }
+    });
+  }
+
   send(frames) {
-    // Frames sent into a closing socket are lost with the session; the
-    // client learns of it from onclose.
+    // Frames sent into a closing socket are kept by the client until the
+    // bridge confirms them, and go again after a resume.
     if (this.#ws?.readyState !== 1) return;
     for (const f of frames) this.#ws.send(JSON.stringify(f));
   }
@@ -823,6 +1151,8 @@ class HTTPTransport extends Transport {
       this.fail(unreachable(res ? `HTTP ${res.status} from ${this.base}` : `no answer from ${this.base}`));
     } else {
       this.sid = json.sid;
+      // A resume: the resumed frame, then the frames after the page's last.
+      if (json.resumed && typeof json.resumed === 'object') this.deliver({ ...json.resumed, kind: 'resumed', sid: json.sid });
       this.take(json);
     }
     return !this.over;
@@ -851,9 +1181,12 @@ class HTTPTransport extends Transport {
     return 'refused';
   }
 
-  /** Delivers the frames of an answer that are new to the page. */
+  /** Delivers the frames of an answer that are new to the page, and what it confirms. */
   take(json) {
-    for (const f of this.inbox.accept(json.first, json.frames)) this.deliver(f);
+    const frames = this.inbox.accept(json.first, json.frames);
+    const n0 = this.inbox.last - frames.length + 1;
+    frames.forEach((f, i) => this.deliver(f, n0 + i));
+    if (json.acked) this.acked(json.acked);
   }
 
   release() {
@@ -957,6 +1290,7 @@ class PollTransport extends HTTPTransport {
           this.lose(res.json.code, res.json.text);
           return;
         }
+        this.handlers.refused(req.body.frames);
         req.body = { sid: req.body.sid, rid, ack: req.body.ack };
         this.#request(req);
         return;
@@ -1099,7 +1433,7 @@ class SSETransport extends HTTPTransport {
       const n = Number(e.lastEventId);
       const f = parse(e.data);
       if (!f || !Number.isSafeInteger(n)) return;
-      for (const x of this.inbox.accept(n, [f])) this.deliver(x);
+      this.take({ first: n, frames: [f] });
       if (this.inbox.gap) this.#reopen(); // something went missing: from what we have
       else this.#ackSoon();
     };
@@ -1177,6 +1511,7 @@ class SSETransport extends HTTPTransport {
           this.lose(res.json.code, res.json.text);
           return;
         }
+        this.handlers.refused(body.frames);
         delete body.frames; // the rid again, without what the bridge refused
         continue;
       }
@@ -1207,5 +1542,400 @@ class SSETransport extends HTTPTransport {
     if (healthy === this.#healthy) return;
     this.#healthy = healthy;
     this.state(healthy ? 'online' : 'reconnecting');
+  }
+}
+
+// ------------------------------------------------------------ tabs
+
+/** How long a new tab waits for the leader tab to say what the session is. */
+const HELLO_WAIT = 2000;
+/** How long a tab that got the lock lets the old leader's last words arrive. */
+const TAKEOVER_SETTLE = 50;
+
+/**
+ * One session for every tab of a browser on one origin: one connection to
+ * the bridge and one upstream resource, whatever the number of tabs.
+ *
+ * One tab, the leader, holds a Web Lock for the API's URL and the
+ * connection (a {@link Client}); the others follow over a
+ * BroadcastChannel: they see every frame in, every frame any tab sent
+ * (`sent` events), and the status; what they send goes through the
+ * leader. The leader's client writes what resumes the session to storage
+ * and every follower keeps a copy in its own, in order before the frames
+ * it covers; so when the leader tab closes or reloads, the next tab in the
+ * lock's queue becomes leader and resumes the session from exactly what it
+ * has shown: nothing lost, nothing twice.
+ *
+ * The surface is the Client's (status, jid, transport, connect, resume by
+ * {@link SharedClient#start}, send, iq, close, detach and the same events),
+ * plus `leader` and the `sent` event (`detail.frame`, `detail.own`: sent
+ * by this tab). Only the leader tab should answer the server's requests
+ * (iq gets, receipts), or every tab would.
+ */
+export class SharedClient extends EventTarget {
+  #options;
+  #base;
+  #storage;
+  #channel;
+  #locks;
+  #lockName;
+  #tab = newID();
+  /** @type {'idle'|'leader'|'follower'} */
+  #role = 'idle';
+  /** @type {Client|null} the leader's connection */
+  #client = null;
+  #release = null;
+  #queued = null;
+  #status = 'offline';
+  #jid = null;
+  #transport = null;
+  #iqs = new Map();
+  /** A follower's frames no leader has taken yet, by id. */
+  #pending = new Map();
+  #hello = null;
+
+  /**
+   * @param {object} [options] as for {@link Client}, and for tests:
+   * @param {typeof BroadcastChannel} [options.BroadcastChannel]
+   * @param {LockManager} [options.locks] replaces navigator.locks
+   */
+  constructor(options = {}) {
+    super();
+    const url = new URL(options.url ?? '/json', globalThis.location?.href);
+    this.#base = url.href.replace(/\/+$/, '');
+    this.#options = options;
+    this.#storage = options.storage !== undefined ? options.storage : defaultStorage();
+    const BC = options.BroadcastChannel ?? globalThis.BroadcastChannel;
+    this.#locks = options.locks ?? globalThis.navigator?.locks;
+    if (!BC || !this.#locks) throw new TypeError('xmppbridge: SharedClient needs BroadcastChannel and Web Locks');
+    this.#channel = new BC(`xmppbridge ${this.#base}`);
+    this.#channel.onmessage = (e) => this.#onMessage(e.data);
+    this.#lockName = `xmppbridge leader ${this.#base}`;
+  }
+
+  /** Whether this browser has what SharedClient needs. */
+  static get supported() {
+    return typeof globalThis.BroadcastChannel === 'function' && !!globalThis.navigator?.locks;
+  }
+
+  get status() { return this.#status; }
+  get jid() { return this.#jid; }
+  get transport() { return this.#transport; }
+  /** Whether this tab holds the connection. */
+  get leader() { return this.#role === 'leader'; }
+
+  /**
+   * Joins the session of the other tabs, or resumes the one this tab's
+   * storage holds (after a reload). Resolves with the bound JID, or null
+   * when there is no session: then the page logs in with connect.
+   * @returns {Promise<string|null>}
+   */
+  async start() {
+    if (await this.#leaderExists()) {
+      this.#follow();
+      const hello = new Promise((resolve) => { this.#hello = resolve; });
+      this.#post({ type: 'hello', tab: this.#tab });
+      await Promise.race([hello, new Promise((r) => setTimeout(r, HELLO_WAIT))]);
+      this.#hello = null;
+      return this.#status === 'offline' ? null : this.#jid;
+    }
+    const probe = new Client({ ...this.#options, storage: this.#storage });
+    if (!probe.stored) return null;
+    if (!(await this.#leadNow())) return this.start();
+    try {
+      return await this.#lead().resume();
+    } catch (err) {
+      this.#abdicate();
+      throw err;
+    }
+  }
+
+  /**
+   * Logs in, from a tab with no session: this tab becomes the leader.
+   * @param {Credentials} creds
+   * @returns {Promise<string>}
+   */
+  async connect(creds) {
+    if (this.#role !== 'idle') throw new Error(`xmppbridge: connect while ${this.#role}`);
+    if (!(await this.#leadNow())) throw new BridgeError('conflict', 'another tab holds the session');
+    try {
+      return await this.#lead().connect(creds);
+    } catch (err) {
+      this.#abdicate();
+      throw err;
+    }
+  }
+
+  /**
+   * Sends a frame through the leader tab; every tab gets a `sent` event.
+   * @param {Frame} frame
+   */
+  send(frame) {
+    if (!frame || typeof frame !== 'object' || typeof frame.kind !== 'string') {
+      throw new TypeError('xmppbridge: a frame is an object with a string kind');
+    }
+    if (this.#role === 'leader') {
+      this.#client.send(frame);
+      this.#sent(frame, this.#tab, null);
+      return;
+    }
+    if (this.#role === 'idle') throw new BridgeError('offline', 'not connected');
+    const id = newID();
+    this.#pending.set(id, frame);
+    this.#post({ type: 'send', frame, id, tab: this.#tab });
+  }
+
+  /** As {@link Client#iq}: the answer comes to the tab that asked. */
+  iq(frame, timeout = 30000) {
+    const req = { ...frame, kind: 'iq', id: frame.id ?? newID() };
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#iqs.delete(req.id);
+        reject(new BridgeError('timeout', `no answer to iq ${req.id} within ${timeout} ms`));
+      }, timeout);
+      this.#iqs.set(req.id, { to: req.to, resolve, reject, timer });
+      try {
+        this.send(req);
+      } catch (err) {
+        clearTimeout(timer);
+        this.#iqs.delete(req.id);
+        reject(err);
+      }
+    });
+  }
+
+  /** Ends the session for every tab. */
+  async close() {
+    if (this.#role === 'leader') {
+      await this.#client.close();
+      return;
+    }
+    if (this.#role === 'follower') this.#post({ type: 'close', tab: this.#tab });
+  }
+
+  /**
+   * This tab is going away (pagehide): a leader hands the session over to
+   * the next tab, which resumes it; the session is not ended.
+   */
+  detach() {
+    if (this.#role === 'leader') {
+      this.#post({ type: 'status', detail: { status: 'reconnecting', transport: this.#transport, jid: this.#jid, reason: 'handover' } });
+      const c = this.#client;
+      this.#client = null;
+      c.detach();
+      this.#abdicate();
+    }
+    this.#queued?.abort();
+    this.#queued = null;
+    this.#channel.close?.();
+  }
+
+  async #leaderExists() {
+    try {
+      const q = await this.#locks.query();
+      return q.held.some((l) => l.name === this.#lockName);
+    } catch {
+      return false;
+    }
+  }
+
+  /** Takes the lock if nobody holds it; resolves whether it did. */
+  #leadNow() {
+    return new Promise((resolve) => {
+      this.#locks.request(this.#lockName, { ifAvailable: true }, (lock) => {
+        if (!lock) {
+          resolve(false);
+          return undefined;
+        }
+        resolve(true);
+        return new Promise((release) => { this.#release = release; });
+      }).catch(() => resolve(false));
+    });
+  }
+
+  /** Waits in the lock's queue, to take over when the leader goes. */
+  #follow() {
+    this.#role = 'follower';
+    if (this.#queued) return;
+    const ctl = new AbortController();
+    this.#queued = ctl;
+    this.#locks.request(this.#lockName, { signal: ctl.signal }, () => new Promise((release) => {
+      this.#release = release;
+      this.#queued = null;
+      this.#takeOver();
+    })).catch(() => {});
+  }
+
+  /** This tab has the lock: its own Client, whose storage every tab copies. */
+  #lead() {
+    this.#role = 'leader';
+    const st = this.#storage;
+    const storage = {
+      getItem: (k) => st?.getItem(k) ?? null,
+      setItem: (k, v) => {
+        st?.setItem(k, v);
+        this.#post({ type: 'store', key: k, value: v });
+      },
+      removeItem: (k) => {
+        st?.removeItem(k);
+        this.#post({ type: 'store', key: k, value: null });
+      },
+    };
+    const c = new Client({ ...this.#options, storage });
+    this.#client = c;
+    c.addEventListener('status', (e) => {
+      if (this.#client !== c) return;
+      const d = e.detail;
+      if (d.status === 'offline' && d.reason === 'detached') return;
+      this.#post({ type: 'status', detail: d });
+      this.#setStatus(d);
+      if (d.status === 'offline') this.#abdicate();
+    });
+    c.addEventListener('stanza', (e) => {
+      if (this.#client !== c) return;
+      this.#post({ type: 'frame', frame: e.detail });
+      this.#deliver(e.detail);
+    });
+    c.addEventListener('error', (e) => {
+      if (this.#client !== c) return;
+      this.#post({ type: 'frame', frame: e.detail });
+      this.#deliver(e.detail);
+    });
+    this.#post({ type: 'leader', tab: this.#tab });
+    return c;
+  }
+
+  /** The leader went: this tab resumes the session from its copy. */
+  async #takeOver() {
+    // What the old leader said before it let go of the lock (the session
+    // ended, the last frames and counts) may still be on its way: the lock
+    // and the channel are not ordered with each other.
+    await new Promise((r) => setTimeout(r, TAKEOVER_SETTLE));
+    const probe = new Client({ ...this.#options, storage: this.#storage });
+    if (this.#role !== 'follower' || !probe.stored) {
+      this.#abdicate();
+      if (this.#status !== 'offline') this.#setStatus({ status: 'offline', transport: null, jid: this.#jid, reason: 'normal' });
+      return;
+    }
+    this.#setStatus({ status: 'reconnecting', transport: this.#transport, jid: this.#jid, reason: 'handover' });
+    const c = this.#lead();
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    try {
+      await c.resume();
+    } catch {
+      return; // offline: the status said why
+    }
+    for (const f of pending) this.send(f);
+  }
+
+  /** Lets the lock go: the tab has no session any more. */
+  #abdicate() {
+    this.#role = 'idle';
+    this.#client = null;
+    this.#release?.();
+    this.#release = null;
+  }
+
+  #post(msg) {
+    try {
+      this.#channel.postMessage(msg);
+    } catch {
+      // a closed channel: the tab is going away
+    }
+  }
+
+  #onMessage(m) {
+    if (!m || typeof m !== 'object') return;
+    switch (m.type) {
+      case 'store':
+        if (this.#role === 'leader') return;
+        try {
+          if (m.value === null) this.#storage?.removeItem?.(m.key);
+          else this.#storage?.setItem(m.key, m.value);
+        } catch {
+          // full or forbidden: this tab cannot take over
+        }
+        return;
+      case 'status':
+        if (this.#role === 'leader') return;
+        if (m.detail.status !== 'offline' && this.#role === 'idle') this.#follow();
+        this.#setStatus(m.detail);
+        if (m.detail.status === 'offline' && this.#role === 'follower') {
+          this.#role = 'idle';
+          this.#queued?.abort();
+          this.#queued = null;
+        }
+        this.#hello?.();
+        return;
+      case 'hello':
+        if (this.#role === 'leader') {
+          this.#post({ type: 'status', detail: { status: this.#status, transport: this.#transport, jid: this.#jid, resumed: true } });
+        }
+        return;
+      case 'leader':
+        // A new leader: what no leader took goes to it.
+        for (const [id, frame] of this.#pending) this.#post({ type: 'send', frame, id, tab: this.#tab });
+        return;
+      case 'frame':
+        if (this.#role !== 'leader') this.#deliver(m.frame);
+        return;
+      case 'send':
+        if (this.#role !== 'leader') return;
+        try {
+          this.#client.send(m.frame);
+        } catch {
+          return; // offline: the status says so
+        }
+        this.#sent(m.frame, m.tab, m.id);
+        return;
+      case 'sent':
+        this.#pending.delete(m.id);
+        if (this.#role !== 'leader') this.dispatchEvent(new CustomEvent('sent', { detail: { frame: m.frame, own: m.tab === this.#tab } }));
+        return;
+      case 'close':
+        if (this.#role === 'leader') this.#client.close();
+        return;
+      default:
+    }
+  }
+
+  #sent(frame, tab, id) {
+    this.#post({ type: 'sent', frame, tab, id });
+    this.dispatchEvent(new CustomEvent('sent', { detail: { frame, own: tab === this.#tab } }));
+  }
+
+  #deliver(f) {
+    if (f.kind === 'error') {
+      this.dispatchEvent(new CustomEvent('error', { detail: f }));
+      return;
+    }
+    if (f.kind === 'iq' && (f.type === 'result' || f.type === 'error')) {
+      const call = this.#iqs.get(f.id);
+      const me = bare(this.#jid);
+      if (call && (lower(f.from) || me) === (lower(call.to) || me)) {
+        this.#iqs.delete(f.id);
+        clearTimeout(call.timer);
+        if (f.type === 'result') call.resolve(f);
+        else call.reject(new BridgeError(f.error?.condition ?? 'undefined-condition', f.error?.text ?? '', { type: f.error?.type, frame: f }));
+      }
+    }
+    this.dispatchEvent(new CustomEvent('stanza', { detail: f }));
+    if (f.kind !== 'element') this.dispatchEvent(new CustomEvent(f.kind, { detail: f }));
+  }
+
+  #setStatus(d) {
+    this.#status = d.status;
+    if (d.jid) this.#jid = d.jid;
+    this.#transport = d.transport ?? this.#transport;
+    if (d.status === 'offline') {
+      for (const [id, call] of this.#iqs) {
+        clearTimeout(call.timer);
+        call.reject(new BridgeError('closed', `offline before iq ${id} was answered`));
+      }
+      this.#iqs.clear();
+      this.#pending.clear();
+    }
+    this.dispatchEvent(new CustomEvent('status', { detail: { ...d } }));
   }
 }

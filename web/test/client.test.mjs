@@ -45,7 +45,7 @@ function record(client) {
 /** A Storage in memory. */
 function memoryStorage() {
   const m = new Map();
-  return { getItem: (k) => m.get(k) ?? null, setItem: (k, v) => m.set(k, String(v)), map: m };
+  return { getItem: (k) => m.get(k) ?? null, setItem: (k, v) => m.set(k, String(v)), removeItem: (k) => m.delete(k), map: m };
 }
 
 // ------------------------------------------------------------ pure parts
@@ -229,7 +229,7 @@ test('no transport reaches the bridge: connect fails after trying each once', as
 test('a lost session logs in again with the password, with backoff and fallback', async () => {
   let wsUp = true;
   const fake = fakeTransports((name) => (name === 'websocket' && !wsUp ? 'unreachable' : 'ok'));
-  const c = newClient({ url: BASE, transportClasses: fake.classes, storage: null, backoff: FAST });
+  const c = newClient({ url: BASE, transportClasses: fake.classes, storage: null, backoff: FAST, keepPassword: true });
   const rec = record(c);
   await c.connect({ jid: 'alice@example.com', password: 'secret' });
   const first = fake.made[0];
@@ -514,7 +514,7 @@ test('long-poll: an ended session (404) logs in again', async () => {
     if (JSON.parse(init.body).sid === old.sid) return response(404, { kind: 'error', type: 'cancel', code: 'item-not-found' });
     return fresh.fetch(url, init);
   };
-  const c = newClient({ url: BASE, transports: ['poll'], fetch, storage: null, backoff: FAST });
+  const c = newClient({ url: BASE, transports: ['poll'], fetch, storage: null, backoff: FAST, keepPassword: true });
   const rec = record(c);
   await c.connect({ jid: 'alice@example.com', password: 'secret' });
   gone = true; // the bridge forgot the session: its sid is unknown from now on
@@ -717,7 +717,7 @@ test('long-poll: out-of-order against a bridge that took the earlier request aft
 
 test('long-poll: bad-request still ends the session', async () => {
   const hp = handPlayed();
-  const c = newClient({ url: BASE, transports: ['poll'], fetch: hp.fetch, storage: null, backoff: FAST });
+  const c = newClient({ url: BASE, transports: ['poll'], fetch: hp.fetch, storage: null, backoff: FAST, keepPassword: true });
   const rec = record(c);
   await handLogin(hp, c);
   c.send({ kind: 'presence' });
@@ -955,7 +955,7 @@ function fakeWebSocket({ refuse = false } = {}) {
 
 test('WebSocket: subprotocol, login, frames, close; a dropped socket logs in again', async () => {
   const { FakeWebSocket, sockets } = fakeWebSocket();
-  const c = newClient({ url: 'https://bridge.test/json/', transports: ['websocket'], WebSocket: FakeWebSocket, storage: null, backoff: FAST });
+  const c = newClient({ url: 'https://bridge.test/json/', transports: ['websocket'], WebSocket: FakeWebSocket, storage: null, backoff: FAST, keepPassword: true });
   const rec = record(c);
   const connecting = c.connect({ jid: 'alice@example.com', password: 'secret' });
   await until(() => sockets[0]?.sent.length === 1, 'the login frame');
@@ -1004,4 +1004,234 @@ test('WebSocket blocked: long-poll takes over', async () => {
   assert.equal(c.transport, 'poll');
   assert.equal(storage.map.get(`xmppbridge.transport ${BASE}`), 'poll');
   await c.close();
+});
+
+// ------------------------------------------------------------ resuming
+
+const SESSION_KEY = (base) => `xmppbridge.session ${base}`;
+
+/** Logs c in over the fake WebSocket number i: the session frame carries a token. */
+async function wsLogin(c, sockets, i = 0, token = 'tok-1') {
+  const connecting = c.connect({ jid: 'alice@example.com', password: 'secret' });
+  await until(() => sockets[i]?.sent.length === 1, 'the login frame');
+  sockets[i].down({ kind: 'session', jid: 'alice@example.com/web', token, resume_window: 120 });
+  await connecting;
+  return sockets[i];
+}
+
+test('WebSocket: a dropped socket resumes with token, last, h and acked; frames not confirmed go again once', async () => {
+  const { FakeWebSocket, sockets } = fakeWebSocket();
+  const storage = memoryStorage();
+  const c = newClient({ url: BASE, transports: ['websocket'], WebSocket: FakeWebSocket, storage, backoff: FAST });
+  const rec = record(c);
+  const ws = await wsLogin(c, sockets);
+  assert.ok(!JSON.stringify([...storage.map.values()]).includes('secret'), 'no password in storage');
+
+  ws.down(msg('one')); // 2
+  ws.down({ kind: 'presence', from: 'bob@example.com/x' }); // 3
+  ws.down({ kind: 'error', code: 'dropped-stanza', type: 'cancel', stanza: true }); // 4
+  ws.down({ kind: 'error', code: 'bad-value', type: 'modify' }); // 5: the page's own bad frame, not a stanza
+  await until(() => ws.sent.some((f) => f.kind === 'ack'), 'an ack up');
+  assert.deepEqual(ws.sent.filter((f) => f.kind === 'ack').at(-1), { kind: 'ack', n: 5 });
+
+  c.send({ kind: 'message', to: 'bob@example.com', body: 'a' }); // page frame 1
+  c.send({ kind: 'message', to: 'bob@example.com', body: 'b' }); // 2
+  c.send({ kind: 'message', to: 'bob@example.com', body: 'c' }); // 3
+  ws.down({ kind: 'ack', n: 1, h: 1 }); // a is with the server
+  ws.drop();
+  assert.equal(c.status, 'reconnecting');
+  c.send({ kind: 'message', to: 'bob@example.com', body: 'd' }); // waits
+
+  await until(() => sockets[1]?.sent.length === 1, 'the resume');
+  assert.deepEqual(sockets[1].sent[0], { kind: 'resume', token: 'tok-1', last: 5, h: 3, acked: { n: 1, h: 1 } });
+  // The bridge took b before the drop; c and d go again.
+  sockets[1].down({ kind: 'resumed', jid: 'alice@example.com/web', first: 6, received: 2, acked: { n: 1, h: 1 }, token: 'tok-2', resume_window: 120 });
+  sockets[1].down(msg('two')); // 6
+  await until(() => c.status === 'online', 'online again');
+  assert.equal(rec.status.at(-1).resumed, true);
+  assert.deepEqual(sockets[1].sent.slice(1).filter((f) => f.kind === 'message').map((f) => f.body), ['c', 'd']);
+  assert.deepEqual(rec.messages.map((m) => m.body), ['one', 'two']);
+  const stored = JSON.parse(storage.map.get(SESSION_KEY(BASE)));
+  assert.equal(stored.token, 'tok-2', 'the token is replaced at each resume');
+  assert.equal(stored.last, 6);
+  assert.deepEqual(stored.out.map((f) => f.body), ['b', 'c', 'd'].slice(1), 'c and d wait for their confirmation');
+  sockets[1].down({ kind: 'ack', n: 4, h: 4 });
+  assert.deepEqual(JSON.parse(storage.map.get(SESSION_KEY(BASE))).out, []);
+
+  // A repeat of a frame the page has (a bridge that resends from an older
+  // count) is not shown twice.
+  await c.close();
+  assert.equal(storage.map.get(SESSION_KEY(BASE)), undefined, 'close forgets the session');
+});
+
+test('a reload resumes from storage: same JID, frames after last, unconfirmed ones sent again', async () => {
+  const { FakeWebSocket, sockets } = fakeWebSocket();
+  const storage = memoryStorage();
+  const c1 = new Client({ url: BASE, transports: ['websocket'], WebSocket: FakeWebSocket, storage, backoff: FAST });
+  const ws = await wsLogin(c1, sockets);
+  ws.down(msg('before')); // 2
+  c1.send({ kind: 'message', to: 'bob@example.com', body: 'typed' });
+  // The page goes away without a close: the bridge keeps the session.
+  ws.drop();
+  c1.detach();
+  assert.equal(c1.status, 'offline');
+
+  const c2 = newClient({ url: BASE, transports: ['websocket'], WebSocket: FakeWebSocket, storage, backoff: FAST });
+  const rec = record(c2);
+  assert.deepEqual(c2.stored, { jid: 'alice@example.com/web' });
+  const resuming = c2.resume();
+  await until(() => sockets[1]?.sent.length === 1, 'the resume');
+  assert.deepEqual(sockets[1].sent[0], { kind: 'resume', token: 'tok-1', last: 2, h: 1, acked: { n: 0, h: 0 } });
+  sockets[1].down({ kind: 'resumed', jid: 'alice@example.com/web', first: 3, received: 0, acked: { n: 0, h: 0 }, token: 'tok-2', resume_window: 120 });
+  sockets[1].down(msg('during')); // 3
+  assert.equal(await resuming, 'alice@example.com/web');
+  assert.deepEqual(rec.status.map((s) => [s.status, s.resumed]), [['connecting', undefined], ['online', true]]);
+  assert.deepEqual(rec.messages.map((m) => m.body), ['during']);
+  assert.deepEqual(sockets[1].sent.slice(1).filter((f) => f.kind === 'message').map((f) => f.body), ['typed']);
+});
+
+test('a refused resume logs in again only with a kept password or relogin, and says why', async () => {
+  const cases = [
+    { name: 'password kept', options: { keepPassword: true }, code: 'bad-token', login: { kind: 'login', jid: 'alice@example.com', password: 'secret' } },
+    { name: 'prebind token', options: { relogin: async () => ({ token: 'prebind-2' }) }, code: 'item-not-found', login: { kind: 'login', token: 'prebind-2' } },
+    { name: 'neither', options: {}, code: 'bad-request', login: null },
+  ];
+  for (const tc of cases) {
+    const { FakeWebSocket, sockets } = fakeWebSocket();
+    const storage = memoryStorage();
+    const c = newClient({ url: BASE, transports: ['websocket'], WebSocket: FakeWebSocket, storage, backoff: FAST, ...tc.options });
+    const rec = record(c);
+    await wsLogin(c, sockets);
+    sockets[0].drop();
+    await until(() => sockets[1]?.sent.length === 1, `${tc.name}: the resume`);
+    assert.equal(sockets[1].sent[0].kind, 'resume', tc.name);
+    sockets[1].down({ kind: 'error', type: 'cancel', code: tc.code });
+    sockets[1].drop(1008);
+    if (!tc.login) {
+      await until(() => c.status === 'offline', `${tc.name}: offline`);
+      assert.equal(rec.status.at(-1).reason, tc.code, tc.name);
+      assert.equal(storage.map.get(SESSION_KEY(BASE)), undefined, `${tc.name}: the dead token is forgotten`);
+      continue;
+    }
+    await until(() => sockets[2]?.sent.length === 1, `${tc.name}: the new login`);
+    assert.deepEqual(sockets[2].sent[0], tc.login, tc.name);
+    sockets[2].down({ kind: 'session', jid: 'alice@example.com/new', token: 'tok-9' });
+    await until(() => c.status === 'online', `${tc.name}: online`);
+    assert.deepEqual([rec.status.at(-1).resumed, rec.status.at(-1).reason], [false, tc.code], tc.name);
+    assert.equal(JSON.parse(storage.map.get(SESSION_KEY(BASE))).token, 'tok-9', tc.name);
+  }
+});
+
+test('a resume switches transport: WebSocket blocked, long-poll resumes the session', async () => {
+  let wsBlocked = false;
+  const { FakeWebSocket, sockets } = fakeWebSocket();
+  const Blockable = class extends FakeWebSocket {
+    constructor(url, protocol) {
+      super(url, protocol);
+      if (wsBlocked) setTimeout(() => this.drop(1006), 0);
+    }
+  };
+  const hp = handPlayed();
+  const storage = memoryStorage();
+  const c = newClient({ url: BASE, transports: ['websocket', 'poll'], WebSocket: Blockable, fetch: hp.fetch, storage, backoff: FAST });
+  const rec = record(c);
+  const ws = await wsLogin(c, sockets);
+  ws.down(msg('one')); // 2
+  c.send({ kind: 'message', to: 'bob@example.com', body: 'x' });
+  wsBlocked = true;
+  ws.drop();
+  await until(() => hp.reqs.length === 1, 'the resume post');
+  assert.deepEqual(hp.reqs[0].body.frames, [{ kind: 'resume', token: 'tok-1', last: 2, h: 1, acked: { n: 0, h: 0 } }]);
+  hp.reqs[0].answer(200, {
+    sid: 's2', wait: 1, hold: 1, requests: 2, inactivity: 60,
+    resumed: { kind: 'resumed', jid: 'alice@example.com/web', first: 3, received: 0, acked: { n: 0, h: 0 }, token: 'tok-2', resume_window: 120 },
+    first: 2, frames: [msg('one'), msg('two')], // 2 again: not shown twice
+  });
+  await until(() => c.status === 'online', 'online');
+  assert.equal(c.transport, 'poll');
+  assert.equal(rec.status.at(-1).resumed, true);
+  assert.deepEqual(rec.messages.map((m) => m.body), ['one', 'two']);
+  await until(() => hp.reqs.some((r) => r.body.frames?.some((f) => f.body === 'x')), 'x sent again');
+  const withX = hp.reqs.find((r) => r.body.frames?.some((f) => f.body === 'x'));
+  assert.equal(withX.body.sid, 's2');
+  assert.ok(hp.reqs.slice(1).every((r) => r.body.ack >= 3), 'acks count from the session, not the transport');
+  // Answers are taken in rid order: the held poll before it is answered first.
+  for (const r of hp.reqs.slice(1)) if (r !== withX) r.answer(200, { frames: [] });
+  withX.answer(200, { frames: [], acked: { n: 1, h: 1 } });
+  await until(() => JSON.parse(storage.map.get(SESSION_KEY(BASE))).out.length === 0, 'x confirmed');
+  for (const r of hp.reqs) r.answer(200, { frames: [] });
+});
+
+test('WebSocket: conflict lets a connection go, and the page does not fight for the session', async () => {
+  const { FakeWebSocket, sockets } = fakeWebSocket();
+  const c = newClient({ url: BASE, transports: ['websocket'], WebSocket: FakeWebSocket, storage: memoryStorage(), backoff: FAST, keepPassword: true });
+  const rec = record(c);
+  const ws = await wsLogin(c, sockets);
+  ws.down({ kind: 'error', type: 'cancel', code: 'conflict', text: 'the session was resumed by another connection' });
+  assert.equal(c.status, 'offline');
+  assert.equal(rec.status.at(-1).reason, 'conflict');
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(sockets.length, 1);
+});
+
+test('a frame the bridge refused before taking it is out of the count', async () => {
+  const hp = handPlayed();
+  const storage = memoryStorage();
+  const c = newClient({ url: BASE, transports: ['poll'], fetch: hp.fetch, storage, backoff: FAST });
+  const connecting = c.connect({ jid: 'alice@example.com', password: 'secret' });
+  await until(() => hp.reqs.length === 1, 'the login');
+  hp.reqs[0].answer(200, { sid: 's', wait: 1, hold: 1, requests: 2, inactivity: 60, first: 1, frames: [{ kind: 'session', jid: 'alice@example.com/web', token: 't' }] });
+  await connecting;
+  await until(() => hp.reqs.length === 2, 'the held poll');
+  c.send({ kind: 'message', body: 'huge' });
+  await until(() => hp.reqs.length === 3, 'the post');
+  hp.reqs[2].answer(413, { kind: 'error', type: 'modify', code: 'too-large' });
+  await until(() => hp.reqs.length === 4, 'the rid again');
+  c.send({ kind: 'message', body: 'small' });
+  const stored = () => JSON.parse(storage.map.get(SESSION_KEY(BASE)));
+  await until(() => stored().out.length === 1, 'small waits');
+  assert.deepEqual(stored().out.map((f) => f.body), ['small']);
+  c.detach();
+  const c2 = newClient({ url: BASE, transports: ['poll'], fetch: hp.fetch, storage, backoff: FAST });
+  const resuming = c2.resume();
+  await until(() => hp.reqs.at(-1).body.frames?.[0]?.kind === 'resume', 'the resume');
+  const r = hp.reqs.at(-1);
+  r.answer(200, { sid: 's2', wait: 1, hold: 1, requests: 2, inactivity: 60, resumed: { jid: 'alice@example.com/web', first: 2, received: 0, acked: { n: 0, h: 0 }, token: 't2' }, frames: [] });
+  await resuming;
+  await until(() => hp.reqs.some((q) => q.body.sid === 's2' && q.body.frames?.[0]?.body === 'small'), 'small sent again');
+  for (const q of hp.reqs) q.answer(200, { frames: [] });
+});
+
+test('SSE: a reload resumes on SSE; the events stream starts from the session\'s count', async () => {
+  const { FakeWebSocket, sockets } = fakeWebSocket();
+  const storage = memoryStorage();
+  const c1 = new Client({ url: BASE, transports: ['websocket'], WebSocket: FakeWebSocket, storage, backoff: FAST });
+  const ws = await wsLogin(c1, sockets);
+  ws.down(msg('one')); // 2
+  c1.detach();
+
+  const bridge = { down: [{ kind: 'session' }, msg('one'), msg('two'), msg('three')], esURLs: [], es: null };
+  const posts = [];
+  const fetch = async (url, init) => {
+    const body = JSON.parse(init.body);
+    posts.push(body);
+    if (!body.sid) {
+      return response(200, {
+        sid: 's2', rid: body.rid,
+        resumed: { jid: 'alice@example.com/web', first: 3, received: 0, acked: { n: 0, h: 0 }, token: 'tok-2' },
+        first: 3, frames: [],
+      });
+    }
+    return response(200, { rid: body.rid, acked: { n: 0, h: 0 } });
+  };
+  const c2 = newClient({ url: BASE, transports: ['sse'], fetch, EventSource: fakeEventSource(bridge), storage, backoff: FAST });
+  const rec = record(c2);
+  assert.equal(await c2.resume(), 'alice@example.com/web');
+  assert.deepEqual(posts[0].frames, [{ kind: 'resume', token: 'tok-1', last: 2, h: 1, acked: { n: 0, h: 0 } }]);
+  await until(() => rec.messages.length === 2, 'the frames after last');
+  assert.equal(new URL(bridge.esURLs[0]).searchParams.get('last'), '2');
+  assert.deepEqual(rec.messages.map((m) => m.body), ['two', 'three'], 'frame 2 again is not shown twice');
+  assert.equal(c2.transport, 'sse');
+  assert.equal(rec.status.at(-1).resumed, true);
+  await c2.close();
 });
