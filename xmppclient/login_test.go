@@ -8,6 +8,7 @@ import (
 	"hash"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/xmppbridge/xmppbridge/internal/fakexmpp"
 	"github.com/xmppbridge/xmppbridge/internal/xmlsplit"
@@ -23,6 +24,7 @@ type saslServer struct {
 	session  string   // "": no session feature; "required"; "optional"
 	bindErr  string   // sent in answer to the bind iq instead of a result
 	after    string   // sent after the bind (and session) result
+	smEarly  *string  // stream management offered; sent before <enabled/>
 	received chan string
 }
 
@@ -56,6 +58,9 @@ func (s *saslServer) handler(c *fakexmpp.Conn) {
 		return
 	}
 	feat := "<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>"
+	if s.smEarly != nil {
+		feat += "<sm xmlns='urn:xmpp:sm:3'/>"
+	}
 	switch s.session {
 	case "required":
 		feat += "<session xmlns='urn:ietf:params:xml:ns:xmpp-session'/>"
@@ -87,6 +92,15 @@ func (s *saslServer) handler(c *fakexmpp.Conn) {
 		}
 		s.received <- it.Raw
 		if c.Send("<iq type='result' id='xmppclient-session'/>") != nil {
+			return
+		}
+	}
+	if s.smEarly != nil {
+		if it, err = c.Read(); err != nil {
+			return
+		}
+		s.received <- it.Raw
+		if c.Send(*s.smEarly+"<enabled xmlns='urn:xmpp:sm:3' id='sm1' resume='true'/>") != nil {
 			return
 		}
 	}
@@ -322,5 +336,46 @@ func TestChooseMechanism(t *testing.T) {
 				t.Errorf("chose %q (%v), want %q", m, ok, tt.want)
 			}
 		})
+	}
+}
+
+// Stanzas the server sends between the bind and <enabled/> (a contact's
+// message to the new full JID, say) come first from Next, in order, and
+// uncounted; Login neither loses them nor goes round them for ever.
+func TestLoginStanzasBeforeEnabled(t *testing.T) {
+	early := "<message from='bob@localhost' id='e1'><body>1</body></message><message from='bob@localhost' id='e2'><body>2</body></message>"
+	srv := saslServer{mechs: []string{"SCRAM-SHA-1"}, smEarly: &early, received: make(chan string, 8),
+		after: "<message from='bob@localhost' id='after'><body>3</body></message>"}
+	cfg := Config{Domain: "localhost", Security: Plaintext, StreamManagement: true, Addr: fakexmpp.Start(t, srv.handler).Addr}
+	type result struct {
+		c   *Conn
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		c, err := Login(context.Background(), cfg, Credentials{Username: "alice", Password: "secret", Resource: "x"})
+		done <- result{c, err}
+	}()
+	var c *Conn
+	select {
+	case r := <-done:
+		if r.err != nil {
+			t.Fatalf("Login: %v", r.err)
+		}
+		c = r.c
+	case <-time.After(10 * time.Second):
+		t.Fatal("Login did not return")
+	}
+	defer c.Close()
+	if st := c.SM(); !st.On || st.ID != "sm1" {
+		t.Errorf("SM() %+v, want enabled with id sm1", st)
+	}
+	for _, id := range []string{"e1", "e2", "after"} {
+		if ev := nextT(t, c); !strings.Contains(string(ev.Data), "id='"+id+"'") {
+			t.Fatalf("Next: %q, want the message %s", ev.Data, id)
+		}
+	}
+	if st := c.SM(); st.In != 1 {
+		t.Errorf("SM().In = %d after the two early messages and one after <enabled/>, want 1", st.In)
 	}
 }

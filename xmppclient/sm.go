@@ -87,6 +87,11 @@ func (c *Conn) enableSM(feat *xmlsplit.Element) error {
 	if err := c.writeNegotiating([]byte("<enable xmlns='" + nsSM3 + "' resume='true'/>")); err != nil {
 		return err
 	}
+	// Stanzas sent before <enabled/> are not counted by the server: the
+	// caller gets them first, unnumbered. They are kept apart until the
+	// answer, since Next hands out c.early before it reads.
+	var early []Event
+	defer func() { c.early = append(early, c.early...) }()
 	for {
 		ev, el, err := c.nextElement()
 		if err != nil {
@@ -99,9 +104,7 @@ func (c *Conn) enableSM(feat *xmlsplit.Element) error {
 		case is(&el, "failed", nsSM3):
 			return nil
 		default:
-			// Sent before <enabled/>, so not counted by the server: the
-			// caller gets it first, unnumbered.
-			c.early = append(c.early, ev)
+			early = append(early, ev)
 		}
 	}
 }
