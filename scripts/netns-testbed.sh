@@ -6,6 +6,8 @@
 #   scripts/netns-testbed.sh stop DIR    stop everything and remove the boxes
 #   scripts/netns-testbed.sh kill DIR NODE
 #                                        SIGKILL the bridge NODE (a1, a2, b1, c1)
+#   scripts/netns-testbed.sh term DIR NODE
+#                                        SIGTERM the bridge NODE: it drains
 #   scripts/netns-testbed.sh cut DIR NODE
 #                                        cut the link of NODE's box: its
 #                                        packets go nowhere, nothing is refused
@@ -28,7 +30,11 @@
 #                         examples/nginx/xmppbridge-cluster.conf
 #
 # a1 and a2 are one cluster ([cluster] nodes a1 and a2), so any request of
-# a BOSH or JSON session may reach either. a.test, b.test and c.test
+# a BOSH or JSON session may reach either. A drained one (term) is a lame
+# duck for 3 s, its /readyz 503, which HAProxy's check notices within 2 s;
+# then it sends its RFC 7395 and BOSH clients to the balancer
+# (see-other-uri) and leaves their resumable upstream streams, and its
+# JSON sessions', for the other node to resume. a.test, b.test and c.test
 # federate over s2s with certificates of a CA the script makes
 # (DIR/ca.crt), required on every side. Each box resolves the other domain through
 # its own /etc/hosts (ip netns exec mounts /etc/netns/BOX/hosts there). Users
@@ -60,7 +66,7 @@ die() {
 }
 
 usage() {
-	sed -n '4,11p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '4,13p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -302,7 +308,14 @@ build_bridge() {
 
 # bridge_start NODE BOX IP DOMAIN SERVER_IP: the daemon NODE in BOX.
 bridge_start() {
-	local node=$1 ns=xb$N-$2 ip=$3 d=$4 server=$5
+	local node=$1 ns=xb$N-$2 ip=$3 d=$4 server=$5 lame="" ws_drain="" bosh_drain=""
+	if [ "$d" = a.test ]; then
+		# A drain hands the clients over through the balancer, once its
+		# check (fall 2, inter 1s) has taken this node out.
+		lame='lame_duck = "3s"'
+		ws_drain="drain_url = \"ws://$IP_LB/xmpp-websocket\""
+		bosh_drain="drain_url = \"http://$IP_LB/http-bind\""
+	fi
 	cat >"$DIR/$node.toml" <<EOF
 # Written by scripts/netns-testbed.sh.
 listen = "$ip:5280"
@@ -311,9 +324,14 @@ allow_any_domain = false
 # The balancer and the other node, which name the client in X-Forwarded-For.
 trusted_proxies = ["$IP_LB", "$IP_A", "$IP_A2"]
 shutdown_timeout = "5s"
+$lame
+
+[websocket]
+$ws_drain
 
 [bosh]
 max_wait = "20s"
+$bosh_drain
 
 [json]
 # Test clients log in from 10.231.N.1 over plain HTTP.
@@ -411,6 +429,12 @@ cmd_stop() {
 	load_n
 	set_names
 	local f
+	# Signalled all at once: the bridges' drains run side by side.
+	for f in "$DIR"/*.pid; do
+		[ -e "$f" ] || continue
+		[ "$f" != "$DIR/watch.pid" ] || continue
+		kill "$(cat "$f")" 2>/dev/null || true
+	done
 	for f in "$DIR"/*.pid; do
 		[ -e "$f" ] || continue
 		[ "$f" != "$DIR/watch.pid" ] || continue
@@ -504,6 +528,16 @@ cmd_kill() {
 	rm -f "$DIR/$node.pid"
 }
 
+# cmd_term NODE: SIGTERM, as systemctl stop does; the bridge drains and
+# exits by itself (its pid file stays, for stop).
+cmd_term() {
+	load_n
+	local node=${1:-}
+	case $node in a1 | a2 | b1 | c1) ;; *) die "no bridge \"$node\": a1, a2, b1 or c1" ;; esac
+	[ -s "$DIR/$node.pid" ] || die "bridge $node is not running"
+	kill -TERM "$(cat "$DIR/$node.pid")"
+}
+
 # cmd_cut NODE: the box of NODE loses its link (the bridge's port of its
 # veth goes down), as when a machine's network fails.
 cmd_cut() {
@@ -518,5 +552,6 @@ start) cmd_start ;;
 cut) shift 2 && cmd_cut "$@" ;;
 stop) cmd_stop ;;
 kill) shift 2 && cmd_kill "$@" ;;
+term) shift 2 && cmd_term "$@" ;;
 *) usage ;;
 esac

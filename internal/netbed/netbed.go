@@ -21,6 +21,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -95,6 +97,49 @@ func (tb *Testbed) Kill(node string) error {
 	defer cancel()
 	_, err := tb.run(ctx, nil, "kill", tb.Dir, node)
 	return err
+}
+
+// Term sends SIGTERM to the bridge node, which drains and exits by itself
+// (see Running).
+func (tb *Testbed) Term(node string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := tb.run(ctx, nil, "term", tb.Dir, node)
+	return err
+}
+
+// Running reports whether the process of the bridge node is still there.
+func (tb *Testbed) Running(node string) bool {
+	b, err := os.ReadFile(filepath.Join(tb.Dir, node+".pid"))
+	if err != nil {
+		return false
+	}
+	stat, err := os.ReadFile(filepath.Join("/proc", strings.TrimSpace(string(b)), "stat"))
+	if err != nil {
+		return false
+	}
+	// "pid (comm) S ...": a zombie is gone too.
+	_, rest, _ := strings.Cut(string(stat), ") ")
+	return !strings.HasPrefix(rest, "Z")
+}
+
+// HAProxy sends one command to the balancer's runtime API (its stats
+// socket) and returns the answer, as "disable server xmppbridge/a2".
+func (tb *Testbed) HAProxy(command string) (string, error) {
+	c, err := net.DialTimeout("unix", filepath.Join(tb.Dir, "haproxy.sock"), 5*time.Second)
+	if err != nil {
+		return "", fmt.Errorf("netbed: HAProxy's socket: %w", err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, command+"\n"); err != nil {
+		return "", fmt.Errorf("netbed: HAProxy %q: %w", command, err)
+	}
+	b, err := io.ReadAll(c)
+	if err != nil {
+		return "", fmt.Errorf("netbed: HAProxy %q: %w", command, err)
+	}
+	return string(b), nil
 }
 
 // Cut cuts the link of the box of the bridge node (a1, a2, b1 or c1): its
