@@ -402,6 +402,7 @@ func (x *xmppjsRun) wait() error {
 // through the balancer and resumes its stream.
 type boshPage struct {
 	c      *boshClient
+	domain string // default a.test
 	lb     string
 	tl     *tally
 	h      uint64 // stanzas handled since <enabled/>
@@ -532,23 +533,37 @@ func (p *boshPage) loop() {
 		}
 		if ev.terminate != "" {
 			p.tl.set(func(tl *tally) { tl.told = ev.terminate })
-			if err := p.resume(); err != nil {
+			resumed, err := p.reconnect(p.lb)
+			switch {
+			case err != nil:
 				p.tl.finish(fmt.Errorf("after %s: %w", ev.terminate, err))
 				return
+			case !resumed:
+				p.tl.finish(fmt.Errorf("after %s: the stream was not resumed", ev.terminate))
+				return
+			case !strings.HasPrefix(p.c.sid, "a2."):
+				p.tl.finish(fmt.Errorf("came back to %s, not a2", p.c.sid))
+				return
 			}
+			p.tl.set(func(tl *tally) { tl.resumed = true })
 		}
 	}
 	p.tl.finish(nil)
 }
 
-// resume opens a new session through the balancer, logs in and resumes
-// the stream.
-func (p *boshPage) resume() error {
-	c := &boshClient{t: p.c.t, url: p.lb, rid: p.c.rid + 1000}
+// reconnect opens a new session at url, logs in and asks the server to
+// resume the stream: it returns whether it did (else it said <failed/>).
+// The new session is the page's from then on.
+func (p *boshPage) reconnect(url string) (resumed bool, err error) {
+	c := &boshClient{t: p.c.t, url: url, rid: p.c.rid + 1000}
+	d := p.domain
+	if d == "" {
+		d = "a.test"
+	}
 	steps := []struct{ attrs, kids, want string }{
-		{"to='a.test' ver='1.6' wait='5' hold='1' xmlns:xmpp='urn:xmpp:xbosh' xmpp:version='1.0'", "", "PLAIN"},
+		{"to='" + d + "' ver='1.6' wait='5' hold='1' xmlns:xmpp='urn:xmpp:xbosh' xmpp:version='1.0'", "", "PLAIN"},
 		{"", saslPlain("carol"), "<success"},
-		{"to='a.test' xmpp:restart='true' xmlns:xmpp='urn:xmpp:xbosh'", "", "urn:xmpp:sm:3"},
+		{"to='" + d + "' xmpp:restart='true' xmlns:xmpp='urn:xmpp:xbosh'", "", "urn:xmpp:sm:3"},
 		{"", fmt.Sprintf(`<resume xmlns="urn:xmpp:sm:3" previd="%s" h="%d"/>`, p.previd, p.h), "urn:xmpp:sm:3"},
 	}
 	for i, s := range steps {
@@ -558,32 +573,32 @@ func (p *boshPage) resume() error {
 			c.rid++
 			r, err := c.postAt(c.rid, attrs, kids)
 			if err != nil {
-				return err
+				return false, err
 			}
 			if i == 0 {
 				m := sidAttr.FindStringSubmatch(r)
 				if m == nil {
-					return fmt.Errorf("new session: %s", r)
+					return false, fmt.Errorf("new session: %s", r)
 				}
 				c.sid = m[1]
 			}
 			ev, err := p.read(r, i == len(steps)-1)
 			if err != nil {
-				return err
+				return false, err
 			}
 			if ev.terminate != "" {
-				return fmt.Errorf("new session %s: terminated (%s): %s", c.sid, ev.terminate, r)
+				return false, fmt.Errorf("new session %s: terminated (%s): %s", c.sid, ev.terminate, r)
 			}
 			if i == len(steps)-1 {
 				if ev.failed {
-					return fmt.Errorf("resumption failed: %s", r)
+					p.c = c
+					return false, nil
 				}
 				if !ev.resumed {
 					attrs, kids = "", ""
 					continue
 				}
 				p.h += uint64(ev.stanzas)
-				p.tl.set(func(tl *tally) { tl.resumed = true })
 			}
 			if strings.Contains(r, s.want) {
 				found = true
@@ -592,14 +607,40 @@ func (p *boshPage) resume() error {
 			attrs, kids = "", ""
 		}
 		if !found {
-			return fmt.Errorf("new session %s: no %q in five responses", c.sid, s.want)
+			return false, fmt.Errorf("new session %s: no %q in five responses", c.sid, s.want)
 		}
 	}
-	if !strings.HasPrefix(c.sid, "a2.") {
-		return fmt.Errorf("came back to %s, not a2", c.sid)
-	}
 	p.c = c
-	return nil
+	return true, nil
+}
+
+// until posts kids and polls until the tally has the message body, counting
+// what comes.
+func (p *boshPage) until(t *testing.T, kids, body string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !p.tl.has(body) {
+		if time.Now().After(deadline) {
+			t.Fatalf("BOSH client %s: no message %q within 30s", p.tl.marker, body)
+		}
+		p.c.rid++
+		r, err := p.c.postAt(p.c.rid, "", kids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kids = ""
+		ev, err := p.read(r, p.previd != "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.terminate != "" {
+			t.Fatalf("BOSH client %s: terminated (%s) waiting for %q", p.tl.marker, ev.terminate, body)
+		}
+		p.h += uint64(ev.stanzas)
+		if ev.askedAck {
+			kids = fmt.Sprintf(`<a xmlns="urn:xmpp:sm:3" h="%d"/>`, p.h)
+		}
+	}
 }
 
 // ---------------------------------------------------------------- JSON
@@ -661,6 +702,26 @@ func (p *jsonPage) take(a jsonAnswer, before uint64) (closed string, err error) 
 		}
 	}
 	return closed, nil
+}
+
+// until polls, sending frames first, until the tally has the message body.
+func (p *jsonPage) until(t *testing.T, body string, frames ...string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !p.tl.has(body) {
+		if time.Now().After(deadline) {
+			t.Fatalf("JSON page %s: no message %q within 30s", p.tl.marker, body)
+		}
+		before := p.c.ack
+		a, err := p.c.post(frames...)
+		frames = nil
+		if err != nil || a.Status != http.StatusOK {
+			t.Fatalf("JSON page %s: poll: %+v %v", p.tl.marker, a, err)
+		}
+		if closed, err := p.take(a, before); err != nil || closed != "" {
+			t.Fatalf("JSON page %s: waiting for %q: closed %q, %v", p.tl.marker, body, closed, err)
+		}
+	}
 }
 
 func (p *jsonPage) login(t *testing.T, user, domain, resource string) {
