@@ -27,6 +27,13 @@ type jsonAnswer struct {
 	Frames []json.RawMessage `json:"frames"`
 	Kind   string            `json:"kind"`
 	Code   string            `json:"code"`
+	// Acked is the latest confirmation of the page's own frames, on a
+	// session with stream management.
+	Acked *struct {
+		N uint64 `json:"n"`
+		H uint64 `json:"h"`
+	} `json:"acked"`
+	Resumed json.RawMessage `json:"resumed"` // the answer to a resume post
 }
 
 // jsonHTTP is a JSON API page over long-poll (POST base/poll) or Server-

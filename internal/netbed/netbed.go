@@ -3,7 +3,8 @@
 // Prosody servers (a.test, b.test) and an ejabberd (c.test), federated, each
 // with a bridge, a cluster of two bridges of
 // a.test (a1, a2), and HAProxy and nginx each doing round-robin in front
-// of them.
+// of them; with Options.EjabberdCluster, a second ejabberd node joined to
+// the first in a cluster, with a bridge of its own (c2).
 //
 // It needs root and "ip netns": without them Start skips the test, saying
 // why. Everything else missing (prosody, ejabberd, haproxy, nginx, openssl,
@@ -21,6 +22,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -40,14 +44,29 @@ type Testbed struct {
 	A2URL       string
 	B1URL       string
 	C1URL       string // in front of ejabberd (c.test)
+	C2URL       string // in front of the second ejabberd node, with Options.EjabberdCluster
 	CAFile      string // the testbed CA, which signed a.test and b.test
 
 	script string
 }
 
+// Options are what a test asks of a testbed beyond the usual one.
+type Options struct {
+	// EjabberdCluster adds box c2: a second ejabberd node serving c.test,
+	// joined to box c's with join_cluster, and the bridge c2 in front of
+	// it (C2URL).
+	EjabberdCluster bool
+}
+
 // Start starts a testbed, stopped when the test ends, or skips the test
 // when the machine cannot run one.
 func Start(t testing.TB) *Testbed {
+	t.Helper()
+	return StartWith(t, Options{})
+}
+
+// StartWith starts a testbed with opts, as Start does.
+func StartWith(t testing.TB, opts Options) *Testbed {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("netbed: the multi-box testbed needs root (network namespaces); skipped")
@@ -69,7 +88,11 @@ func Start(t testing.TB) *Testbed {
 	tb := &Testbed{Dir: filepath.Join(dir, "bed"), script: filepath.Join(root, "scripts", "netns-testbed.sh")}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	out, err := tb.run(ctx, []string{"XMPPBRIDGE=" + bin, "NETBED_OWNER_PID=" + strconv.Itoa(os.Getpid())}, "start", tb.Dir)
+	env := []string{"XMPPBRIDGE=" + bin, "NETBED_OWNER_PID=" + strconv.Itoa(os.Getpid())}
+	if opts.EjabberdCluster {
+		env = append(env, "NETBED_EJABBERD_CLUSTER=1")
+	}
+	out, err := tb.run(ctx, env, "start", tb.Dir)
 	t.Cleanup(tb.Stop)
 	if err != nil {
 		t.Fatalf("netbed: %v", err)
@@ -81,10 +104,13 @@ func Start(t testing.TB) *Testbed {
 			kv[k] = v
 		}
 	}
-	tb.NginxURL, tb.C1URL = kv["NGINX_URL"], kv["C1_URL"]
+	tb.NginxURL, tb.C1URL, tb.C2URL = kv["NGINX_URL"], kv["C1_URL"], kv["C2_URL"]
 	tb.BalancerURL, tb.A1URL, tb.A2URL, tb.B1URL, tb.CAFile = kv["BALANCER_URL"], kv["A1_URL"], kv["A2_URL"], kv["B1_URL"], kv["CA_FILE"]
 	if tb.BalancerURL == "" || tb.NginxURL == "" || tb.C1URL == "" || tb.A1URL == "" || tb.A2URL == "" || tb.B1URL == "" || tb.CAFile == "" {
 		t.Fatalf("netbed: the script printed no complete set of addresses:\n%s", out)
+	}
+	if opts.EjabberdCluster && tb.C2URL == "" {
+		t.Fatalf("netbed: no C2_URL from the script:\n%s", out)
 	}
 	return tb
 }
@@ -95,6 +121,80 @@ func (tb *Testbed) Kill(node string) error {
 	defer cancel()
 	_, err := tb.run(ctx, nil, "kill", tb.Dir, node)
 	return err
+}
+
+// Term sends SIGTERM to the bridge node, which drains and exits by itself
+// (see Running).
+func (tb *Testbed) Term(node string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := tb.run(ctx, nil, "term", tb.Dir, node)
+	return err
+}
+
+// Running reports whether the process of the bridge node is still there.
+func (tb *Testbed) Running(node string) bool {
+	b, err := os.ReadFile(filepath.Join(tb.Dir, node+".pid"))
+	if err != nil {
+		return false
+	}
+	stat, err := os.ReadFile(filepath.Join("/proc", strings.TrimSpace(string(b)), "stat"))
+	if err != nil {
+		return false
+	}
+	// "pid (comm) S ...": a zombie is gone too.
+	_, rest, _ := strings.Cut(string(stat), ") ")
+	return !strings.HasPrefix(rest, "Z")
+}
+
+// HAProxy sends one command to the balancer's runtime API (its stats
+// socket) and returns the answer, as "disable server xmppbridge/a2".
+func (tb *Testbed) HAProxy(command string) (string, error) {
+	c, err := net.DialTimeout("unix", filepath.Join(tb.Dir, "haproxy.sock"), 5*time.Second)
+	if err != nil {
+		return "", fmt.Errorf("netbed: HAProxy's socket: %w", err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, command+"\n"); err != nil {
+		return "", fmt.Errorf("netbed: HAProxy %q: %w", command, err)
+	}
+	b, err := io.ReadAll(c)
+	if err != nil {
+		return "", fmt.Errorf("netbed: HAProxy %q: %w", command, err)
+	}
+	return string(b), nil
+}
+
+// Down makes the box die (a, a2, b, c or c2): everything in it, its XMPP
+// server and its bridge, is killed with SIGKILL, and its link cut.
+func (tb *Testbed) Down(box string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := tb.run(ctx, nil, "down", tb.Dir, box)
+	return err
+}
+
+// Ejabberd calls command of mod_http_api on the ejabberd node of box (c
+// or c2) with the JSON args, and returns the answer's body.
+func (tb *Testbed) Ejabberd(box, command, args string) (string, error) {
+	sock := filepath.Join(tb.Dir, box, "api.sock")
+	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+		},
+	}}
+	defer hc.CloseIdleConnections()
+	res, err := hc.Post("http://localhost/api/"+command, "application/json", strings.NewReader(args))
+	if err != nil {
+		return "", fmt.Errorf("netbed: ejabberd of box %s: %s: %w", box, command, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err == nil && res.StatusCode != http.StatusOK {
+		err = fmt.Errorf("netbed: ejabberd of box %s: %s %s: %d %s", box, command, args, res.StatusCode, b)
+	}
+	return string(b), err
 }
 
 // Cut cuts the link of the box of the bridge node (a1, a2, b1 or c1): its
