@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/xmppbridge/xmppbridge/bridge"
+	"github.com/xmppbridge/xmppbridge/internal/bufpool"
 	"github.com/xmppbridge/xmppbridge/internal/httphold"
 	"github.com/xmppbridge/xmppbridge/internal/longpoll"
 	"github.com/xmppbridge/xmppbridge/internal/origin"
@@ -238,16 +239,16 @@ func (h *Handler) serveHTTP(w http.ResponseWriter, r *http.Request) outcome {
 		// may be compressed.
 		return h.failed("", false, badRequest(bridge.ReasonBadFormat, "Content-Encoding "+ce+" is not accepted"))
 	}
-	bp := getBuffer()
+	bp := bufpool.Get()
 	var err error
 	*bp, err = httphold.ReadBody(w, r, *bp, h.cfg.MaxBodyBytes, 512, h.cfg.WriteTimeout)
 	switch {
 	case errors.Is(err, httphold.ErrTooLarge):
 		sid, legacy := peek(*bp)
-		putBuffer(bp)
+		bufpool.Put(bp)
 		return h.failed(sid, legacy, tooLarge(h.cfg.MaxBodyBytes))
 	case err != nil:
-		putBuffer(bp)
+		bufpool.Put(bp)
 		// The connection broke, or the body came too slowly, and is
 		// closed. That request never arrived as far as the session is
 		// concerned: the client may send it again (XEP-0124 §14.3), so
@@ -258,7 +259,7 @@ func (h *Handler) serveHTTP(w http.ResponseWriter, r *http.Request) outcome {
 	rb, refused := h.parse(*bp)
 	// Nothing parsed aliases the read buffer: it goes back before the
 	// request is held, so held requests keep none.
-	putBuffer(bp)
+	bufpool.Put(bp)
 	if refused != nil {
 		return *refused
 	}
@@ -512,19 +513,4 @@ func newSID() string {
 // tooLarge is the refusal of a body over the limit.
 func tooLarge(max int) *bindError {
 	return &bindError{reason: bridge.ReasonTooBig, text: "request body over " + strconv.Itoa(max) + " bytes"}
-}
-
-var bufferPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
-
-// maxPooled is the largest buffer kept for reuse.
-const maxPooled = 64 << 10
-
-func getBuffer() *[]byte { return bufferPool.Get().(*[]byte) }
-
-func putBuffer(bp *[]byte) {
-	if cap(*bp) > maxPooled {
-		return
-	}
-	*bp = (*bp)[:0]
-	bufferPool.Put(bp)
 }

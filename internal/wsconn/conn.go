@@ -12,6 +12,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/xmppbridge/xmppbridge/internal/bufpool"
 	"github.com/xmppbridge/xmppbridge/internal/netwait"
 	"github.com/xmppbridge/xmppbridge/xmppclient"
 )
@@ -335,7 +336,7 @@ func (c *Conn) readLoop(ready bool) {
 			continue
 		}
 		c.f.Message(typ, *bp, nil)
-		putBuffer(bp)
+		bufpool.Put(bp)
 	}
 }
 
@@ -371,15 +372,10 @@ func TimedOut(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-var bufferPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
-
-// maxPooled is the largest buffer kept for reuse.
-const maxPooled = 64 << 10
-
 // readMessage reads one message into a pooled buffer, refusing one over
 // max bytes.
 func readMessage(r io.Reader, max int) (*[]byte, error) {
-	bp := bufferPool.Get().(*[]byte)
+	bp := bufpool.Get()
 	b := (*bp)[:0]
 	for {
 		if len(b) == cap(b) {
@@ -389,7 +385,7 @@ func readMessage(r io.Reader, max int) (*[]byte, error) {
 		b = b[:len(b)+n]
 		if len(b) > max {
 			*bp = b[:0]
-			putBuffer(bp)
+			bufpool.Put(bp)
 			return nil, ErrTooBig
 		}
 		if err == io.EOF {
@@ -398,16 +394,8 @@ func readMessage(r io.Reader, max int) (*[]byte, error) {
 		}
 		if err != nil {
 			*bp = b[:0]
-			putBuffer(bp)
+			bufpool.Put(bp)
 			return nil, err
 		}
 	}
-}
-
-func putBuffer(bp *[]byte) {
-	if cap(*bp) > maxPooled {
-		return
-	}
-	*bp = (*bp)[:0]
-	bufferPool.Put(bp)
 }
