@@ -49,9 +49,11 @@ type Config struct {
 	// as "Authorization: Bearer <secret>". Empty: prebinding is off (404).
 	PrebindSecret string
 	// PrebindBOSH, if set, serves prebind requests with "bosh": true: it
-	// logs in a BOSH session for Strophe.js/Converse.js attach and returns
-	// its full JID, sid and the next rid. Nil refuses them.
-	PrebindBOSH func(ctx context.Context, jid, password, resource string) (fullJID, sid string, rid uint64, err error)
+	// opens a BOSH session logged in as the request's account, which the
+	// Handler has checked (bosh.Handler.Prebind), for Strophe.js or
+	// Converse.js to attach to. An error wrapping a *bridge.CloseError is
+	// answered as a failed login is. Nil refuses them.
+	PrebindBOSH func(ctx context.Context, a Account) (BOSHPrebound, error)
 	// TokenTTL is how long a prebind token may wait to be redeemed. Zero
 	// means 60 seconds.
 	TokenTTL time.Duration

@@ -326,8 +326,6 @@ func rootHandler(cfg *Config) http.Handler {
 	})
 }
 
-// prebindBOSH lets the JSON API's prebind endpoint open BOSH sessions for
-// Strophe.js and Converse.js to attach to.
 // resumeWindow is the [json] resume keys as jsonapi takes them: a
 // negative window is no resumption.
 func resumeWindow(j JSONConfig) time.Duration {
@@ -337,19 +335,15 @@ func resumeWindow(j JSONConfig) time.Duration {
 	return j.ResumeWindow.Duration
 }
 
-func prebindBOSH(bh *bosh.Handler) func(ctx context.Context, jid, password, resource string) (string, string, uint64, error) {
-	return func(ctx context.Context, jid, password, resource string) (string, string, uint64, error) {
-		local, domain, ok := strings.Cut(jid, "@")
-		if !ok || local == "" || domain == "" {
-			return "", "", 0, &bridge.CloseError{Reason: bridge.ReasonNotAuthorized, Text: "not a bare JID"}
-		}
-		p, err := bh.Prebind(ctx, bosh.PrebindRequest{To: strings.ToLower(domain), Credentials: xmppclient.Credentials{
-			Username: local, Password: password, Resource: resource,
-		}})
+// prebindBOSH lets the JSON API's prebind endpoint open BOSH sessions for
+// Strophe.js and Converse.js to attach to, as the account it checked.
+func prebindBOSH(bh *bosh.Handler) func(context.Context, jsonapi.Account) (jsonapi.BOSHPrebound, error) {
+	return func(ctx context.Context, a jsonapi.Account) (jsonapi.BOSHPrebound, error) {
+		p, err := bh.Prebind(ctx, bosh.PrebindRequest{To: a.Domain, Credentials: a.Credentials})
 		if err != nil {
-			return "", "", 0, err
+			return jsonapi.BOSHPrebound{}, err
 		}
-		return p.JID, p.SID, p.NextRID(), nil
+		return jsonapi.BOSHPrebound{JID: p.JID, SID: p.SID, RID: p.NextRID()}, nil
 	}
 }
 
