@@ -26,6 +26,11 @@ import (
 type Config struct {
 	// Hub opens the upstream sessions. Required.
 	Hub *bridge.Hub
+	// BaseContext is the context that the opening of every session
+	// derives from (its dial, and a prebound one's login) besides its
+	// request's: when it is done, those under way stop, as when Shutdown
+	// gives up waiting. Nil means context.Background().
+	BaseContext context.Context
 	// CheckOrigin says whether a browser Origin may use the endpoint; an
 	// allowed Origin is echoed in Access-Control-Allow-Origin. Nil allows
 	// requests without an Origin header and same-origin requests (the
@@ -120,7 +125,7 @@ type Handler struct {
 	// now reads the clock for the request-frequency rules (XEP-0124 §11,
 	// §12); tests replace it. Timers use the real clock.
 	now    func() time.Time
-	ctx    context.Context // cancelled when Shutdown gives up waiting
+	ctx    context.Context // from BaseContext; cancelled when Shutdown gives up waiting
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // requests being served
 
@@ -131,6 +136,9 @@ type Handler struct {
 
 // New returns a Handler.
 func New(cfg Config) *Handler {
+	if cfg.BaseContext == nil {
+		cfg.BaseContext = context.Background()
+	}
 	if cfg.CheckOrigin == nil {
 		cfg.CheckOrigin = origin.Same
 	}
@@ -162,7 +170,7 @@ func New(cfg Config) *Handler {
 		cfg.WriteTimeout = DefaultWriteTimeout
 	}
 	h := &Handler{cfg: cfg, now: time.Now, sessions: make(map[string]*session)}
-	h.ctx, h.cancel = context.WithCancel(context.Background())
+	h.ctx, h.cancel = context.WithCancel(cfg.BaseContext)
 	return h
 }
 

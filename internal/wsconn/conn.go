@@ -26,6 +26,10 @@ var ErrTooBig = errors.New("wsconn: message over the size limit")
 
 // Config configures a Server. Zero values mean the defaults given.
 type Config struct {
+	// BaseContext bounds what the connections wait on (their closing
+	// handshakes): when it is done, they are cut, as by Cut. Nil means
+	// context.Background().
+	BaseContext context.Context
 	// PingInterval is how often an idle connection is pinged; a browser
 	// silent for twice as long is gone. Zero means 30 seconds.
 	PingInterval time.Duration
@@ -84,8 +88,11 @@ func NewServer(cfg Config) *Server {
 	if cfg.MaxMessage <= 0 {
 		cfg.MaxMessage = xmppclient.DefaultMaxStanzaBytes
 	}
+	if cfg.BaseContext == nil {
+		cfg.BaseContext = context.Background()
+	}
 	s := &Server{cfg: cfg}
-	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.ctx, s.cancel = context.WithCancel(cfg.BaseContext)
 	s.upgrader = websocket.Upgrader{
 		HandshakeTimeout: cfg.WriteTimeout,
 		// Zero: the upgrader reads through the buffered reader the hijack
