@@ -40,8 +40,8 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request, rb *body) outco
 	return outcome{held: held}
 }
 
-// open opens s's bridge session. The dial stops when ctx is done or
-// Shutdown gives up waiting.
+// open opens s's bridge session. The dial stops when ctx is done, or
+// Config.BaseContext, or Shutdown gives up waiting.
 func (h *Handler) open(ctx context.Context, s *session, req bridge.OpenRequest) (*bridge.Session, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	stop := context.AfterFunc(h.ctx, cancel)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/xmppbridge/xmppbridge/bridge"
+	"github.com/xmppbridge/xmppbridge/internal/bufpool"
 	"github.com/xmppbridge/xmppbridge/internal/httphold"
 	"github.com/xmppbridge/xmppbridge/internal/longpoll"
 	"github.com/xmppbridge/xmppbridge/internal/origin"
@@ -25,6 +26,11 @@ import (
 type Config struct {
 	// Hub opens the upstream sessions. Required.
 	Hub *bridge.Hub
+	// BaseContext is the context that the opening of every session
+	// derives from (its dial, and a prebound one's login) besides its
+	// request's: when it is done, those under way stop, as when Shutdown
+	// gives up waiting. Nil means context.Background().
+	BaseContext context.Context
 	// CheckOrigin says whether a browser Origin may use the endpoint; an
 	// allowed Origin is echoed in Access-Control-Allow-Origin. Nil allows
 	// requests without an Origin header and same-origin requests (the
@@ -119,7 +125,7 @@ type Handler struct {
 	// now reads the clock for the request-frequency rules (XEP-0124 §11,
 	// §12); tests replace it. Timers use the real clock.
 	now    func() time.Time
-	ctx    context.Context // cancelled when Shutdown gives up waiting
+	ctx    context.Context // from BaseContext; cancelled when Shutdown gives up waiting
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // requests being served
 
@@ -130,6 +136,9 @@ type Handler struct {
 
 // New returns a Handler.
 func New(cfg Config) *Handler {
+	if cfg.BaseContext == nil {
+		cfg.BaseContext = context.Background()
+	}
 	if cfg.CheckOrigin == nil {
 		cfg.CheckOrigin = origin.Same
 	}
@@ -161,7 +170,7 @@ func New(cfg Config) *Handler {
 		cfg.WriteTimeout = DefaultWriteTimeout
 	}
 	h := &Handler{cfg: cfg, now: time.Now, sessions: make(map[string]*session)}
-	h.ctx, h.cancel = context.WithCancel(context.Background())
+	h.ctx, h.cancel = context.WithCancel(cfg.BaseContext)
 	return h
 }
 
@@ -238,16 +247,16 @@ func (h *Handler) serveHTTP(w http.ResponseWriter, r *http.Request) outcome {
 		// may be compressed.
 		return h.failed("", false, badRequest(bridge.ReasonBadFormat, "Content-Encoding "+ce+" is not accepted"))
 	}
-	bp := getBuffer()
+	bp := bufpool.Get()
 	var err error
 	*bp, err = httphold.ReadBody(w, r, *bp, h.cfg.MaxBodyBytes, 512, h.cfg.WriteTimeout)
 	switch {
 	case errors.Is(err, httphold.ErrTooLarge):
 		sid, legacy := peek(*bp)
-		putBuffer(bp)
+		bufpool.Put(bp)
 		return h.failed(sid, legacy, tooLarge(h.cfg.MaxBodyBytes))
 	case err != nil:
-		putBuffer(bp)
+		bufpool.Put(bp)
 		// The connection broke, or the body came too slowly, and is
 		// closed. That request never arrived as far as the session is
 		// concerned: the client may send it again (XEP-0124 §14.3), so
@@ -258,7 +267,7 @@ func (h *Handler) serveHTTP(w http.ResponseWriter, r *http.Request) outcome {
 	rb, refused := h.parse(*bp)
 	// Nothing parsed aliases the read buffer: it goes back before the
 	// request is held, so held requests keep none.
-	putBuffer(bp)
+	bufpool.Put(bp)
 	if refused != nil {
 		return *refused
 	}
@@ -512,19 +521,4 @@ func newSID() string {
 // tooLarge is the refusal of a body over the limit.
 func tooLarge(max int) *bindError {
 	return &bindError{reason: bridge.ReasonTooBig, text: "request body over " + strconv.Itoa(max) + " bytes"}
-}
-
-var bufferPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
-
-// maxPooled is the largest buffer kept for reuse.
-const maxPooled = 64 << 10
-
-func getBuffer() *[]byte { return bufferPool.Get().(*[]byte) }
-
-func putBuffer(bp *[]byte) {
-	if cap(*bp) > maxPooled {
-		return
-	}
-	*bp = (*bp)[:0]
-	bufferPool.Put(bp)
 }

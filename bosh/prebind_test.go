@@ -267,6 +267,28 @@ func TestPrebindShutdown(t *testing.T) {
 	}
 }
 
+// TestBaseContext: a session opens under Config.BaseContext; when it is
+// done, an open under way stops, though its request's context is not.
+func TestBaseContext(t *testing.T) {
+	reached := make(chan struct{}, 1)
+	up := fakexmpp.Start(t, fakexmpp.Silent(reached))
+	base, cut := context.WithCancel(context.Background())
+	defer cut()
+	e := newEnv(t, up.Addr, Config{BaseContext: base})
+	go func() {
+		<-reached
+		cut()
+	}()
+	_, err := e.h.Prebind(context.Background(), PrebindRequest{To: "localhost", Credentials: alice})
+	var ce *bridge.CloseError
+	if !errors.As(err, &ce) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("Prebind: %v, want a CloseError for the cancelled open", err)
+	}
+	if e.h.Len() != 0 || e.hub.Len() != 0 {
+		t.Errorf("sessions left: %d in the handler, %d in the hub", e.h.Len(), e.hub.Len())
+	}
+}
+
 func TestJID(t *testing.T) {
 	up := fakexmpp.Start(t, fakexmpp.Echo)
 	e := newEnv(t, up.Addr, Config{})

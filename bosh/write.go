@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/xmppbridge/xmppbridge/internal/bufpool"
 	"github.com/xmppbridge/xmppbridge/internal/httphold"
 )
 
@@ -103,7 +104,7 @@ func compress(body []byte) *bytes.Buffer {
 }
 
 func putZipBuffer(zb *bytes.Buffer) {
-	if zb.Cap() > maxPooled {
+	if zb.Cap() > bufpool.MaxKept {
 		return
 	}
 	zipBuffers.Put(zb)

@@ -46,7 +46,8 @@ func serve(t *testing.T, cfg Config) (string, *Handler) {
 }
 
 // serveAt runs a Handler in front of the XMPP server at addr (plaintext,
-// domain localhost) and returns its base URL (http://…/json).
+// domain localhost), or of cfg.Hub if set, and returns its base URL
+// (http://…/json).
 func serveAt(t *testing.T, cfg Config, addr string) (string, *Handler) {
 	t.Helper()
 	b := startBridge(t, cfg, addr)
@@ -65,10 +66,12 @@ type testBridge struct {
 
 func startBridge(t *testing.T, cfg Config, addr string) *testBridge {
 	t.Helper()
-	hub := bridge.New(bridge.Config{Upstream: func(domain string) (xmppclient.Config, error) {
-		return xmppclient.Config{Domain: domain, Addr: addr, Security: xmppclient.Plaintext}, nil
-	}})
-	cfg.Hub = hub
+	if cfg.Hub == nil {
+		cfg.Hub = bridge.New(bridge.Config{Upstream: func(domain string) (xmppclient.Config, error) {
+			return xmppclient.Config{Domain: domain, Addr: addr, Security: xmppclient.Plaintext}, nil
+		}})
+	}
+	hub := cfg.Hub
 	if cfg.PrebindSecret == "" {
 		cfg.PrebindSecret = prebindSecret
 	}

@@ -39,6 +39,12 @@ const (
 type Config struct {
 	// Hub opens the upstream sessions. Required.
 	Hub *bridge.Hub
+	// BaseContext is the context that the opening of every session
+	// derives from (its dial and login, or the resume of another
+	// bridge's): when it is done, those under way stop, and so do the
+	// WebSockets' closing handshakes, as when Shutdown ends. Nil means
+	// context.Background().
+	BaseContext context.Context
 	// CheckOrigin says whether a browser Origin may connect. Nil allows
 	// requests without an Origin header and same-origin requests.
 	CheckOrigin func(r *http.Request) bool
@@ -49,9 +55,11 @@ type Config struct {
 	// as "Authorization: Bearer <secret>". Empty: prebinding is off (404).
 	PrebindSecret string
 	// PrebindBOSH, if set, serves prebind requests with "bosh": true: it
-	// logs in a BOSH session for Strophe.js/Converse.js attach and returns
-	// its full JID, sid and the next rid. Nil refuses them.
-	PrebindBOSH func(ctx context.Context, jid, password, resource string) (fullJID, sid string, rid uint64, err error)
+	// opens a BOSH session logged in as the request's account, which the
+	// Handler has checked (bosh.Handler.Prebind), for Strophe.js or
+	// Converse.js to attach to. An error wrapping a *bridge.CloseError is
+	// answered as a failed login is. Nil refuses them.
+	PrebindBOSH func(ctx context.Context, a Account) (BOSHPrebound, error)
 	// TokenTTL is how long a prebind token may wait to be redeemed. Zero
 	// means 60 seconds.
 	TokenTTL time.Duration
@@ -110,7 +118,7 @@ type Config struct {
 type Handler struct {
 	cfg    Config
 	ws     *wsconn.Server  // the WebSockets' machinery and goroutines
-	ctx    context.Context // cancelled when Shutdown begins
+	ctx    context.Context // from BaseContext; cancelled when Shutdown ends
 	cancel context.CancelFunc
 	tokens tokens
 	stats  resumeStats // stats.go
@@ -164,6 +172,9 @@ func New(cfg Config) *Handler {
 	if cfg.CheckOrigin == nil {
 		cfg.CheckOrigin = origin.Same
 	}
+	if cfg.BaseContext == nil {
+		cfg.BaseContext = context.Background()
+	}
 	if len(cfg.ResumeKey) == 0 {
 		cfg.ResumeKey = newResumeKey()
 	}
@@ -172,8 +183,9 @@ func New(cfg Config) *Handler {
 		cfg.ResumeWindow = DefaultResumeWindow
 	}
 	h := &Handler{cfg: cfg, aead: aead, sessions: make(map[string]*session), sockets: make(map[*session]*wsConn), byKey: make(map[[16]byte]*session), adopting: make(map[[16]byte]bool)}
-	h.ctx, h.cancel = context.WithCancel(context.Background())
+	h.ctx, h.cancel = context.WithCancel(cfg.BaseContext)
 	h.ws = wsconn.NewServer(wsconn.Config{
+		BaseContext:  cfg.BaseContext,
 		PingInterval: cfg.PingInterval,
 		WriteTimeout: cfg.WriteTimeout,
 		// The limit is on stanzas as XML (send checks it, with a too-large

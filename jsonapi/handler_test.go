@@ -1,13 +1,17 @@
 package jsonapi
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/xmppbridge/xmppbridge/bridge"
+	"github.com/xmppbridge/xmppbridge/internal/fakexmpp"
+	"github.com/xmppbridge/xmppbridge/xmppclient"
 )
 
 // errorOf decodes an error frame answer.
@@ -178,5 +182,31 @@ func TestSIDPrefix(t *testing.T) {
 	}
 	if sid := h.newSession("").sid; sid != "" {
 		t.Errorf("WebSocket sid %q, want none", sid)
+	}
+}
+
+// TestBaseContext: logins open under Config.BaseContext; when it is done, a
+// login under way stops, and the page hears that the server was not
+// reached.
+func TestBaseContext(t *testing.T) {
+	reached := make(chan struct{}, 1)
+	up := fakexmpp.Start(t, fakexmpp.Silent(reached))
+	base, cut := context.WithCancel(context.Background())
+	defer cut()
+	// Only the base context ends the login, not the dial timeout.
+	hub := bridge.New(bridge.Config{Upstream: func(domain string) (xmppclient.Config, error) {
+		return xmppclient.Config{Domain: domain, Addr: up.Addr, Security: xmppclient.Plaintext, DialTimeout: time.Hour}, nil
+	}})
+	url, _ := serveAt(t, Config{Hub: hub, BaseContext: base}, "")
+	ws := dialWS(t, url)
+	ws.send(t, login("alice"))
+	select {
+	case <-reached:
+	case <-time.After(frameTimeout):
+		t.Fatal("the login never reached the server")
+	}
+	cut()
+	if f := nextKind(t, ws, "error"); f.Code != errRemoteFailed || f.ID != "l1" {
+		t.Fatalf("login answer: %s", f.raw)
 	}
 }

@@ -77,6 +77,29 @@ func splitJID(jid string) (local, domain string, ok bool) {
 	return jid[:at], strings.ToLower(jid[at+1:]), true
 }
 
+// An Account is whom a bridge-side login logs in as: the jid of a login
+// frame or a prebind request, checked and split once by the JSON API (a
+// bare JID, user@domain, with no resource; the domain lower-cased),
+// with the password and resource that came with it.
+type Account struct {
+	// Domain is the JID's domain, the server's.
+	Domain string
+	// Credentials: Username is the JID's localpart; Password and
+	// Resource ("" lets the server choose) are the request's.
+	Credentials xmppclient.Credentials
+}
+
+// parseAccount checks and splits jid into the Account it names.
+func parseAccount(jid, password, resource string) (Account, *apiError) {
+	local, domain, ok := splitJID(jid)
+	if !ok {
+		return Account{}, &apiError{code: errBadValue, text: "jid: not a bare JID (user@domain)"}
+	}
+	return Account{Domain: domain, Credentials: xmppclient.Credentials{
+		Username: local, Password: password, Resource: resource,
+	}}, nil
+}
+
 // passwordAllowed says whether r may carry a password: over TLS, from
 // loopback, or anywhere when the config allows it.
 func (h *Handler) passwordAllowed(r *http.Request) bool {
@@ -119,7 +142,11 @@ func (h *Handler) login(ctx context.Context, passwordOK bool, f *loginFrame, s *
 	if !passwordOK {
 		return nil, &apiError{code: errEncryptionRequired, id: f.ID, text: "passwords are accepted only over TLS"}
 	}
-	if e := h.open(ctx, f.JID, f.Password, f.Resource, s); e != nil {
+	a, e := parseAccount(f.JID, f.Password, f.Resource)
+	if e == nil {
+		e = h.open(ctx, a, s)
+	}
+	if e != nil {
 		e.id = f.ID
 		return nil, e
 	}
@@ -218,17 +245,11 @@ func (h *Handler) resume(f *loginFrame) (*session, uint64, *apiError) {
 // stale token (bad-token).
 const raceWindow = 10 * time.Second
 
-// open logs s in upstream.
-func (h *Handler) open(ctx context.Context, jid, password, resource string, s *session) *apiError {
-	local, domain, ok := splitJID(jid)
-	if !ok {
-		return &apiError{code: errBadValue, text: "jid: not a bare JID (user@domain)"}
-	}
+// open logs s in upstream as a.
+func (h *Handler) open(ctx context.Context, a Account, s *session) *apiError {
 	ctx, cancel := context.WithCancel(ctx)
 	stop := context.AfterFunc(h.ctx, cancel)
-	bs, err := h.cfg.Hub.Open(ctx, bridge.OpenRequest{To: domain, Login: &xmppclient.Credentials{
-		Username: local, Password: password, Resource: resource,
-	}, StreamManagement: true}, s)
+	bs, err := h.cfg.Hub.Open(ctx, bridge.OpenRequest{To: a.Domain, Login: &a.Credentials, StreamManagement: true}, s)
 	stop()
 	cancel()
 	if err != nil {
@@ -236,7 +257,7 @@ func (h *Handler) open(ctx context.Context, jid, password, resource string, s *s
 		return loginError(err)
 	}
 	s.lp.Lock()
-	s.jid, s.domain = bs.JID(), domain // Open attached bs
+	s.jid, s.domain = bs.JID(), a.Domain // Open attached bs
 	s.smOn = bs.SM().On
 	s.lp.Unlock()
 	return nil

@@ -21,6 +21,18 @@ type prebindRequest struct {
 	BOSH     bool   `json:"bosh"`
 }
 
+// BOSHPrebound is a BOSH session that Config.PrebindBOSH opened, as a
+// client attaches to it (Strophe.js Connection.attach, Converse.js
+// prebind_url).
+type BOSHPrebound struct {
+	// JID is the full JID the server bound.
+	JID string
+	// SID is the BOSH session id.
+	SID string
+	// RID is the rid of the attaching client's first request.
+	RID uint64
+}
+
 // prebind serves a web application's backend: it logs a user in and
 // answers with a single-use token for any JSON transport, or with a BOSH
 // session to attach to.
@@ -77,26 +89,31 @@ func (h *Handler) prebind(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if req.BOSH && h.cfg.PrebindBOSH == nil {
+		h.reject(w, r, http.StatusNotFound, errItemNotFound, "BOSH prebinding is not served")
+		return
+	}
+	a, e := parseAccount(req.JID, req.Password, req.Resource)
+	if e != nil {
+		h.refuse(w, r, e, 0)
+		return
+	}
+
 	if req.BOSH {
-		if h.cfg.PrebindBOSH == nil {
-			h.reject(w, r, http.StatusNotFound, errItemNotFound, "BOSH prebinding is not served")
-			return
-		}
-		jid, sid, rid, err := h.cfg.PrebindBOSH(ctx, req.JID, req.Password, req.Resource)
+		p, err := h.cfg.PrebindBOSH(ctx, a)
 		if err != nil {
-			e := loginError(err)
-			h.refuse(w, r, e, 0)
+			h.refuse(w, r, loginError(err), 0)
 			return
 		}
-		out := jsonxlate.AppendString([]byte(`{"jid":`), jid)
-		out = jsonxlate.AppendString(append(out, `,"sid":`...), sid)
-		out = strconv.AppendUint(append(out, `,"rid":`...), rid, 10)
+		out := jsonxlate.AppendString([]byte(`{"jid":`), p.JID)
+		out = jsonxlate.AppendString(append(out, `,"sid":`...), p.SID)
+		out = strconv.AppendUint(append(out, `,"rid":`...), p.RID, 10)
 		writeJSON(w, http.StatusOK, append(out, '}'))
 		return
 	}
 
 	s := h.newSession("")
-	if e := h.open(ctx, req.JID, req.Password, req.Resource, s); e != nil {
+	if e := h.open(ctx, a, s); e != nil {
 		h.refuse(w, r, e, 0)
 		return
 	}

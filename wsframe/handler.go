@@ -22,6 +22,11 @@ const Subprotocol = "xmpp"
 type Config struct {
 	// Hub opens the upstream sessions. Required.
 	Hub *bridge.Hub
+	// BaseContext is the context that the opening of every session
+	// derives from (its dial): when it is done, those under way stop, and
+	// so do the closing handshakes, as when Shutdown gives up waiting. Nil
+	// means context.Background().
+	BaseContext context.Context
 	// CheckOrigin says whether a browser Origin may connect. Nil allows
 	// requests without an Origin header and same-origin requests (the
 	// Origin's host equals the request's Host).
@@ -53,7 +58,7 @@ type Config struct {
 type Handler struct {
 	cfg    Config
 	srv    *wsconn.Server  // the connections' machinery and goroutines
-	ctx    context.Context // cancelled when Shutdown gives up waiting
+	ctx    context.Context // from BaseContext; cancelled when Shutdown gives up waiting
 	cancel context.CancelFunc
 
 	mu      sync.Mutex
@@ -81,9 +86,13 @@ func New(cfg Config) *Handler {
 	if cfg.CheckOrigin == nil {
 		cfg.CheckOrigin = origin.Same
 	}
+	if cfg.BaseContext == nil {
+		cfg.BaseContext = context.Background()
+	}
 	h := &Handler{cfg: cfg, conns: make(map[*conn]struct{})}
-	h.ctx, h.cancel = context.WithCancel(context.Background())
+	h.ctx, h.cancel = context.WithCancel(cfg.BaseContext)
 	h.srv = wsconn.NewServer(wsconn.Config{
+		BaseContext:  cfg.BaseContext,
 		PingInterval: cfg.PingInterval,
 		WriteTimeout: cfg.WriteTimeout,
 		MaxMessage:   cfg.MaxStanzaBytes,

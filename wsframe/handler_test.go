@@ -26,12 +26,14 @@ type env struct {
 	url string
 }
 
+// newEnv serves a Handler in front of the server at upstreamAddr, or of
+// cfg.Hub if set.
 func newEnv(t testing.TB, upstreamAddr string, cfg Config) *env {
 	t.Helper()
-	hub := bridge.New(bridge.Config{Upstream: func(d string) (xmppclient.Config, error) {
-		return xmppclient.Config{Domain: d, Addr: upstreamAddr, Security: xmppclient.Plaintext}, nil
-	}})
-	cfg.Hub = hub
+	if cfg.Hub == nil {
+		cfg.Hub = bridge.New(bridge.Config{Upstream: plaintext(upstreamAddr, 0)})
+	}
+	hub := cfg.Hub
 	h := New(cfg)
 	srv := httptest.NewServer(h)
 	t.Cleanup(func() {
@@ -42,6 +44,14 @@ func newEnv(t testing.TB, upstreamAddr string, cfg Config) *env {
 		srv.Close()
 	})
 	return &env{hub: hub, h: h, srv: srv, url: "ws" + strings.TrimPrefix(srv.URL, "http")}
+}
+
+// plaintext is the Hub's rule for the test's server at addr: every domain
+// there, in plaintext, with the dial timeout given (0: the default).
+func plaintext(addr string, dialTimeout time.Duration) func(string) (xmppclient.Config, error) {
+	return func(d string) (xmppclient.Config, error) {
+		return xmppclient.Config{Domain: d, Addr: addr, Security: xmppclient.Plaintext, DialTimeout: dialTimeout}, nil
+	}
 }
 
 type client struct {
@@ -82,6 +92,19 @@ func (c *client) read() string {
 		c.t.Fatalf("message type %d, want text", typ)
 	}
 	return string(b)
+}
+
+// readToClose returns the text messages up to and with the first <close/>.
+func (c *client) readToClose() []string {
+	c.t.Helper()
+	var got []string
+	for {
+		m := c.read()
+		got = append(got, m)
+		if strings.HasPrefix(m, "<close") {
+			return got
+		}
+	}
 }
 
 // closeCode reads until the close frame and returns its code.
@@ -192,14 +215,7 @@ func TestBadInput(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			var got []string
-			for {
-				m := c.read()
-				got = append(got, m)
-				if strings.HasPrefix(m, "<close") {
-					break
-				}
-			}
+			got := c.readToClose()
 			if !strings.HasPrefix(got[0], "<open ") {
 				t.Fatalf("first message %s, want <open/>", got[0])
 			}
@@ -328,6 +344,24 @@ func TestShutdownDrainURI(t *testing.T) {
 	}
 }
 
+// TestBaseContext: streams open under Config.BaseContext; when it is done,
+// an open under way stops, and the browser hears that the server was not
+// reached.
+func TestBaseContext(t *testing.T) {
+	reached := make(chan struct{}, 1)
+	up := fakexmpp.Start(t, fakexmpp.Silent(reached))
+	base, cut := context.WithCancel(context.Background())
+	defer cut()
+	// Only the base context ends the open, not the dial timeout.
+	hub := bridge.New(bridge.Config{Upstream: plaintext(up.Addr, time.Hour)})
+	e := newEnv(t, "", Config{Hub: hub, BaseContext: base})
+	c := e.dial(t)
+	c.send(openFrame)
+	<-reached
+	cut()
+	expect(t, strings.Join(c.readToClose(), "\n"), "<remote-connection-failed ")
+}
+
 func TestShutdownSendsSystemShutdown(t *testing.T) {
 	up := fakexmpp.Start(t, fakexmpp.Echo)
 	e := newEnv(t, up.Addr, Config{})
@@ -344,15 +378,7 @@ func TestShutdownSendsSystemShutdown(t *testing.T) {
 		done <- e.h.Shutdown(ctx)
 	}()
 	for _, cl := range []*client{c, idle} {
-		var got []string
-		for {
-			m := cl.read()
-			got = append(got, m)
-			if strings.HasPrefix(m, "<close") {
-				break
-			}
-		}
-		expect(t, strings.Join(got, "\n"), "<system-shutdown ")
+		expect(t, strings.Join(cl.readToClose(), "\n"), "<system-shutdown ")
 		if code := cl.closeCode(); code != 1001 {
 			t.Fatalf("close code %d, want 1001", code)
 		}

@@ -152,8 +152,15 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 		sidPrefix = cfg.Cluster.Node + "."
 	}
 	checkOrigin := lv.checkOrigin
+	// The transports open their sessions under base, which the drain cuts
+	// when it runs out of time (as each handler's Shutdown then does) and
+	// run's return cuts at the latest. It keeps ctx's values but not its
+	// end: while the lame duck lasts, new sessions still open.
+	base, cut := context.WithCancel(context.WithoutCancel(ctx))
+	defer cut()
 	ws := wsframe.New(wsframe.Config{
 		Hub:            hub,
+		BaseContext:    base,
 		CheckOrigin:    checkOrigin,
 		MaxStanzaBytes: cfg.Limits.MaxStanzaBytes,
 		PingInterval:   cfg.WebSocket.PingInterval.Duration,
@@ -165,6 +172,7 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 	})
 	bh := bosh.New(bosh.Config{
 		Hub:              hub,
+		BaseContext:      base,
 		CheckOrigin:      checkOrigin,
 		AllowCredentials: cfg.BOSH.AllowCredentials,
 		CORSMaxAge:       cfg.BOSH.CORSMaxAge.Duration,
@@ -189,6 +197,7 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 	})
 	jh := jsonapi.New(jsonapi.Config{
 		Hub:                   hub,
+		BaseContext:           base,
 		CheckOrigin:           checkOrigin,
 		AllowInsecurePassword: cfg.JSON.AllowInsecurePassword,
 		PrebindSecret:         cfg.JSON.PrebindSecret,
@@ -284,6 +293,7 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 	log.Info("shutting down", "sessions", hub.Len(), "timeout", cfg.ShutdownTimeout.Duration)
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout.Duration)
 	defer cancel()
+	context.AfterFunc(sctx, cut)
 	// Stop accepting; hijacked WebSocket connections are the handler's to
 	// drain. Held BOSH requests are ordinary HTTP requests, which
 	// srv.Shutdown waits for, so it runs beside the drain that answers them:
@@ -326,8 +336,6 @@ func rootHandler(cfg *Config) http.Handler {
 	})
 }
 
-// prebindBOSH lets the JSON API's prebind endpoint open BOSH sessions for
-// Strophe.js and Converse.js to attach to.
 // resumeWindow is the [json] resume keys as jsonapi takes them: a
 // negative window is no resumption.
 func resumeWindow(j JSONConfig) time.Duration {
@@ -337,19 +345,15 @@ func resumeWindow(j JSONConfig) time.Duration {
 	return j.ResumeWindow.Duration
 }
 
-func prebindBOSH(bh *bosh.Handler) func(ctx context.Context, jid, password, resource string) (string, string, uint64, error) {
-	return func(ctx context.Context, jid, password, resource string) (string, string, uint64, error) {
-		local, domain, ok := strings.Cut(jid, "@")
-		if !ok || local == "" || domain == "" {
-			return "", "", 0, &bridge.CloseError{Reason: bridge.ReasonNotAuthorized, Text: "not a bare JID"}
-		}
-		p, err := bh.Prebind(ctx, bosh.PrebindRequest{To: strings.ToLower(domain), Credentials: xmppclient.Credentials{
-			Username: local, Password: password, Resource: resource,
-		}})
+// prebindBOSH lets the JSON API's prebind endpoint open BOSH sessions for
+// Strophe.js and Converse.js to attach to, as the account it checked.
+func prebindBOSH(bh *bosh.Handler) func(context.Context, jsonapi.Account) (jsonapi.BOSHPrebound, error) {
+	return func(ctx context.Context, a jsonapi.Account) (jsonapi.BOSHPrebound, error) {
+		p, err := bh.Prebind(ctx, bosh.PrebindRequest{To: a.Domain, Credentials: a.Credentials})
 		if err != nil {
-			return "", "", 0, err
+			return jsonapi.BOSHPrebound{}, err
 		}
-		return p.JID, p.SID, p.NextRID(), nil
+		return jsonapi.BOSHPrebound{JID: p.JID, SID: p.SID, RID: p.NextRID()}, nil
 	}
 }
 

@@ -3,6 +3,7 @@ package fakexmpp
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"sync"
@@ -164,6 +165,21 @@ func Echo(c *Conn) {
 		if err != nil {
 			return
 		}
+	}
+}
+
+// Silent returns a handler that reads the client's stream header, then
+// tells reached (once per connection: give it room for as many as the
+// test makes) and answers nothing, however long the client waits, until
+// the client goes: a server that hangs in the middle of an open.
+func Silent(reached chan<- struct{}) func(*Conn) {
+	return func(c *Conn) {
+		if _, err := c.Read(); err != nil {
+			return
+		}
+		reached <- struct{}{}
+		_ = c.SetReadDeadline(time.Time{})
+		_, _ = io.Copy(io.Discard, c.Conn)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/xmppbridge/xmppbridge/internal/bufpool"
 	"github.com/xmppbridge/xmppbridge/internal/netwait"
 )
 
@@ -200,10 +201,11 @@ func (h *Held) respond() {
 	resp := h.resp
 	keep := h.keepAlive && !resp.Close && !h.l.closed()
 	_ = h.nc.SetWriteDeadline(time.Now().Add(h.opt.WriteTimeout))
-	head := appendHead(getBuf(), resp, h.base, len(resp.Body), keep)
-	bufs := net.Buffers{head, resp.Body}
+	hp := bufpool.Get()
+	*hp = appendHead(*hp, resp, h.base, len(resp.Body), keep)
+	bufs := net.Buffers{*hp, resp.Body}
 	_, err := bufs.WriteTo(h.nc)
-	putBuf(head)
+	bufpool.Put(hp)
 	_ = h.nc.SetWriteDeadline(time.Time{})
 	h.done(keep && err == nil)
 }
@@ -319,15 +321,4 @@ func appendValue(b []byte, v string) []byte {
 		b = append(b, c)
 	}
 	return b
-}
-
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
-
-func getBuf() []byte { return (*bufPool.Get().(*[]byte))[:0] }
-
-func putBuf(b []byte) {
-	if cap(b) > 4096 {
-		return
-	}
-	bufPool.Put(&b)
 }

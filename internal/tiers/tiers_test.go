@@ -41,7 +41,7 @@ type row struct {
 const top = 4
 
 var rows = []row{
-	{tier: 0, pkgs: []string{"internal/xmlsplit", "internal/netwait", "internal/origin", "internal/health", "internal/discovery", "internal/limits", "web"}},
+	{tier: 0, pkgs: []string{"internal/xmlsplit", "internal/netwait", "internal/origin", "internal/bufpool", "internal/health", "internal/discovery", "internal/limits", "web"}},
 	{tier: 0, pkgs: []string{"internal/clientip"}, external: []string{"github.com/pires/go-proxyproto"}},
 	{tier: 1, pkgs: []string{"xmppclient"}, external: []string{"mellium.im/xmpp/dial", "mellium.im/xmpp/jid", "mellium.im/sasl"}},
 	{tier: 1, pkgs: []string{"jsonxlate"}},

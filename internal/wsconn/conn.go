@@ -12,6 +12,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/xmppbridge/xmppbridge/internal/bufpool"
 	"github.com/xmppbridge/xmppbridge/internal/netwait"
 	"github.com/xmppbridge/xmppbridge/xmppclient"
 )
@@ -25,6 +26,10 @@ var ErrTooBig = errors.New("wsconn: message over the size limit")
 
 // Config configures a Server. Zero values mean the defaults given.
 type Config struct {
+	// BaseContext bounds what the connections wait on (their closing
+	// handshakes): when it is done, they are cut, as by Cut. Nil means
+	// context.Background().
+	BaseContext context.Context
 	// PingInterval is how often an idle connection is pinged; a browser
 	// silent for twice as long is gone. Zero means 30 seconds.
 	PingInterval time.Duration
@@ -83,8 +88,11 @@ func NewServer(cfg Config) *Server {
 	if cfg.MaxMessage <= 0 {
 		cfg.MaxMessage = xmppclient.DefaultMaxStanzaBytes
 	}
+	if cfg.BaseContext == nil {
+		cfg.BaseContext = context.Background()
+	}
 	s := &Server{cfg: cfg}
-	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.ctx, s.cancel = context.WithCancel(cfg.BaseContext)
 	s.upgrader = websocket.Upgrader{
 		HandshakeTimeout: cfg.WriteTimeout,
 		// Zero: the upgrader reads through the buffered reader the hijack
@@ -335,7 +343,7 @@ func (c *Conn) readLoop(ready bool) {
 			continue
 		}
 		c.f.Message(typ, *bp, nil)
-		putBuffer(bp)
+		bufpool.Put(bp)
 	}
 }
 
@@ -371,15 +379,10 @@ func TimedOut(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-var bufferPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
-
-// maxPooled is the largest buffer kept for reuse.
-const maxPooled = 64 << 10
-
 // readMessage reads one message into a pooled buffer, refusing one over
 // max bytes.
 func readMessage(r io.Reader, max int) (*[]byte, error) {
-	bp := bufferPool.Get().(*[]byte)
+	bp := bufpool.Get()
 	b := (*bp)[:0]
 	for {
 		if len(b) == cap(b) {
@@ -389,7 +392,7 @@ func readMessage(r io.Reader, max int) (*[]byte, error) {
 		b = b[:len(b)+n]
 		if len(b) > max {
 			*bp = b[:0]
-			putBuffer(bp)
+			bufpool.Put(bp)
 			return nil, ErrTooBig
 		}
 		if err == io.EOF {
@@ -398,16 +401,8 @@ func readMessage(r io.Reader, max int) (*[]byte, error) {
 		}
 		if err != nil {
 			*bp = b[:0]
-			putBuffer(bp)
+			bufpool.Put(bp)
 			return nil, err
 		}
 	}
-}
-
-func putBuffer(bp *[]byte) {
-	if cap(*bp) > maxPooled {
-		return
-	}
-	*bp = (*bp)[:0]
-	bufferPool.Put(bp)
 }
