@@ -8,6 +8,7 @@ import (
 	"hash"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/xmppbridge/xmppbridge/internal/fakexmpp"
 	"github.com/xmppbridge/xmppbridge/internal/xmlsplit"
@@ -23,6 +24,7 @@ type saslServer struct {
 	session  string   // "": no session feature; "required"; "optional"
 	bindErr  string   // sent in answer to the bind iq instead of a result
 	after    string   // sent after the bind (and session) result
+	sm       string   // offers stream management and answers <enable/> with this
 	received chan string
 }
 
@@ -62,6 +64,9 @@ func (s *saslServer) handler(c *fakexmpp.Conn) {
 	case "optional":
 		feat += "<session xmlns='urn:ietf:params:xml:ns:xmpp-session'><optional/></session>"
 	}
+	if s.sm != "" {
+		feat += "<sm xmlns='urn:xmpp:sm:3'/>"
+	}
 	if c.Send(fakexmpp.Header("s2")+feat+"</stream:features>") != nil {
 		return
 	}
@@ -87,6 +92,15 @@ func (s *saslServer) handler(c *fakexmpp.Conn) {
 		}
 		s.received <- it.Raw
 		if c.Send("<iq type='result' id='xmppclient-session'/>") != nil {
+			return
+		}
+	}
+	if s.sm != "" {
+		if it, err = c.Read(); err != nil {
+			return
+		}
+		s.received <- it.Raw
+		if c.Send(s.sm) != nil {
 			return
 		}
 	}
@@ -160,6 +174,50 @@ func (s *saslServer) authenticate(c *fakexmpp.Conn, auth string) bool {
 		final = []byte("v=" + base64.StdEncoding.EncodeToString(make([]byte, fn().Size())))
 	}
 	return c.Send("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"+base64.StdEncoding.EncodeToString(final)+"</success>") == nil
+}
+
+// TestLoginStanzaBeforeEnabled: a stanza the server sends between the
+// bind and its answer to <enable/>, as a contact's message to the resource
+// just bound, is handed to the caller first, once, and Login finishes.
+// (It used to be kept where Next reads first, and enableSM read it back
+// for ever.)
+func TestLoginStanzaBeforeEnabled(t *testing.T) {
+	const early = "<message from='bob@localhost/x' to='alice@localhost/web' type='chat'><body>early</body></message>"
+	srv := saslServer{
+		mechs:    []string{"SCRAM-SHA-256"},
+		sm:       early + "<enabled xmlns='urn:xmpp:sm:3' id='sm1' resume='true'/>",
+		after:    "<message from='bob@localhost' id='after'><body>hi</body></message>",
+		received: make(chan string, 8),
+	}
+	cfg := Config{Domain: "localhost", Security: Plaintext, Addr: fakexmpp.Start(t, srv.handler).Addr, StreamManagement: true}
+	type result struct {
+		c   *Conn
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		c, err := Login(context.Background(), cfg, Credentials{Username: "alice", Password: "secret", Resource: "web"})
+		done <- result{c, err}
+	}()
+	var r result
+	select {
+	case r = <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Login did not return")
+	}
+	if r.err != nil {
+		t.Fatalf("Login: %v", r.err)
+	}
+	c := r.c
+	defer c.Close()
+	if sm := c.SM(); !sm.On || sm.ID != "sm1" {
+		t.Errorf("SM() %+v, want on with id sm1", sm)
+	}
+	for _, want := range []string{early, srv.after} {
+		if ev := nextT(t, c); string(ev.Data) != want {
+			t.Errorf("Next: %q, want %q", ev.Data, want)
+		}
+	}
 }
 
 func scramOf(name string) sasl.Mechanism {

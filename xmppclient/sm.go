@@ -87,6 +87,11 @@ func (c *Conn) enableSM(feat *xmlsplit.Element) error {
 	if err := c.writeNegotiating([]byte("<enable xmlns='" + nsSM3 + "' resume='true'/>")); err != nil {
 		return err
 	}
+	// What comes before the answer is kept aside until it is in: Next
+	// hands out c.early first, so keeping it there at once would read the
+	// same element back for ever.
+	var early []Event
+	defer func() { c.early = append(c.early, early...) }()
 	for {
 		ev, el, err := c.nextElement()
 		if err != nil {
@@ -101,7 +106,7 @@ func (c *Conn) enableSM(feat *xmlsplit.Element) error {
 		default:
 			// Sent before <enabled/>, so not counted by the server: the
 			// caller gets it first, unnumbered.
-			c.early = append(c.early, ev)
+			early = append(early, ev)
 		}
 	}
 }
