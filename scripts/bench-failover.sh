@@ -23,6 +23,7 @@
 #   TRANSPORTS         the JSON API's transports, default ws,sse,poll
 #   FAILOVER_FLAGS     more flags for the failover subcommand (-h)
 #   JSON=FILE          the results as JSON
+#   LOGDIR=DIR         keep the bridges' logs there (a1.log, a2.log)
 #   BRIDGE_BIN         a daemon binary to run instead of building ./cmd/xmppbridge
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -60,10 +61,12 @@ shift
 exec "$@" >"$log" 2>&1
 SH
 chmod +x "$dir/logged"
+logdir=${LOGDIR:-$dir}
+mkdir -p "$logdir"
 for node in a1 a2; do
 	BRIDGE_TOML=$(printf '[cluster]\nnode = "%s"\n[cluster.peers]\na1 = "http://127.0.0.1:%s"\na2 = "http://127.0.0.1:%s"' "$node" "$p1" "$p2")
 	if [ "$node" = a1 ]; then port_of=$p1; else port_of=$p2; fi
-	BRIDGE_TOML="$BRIDGE_TOML" BRIDGE_PORT=$port_of bench_bridge "$n" "$dir/logged" "$dir/$node.log"
+	BRIDGE_TOML="$BRIDGE_TOML" BRIDGE_PORT=$port_of bench_bridge "$n" "$dir/logged" "$logdir/$node.log"
 	if [ "$node" = a1 ]; then a1=$bridge; else a2=$bridge; fi
 done
 # The shipped example, on loopback.
@@ -86,6 +89,6 @@ status=0
 	${BEFORE:+-before "$BEFORE"} ${AFTER:+-after "$AFTER"} ${TRANSPORTS:+-transports "$TRANSPORTS"} \
 	${JSON:+-json "$JSON"} ${FAILOVER_FLAGS:-} || status=$?
 echo
-echo "a2's log: $(grep -c 'owner unreachable' "$dir/a2.log" || true) requests for a1's sessions answered by a2; other warnings and errors:"
-grep -v 'owner unreachable' "$dir/a2.log" | sed -e 's/^time=[^ ]* //' -e 's/ session=[0-9]*//' | cut -c1-300 | sort | uniq -c | sort -rn | head -20 || true
+echo "a2's log: $(grep -c 'owner unreachable' "$logdir/a2.log" || true) requests for a1's sessions answered by a2; other warnings and errors:"
+grep -v 'owner unreachable' "$logdir/a2.log" | sed -e 's/^time=[^ ]* //' -e 's/ session=[0-9]*//' | cut -c1-300 | sort | uniq -c | sort -rn | head -20 || true
 exit $status

@@ -15,6 +15,7 @@
 #                              [json] table, on BRIDGE_PORT if set;
 #                              sets port and bridge. Called again, it starts
 #                              another beside the first.
+#                              BRIDGE_LOG_LEVEL is its log_level (warn).
 #   bench_bridge_stop          stops every bridge started
 #   bench_path_flags PATH...   the load tool's flags for those paths; sets flags
 
@@ -63,7 +64,7 @@ bench_bridge() {
 	fi
 	cat >"$cfg" <<TOML
 listen = "127.0.0.1:0"
-log_level = "warn"
+log_level = "${BRIDGE_LOG_LEVEL:-warn}"
 allow_any_domain = false
 ${BRIDGE_TOP:-}
 [limits]

@@ -163,7 +163,8 @@ type pageBreak struct {
 	killed   bool          // its sid named the node killed (HTTP transports)
 	outcome  string        // "resumed", "relogin"
 	attempts int
-	why      string // the first failure of a relogin
+	why      string   // the failure that made it log in again
+	retried  []string // the failures of the attempts before the last
 }
 
 // failoverRun is the state of one run shared by its goroutines.
@@ -377,9 +378,10 @@ func (fr *failoverRun) recover(ctx context.Context, p *failPage, last int64, b *
 			b.outcome = "resumed"
 			return conn
 		}
+		b.retried = append(b.retried, failureCode(err))
 		var refused *errRefused
 		if errors.As(err, &refused) || time.Now().After(deadline) {
-			b.outcome, b.why = "relogin", err.Error()
+			b.outcome, b.why = "relogin", failureCode(err)
 			for ctx.Err() == nil && !fr.stopping.Load() {
 				if conn, err := fr.login(ctx, p); err == nil {
 					return conn
@@ -390,6 +392,22 @@ func (fr *failoverRun) recover(ctx context.Context, p *failPage, last int64, b *
 		}
 	}
 	return nil
+}
+
+// failureCode names a failed resume briefly, for the counts: the
+// bridge's refusal, an HTTP status, or the transport's failure.
+func failureCode(err error) string {
+	var r *errRefused
+	var ae *apiError
+	switch {
+	case errors.As(err, &r):
+		return "refused " + r.code
+	case errors.As(err, &ae) && ae.code != "":
+		return fmt.Sprintf("HTTP %d %s", ae.status, ae.code)
+	case errors.As(err, &ae):
+		return fmt.Sprintf("HTTP %d", ae.status)
+	}
+	return transportCode(err)
 }
 
 func (p *failPage) current() pageConn {
@@ -570,6 +588,7 @@ type failoverResults struct {
 	Stray        int64                `json:"stray"`
 	Load         [3]string            `json:"loadavg"` // at the start, at the kill, at the end
 	Relogins     map[string]int       `json:"relogin_causes,omitempty"`
+	Retries      map[string]int       `json:"retry_causes,omitempty"` // failed resume attempts by error
 	Problems     []string             `json:"problems,omitempty"`
 	Pass         bool                 `json:"pass"`
 }
@@ -604,7 +623,7 @@ type failoverTransport struct {
 
 func (fr *failoverRun) report() *failoverResults {
 	kill := time.Duration(fr.killAt.Load())
-	r := &failoverResults{Sessions: len(fr.pages), Rate: fr.cfg.rate, KillAt: kill.Seconds(), Stray: fr.stray.Load(), Relogins: map[string]int{}}
+	r := &failoverResults{Sessions: len(fr.pages), Rate: fr.cfg.rate, KillAt: kill.Seconds(), Stray: fr.stray.Load(), Relogins: map[string]int{}, Retries: map[string]int{}}
 	byKind := map[string]*failoverTransport{}
 	r.All = &failoverTransport{Transport: "all"}
 	var allTimes []time.Duration
@@ -642,6 +661,9 @@ func (fr *failoverRun) report() *failoverResults {
 			}
 			if b.outcome == "relogin" {
 				r.Relogins[b.why]++
+			}
+			for _, e := range b.retried {
+				r.Retries[e]++
 			}
 		}
 		if broken != nil {
@@ -752,6 +774,9 @@ func writeFailoverTables(w io.Writer, r *failoverResults) {
 	fmt.Fprintf(&b, "\nThe last page resumed %.2f s after the kill.", r.All.AllIn)
 	if len(r.Relogins) > 0 {
 		fmt.Fprintf(&b, " Logged in again after: %v.", r.Relogins)
+	}
+	if len(r.Retries) > 0 {
+		fmt.Fprintf(&b, " Resume attempts that failed: %v.", r.Retries)
 	}
 	if len(r.Problems) > 0 {
 		fmt.Fprintf(&b, "\n\nProblems: %s.", strings.Join(r.Problems, "; "))
