@@ -277,6 +277,10 @@ func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, e *apiError, st
 	if h.cfg.OnReject != nil {
 		h.cfg.OnReject(r, status, e.code, e.text)
 	}
+	// A deadline of its own: the one the body was read under has passed
+	// when the refusal took longer, as a login or a resume upstream may,
+	// and the page would get no answer at all.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(h.cfg.WriteTimeout))
 	writeJSON(w, status, errorFrame(nil, e.code, truncate(e.id), e.text))
 }
 

@@ -210,3 +210,29 @@ func TestBaseContext(t *testing.T) {
 		t.Fatalf("login answer: %s", f.raw)
 	}
 }
+
+// TestSlowRefusalAnswered: a login refused after longer than the write
+// timeout, as one whose server takes its time and then fails, is still
+// answered with its error frame. (The answer used to be written under the
+// deadline the body was read under, long past by then, and the page got
+// its connection closed instead: behind HAProxy a 502, and after a resume
+// elsewhere that timed out, no word that it should log in again.)
+func TestSlowRefusalAnswered(t *testing.T) {
+	srv := fakexmpp.Start(t, func(c *fakexmpp.Conn) {
+		if _, err := c.Read(); err != nil {
+			return
+		}
+		time.Sleep(400 * time.Millisecond)
+	})
+	base, _ := serveAt(t, Config{WriteTimeout: 100 * time.Millisecond}, srv.Addr)
+	body := `{"rid":1,"frames":[{"kind":"login","jid":"alice@localhost","password":"secret"}]}`
+	resp, err := http.Post(base+"/send", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("no answer: %v", err)
+	}
+	defer resp.Body.Close()
+	var f struct{ Kind, Code string }
+	if err := json.NewDecoder(resp.Body).Decode(&f); err != nil || resp.StatusCode == http.StatusOK || f.Kind != "error" || f.Code == "" {
+		t.Fatalf("answer %d %+v (%v), want an error frame", resp.StatusCode, f, err)
+	}
+}

@@ -10,13 +10,19 @@
 #   bench_bridge N [CMD...]    the bridge for N sessions in front of the
 #                              Prosody last started, run under CMD (e.g.
 #                              taskset -c 1), with BRIDGE_TOML (TOML tables)
-#                              added to its config; sets port and bridge
-#   bench_bridge_stop
+#                              added to its config, BRIDGE_TOP (keys) to
+#                              its top level and BRIDGE_JSON (keys) to its
+#                              [json] table, on BRIDGE_PORT if set;
+#                              sets port and bridge. Called again, it starts
+#                              another beside the first.
+#                              BRIDGE_LOG_LEVEL is its log_level (warn).
+#   bench_bridge_stop          stops every bridge started
 #   bench_path_flags PATH...   the load tool's flags for those paths; sets flags
 
 bench_init() {
 	dir=$(mktemp -d)
 	bridge=
+	bridges=()
 	trap bench_cleanup EXIT
 	# Prosody's own log at info level writes a line per connection; keep
 	# the disk out of the measurement.
@@ -51,10 +57,16 @@ bench_prosody() {
 bench_bridge() {
 	local n=$1
 	shift
-	cat >"$dir/bridge.toml" <<TOML
+	port=${BRIDGE_PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')}
+	local cfg="$dir/bridge.toml"
+	if [ "${#bridges[@]}" -gt 0 ]; then
+		cfg="$dir/bridge-$port.toml"
+	fi
+	cat >"$cfg" <<TOML
 listen = "127.0.0.1:0"
-log_level = "warn"
+log_level = "${BRIDGE_LOG_LEVEL:-warn}"
 allow_any_domain = false
+${BRIDGE_TOP:-}
 [limits]
 max_sessions = $((n + 100))
 # The load comes from a few loopback addresses, thousands of users each:
@@ -65,27 +77,30 @@ reserved_sessions = -1
 [json]
 # Served by default; the path is the one bench_path_flags points at.
 path = "/json"
+${BRIDGE_JSON:-}
 [domain."$DOMAIN"]
 address = "$C2S_ADDR"
 security = "plaintext"
 TOML
 	if [ -n "${BRIDGE_TOML:-}" ]; then
-		printf '%s\n' "$BRIDGE_TOML" >>"$dir/bridge.toml"
+		printf '%s\n' "$BRIDGE_TOML" >>"$cfg"
 	fi
-	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 	# No metrics listener: its fixed default port would clash with another
 	# bridge on the machine, and the figures are read from /proc.
-	"$@" "$dir/xmppbridge" -config "$dir/bridge.toml" -listen "127.0.0.1:$port" -metrics off ${PPROF:+-pprof "$PPROF"} &
+	"$@" "$dir/xmppbridge" -config "$cfg" -listen "127.0.0.1:$port" -metrics off ${PPROF:+-pprof "$PPROF"} &
 	bridge=$!
+	bridges+=("$bridge")
 	for _ in $(seq 50); do (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
 }
 
 bench_bridge_stop() {
-	if [ -n "$bridge" ]; then
-		kill "$bridge" 2>/dev/null || true
-		wait "$bridge" 2>/dev/null || true
-	fi
+	local b
+	for b in ${bridges[@]+"${bridges[@]}"}; do
+		kill "$b" 2>/dev/null || true
+		wait "$b" 2>/dev/null || true
+	done
 	bridge=
+	bridges=()
 }
 
 bench_path_flags() {

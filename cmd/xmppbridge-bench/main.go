@@ -8,6 +8,7 @@
 //	xmppbridge-bench resume -url ws://127.0.0.1:8080/json/ws -pid PID -metrics http://127.0.0.1:9465/metrics -n 1000
 //	xmppbridge-bench load -bridge-ws URL -bridge-bosh URL -bridge-json URL -bridge-pid PID -prosody-ws URL -prosody-bosh URL -testbed DIR -n 1000 -rate 500 -duration 30s
 //	xmppbridge-bench load -each ...   or   xmppbridge-bench load -ramp ...
+//	xmppbridge-bench failover -ws ws://LB/json/ws -http http://LB/json -kill-pid PID -kill-node a1 -n 1000 -rate 200
 //	xmppbridge-bench soak -bridge-ws URL -bridge-bosh URL -bridge-json URL -bridge-sse URL -bridge-poll URL -bridge-pid PID -pprof ADDR -testbed DIR -n 250 -rate 100 -duration 30m
 //
 // idle opens n sessions to one endpoint — WebSocket, BOSH with one request
@@ -58,6 +59,15 @@
 // RSS, descriptors and goroutines over time, which must come back to their
 // baseline once the sessions are closed. See soak.go.
 //
+// failover logs n users in over the JSON API's WebSocket, events stream
+// and long-poll through a balancer in front of a cluster of bridges that
+// share [json] resume_key, has pairs of them exchange numbered messages,
+// kills one bridge with SIGKILL, and counts, per transport, the pages that
+// resumed through the balancer with their tokens (and XEP-0198 upstream,
+// on the survivor), those that had to log in again, the time from the kill
+// to each one resumed, and the messages lost, duplicated and reordered.
+// See failover.go.
+//
 // Every subcommand is bounded in count and time and stops by itself. Source
 // addresses are spread over 127.0.0.x to stay clear of ephemeral port
 // exhaustion.
@@ -73,6 +83,7 @@ const usage = `usage:
   xmppbridge-bench resume [-transport ws|poll] -url URL -pid PID [-server-pid PID] [-metrics URL] [-n N] [-concurrency C] ...
   xmppbridge-bench users -testbed DIR [-n N] [-prefix P] [-password PW]
   xmppbridge-bench load [-bridge-ws URL] [-prosody-ws URL] [-bridge-bosh URL] [-prosody-bosh URL] [-bridge-json URL] [-bridge-sse URL] [-bridge-poll URL] [-n N] [-rate R] [-duration D] [-each | -ramp ...] ...
+  xmppbridge-bench failover -ws URL -http URL -kill-pid PID [-kill-node NAME] [-transports ws,sse,poll] [-n N] [-rate R] [-before D] [-after D] ...
   xmppbridge-bench soak [-bridge-ws URL] [-bridge-bosh URL] [-bridge-json URL] [-bridge-sse URL] [-bridge-poll URL] -bridge-pid PID -pprof ADDR -testbed DIR [-n N] [-rate R] [-duration D] [fault flags] ...
 run a subcommand with -h for its flags`
 
@@ -93,6 +104,8 @@ func main() {
 		err = load(os.Args[2:])
 	case "soak":
 		err = soak(os.Args[2:])
+	case "failover":
+		err = failover(os.Args[2:])
 	default:
 		fmt.Fprintln(os.Stderr, usage)
 		os.Exit(2)

@@ -197,6 +197,10 @@ type jsonSSEStream struct {
 
 	last atomic.Int64 // the highest event id taken
 
+	// answered, if set, is told each post's answer (the failover page
+	// reads its acked); set before the first post.
+	answered func(data []byte)
+
 	mu      sync.Mutex // conn and closing, for Close and abort
 	conn    net.Conn   // the events stream's connection
 	closing bool
@@ -397,6 +401,9 @@ func (s *jsonSSEStream) postLocked(body []byte) error {
 		return fmt.Errorf("json: send: %w", err)
 	}
 	_, err = parseJSONAnswer(status, data)
+	if err == nil && s.answered != nil {
+		s.answered(data)
+	}
 	return err
 }
 

@@ -149,6 +149,19 @@ func (d *bridgeProcess) logTail(n int) string {
 // stops it when the test ends.
 func startBridgeProcess(t *testing.T, root string, p *testbed.Prosody) *bridgeProcess {
 	t.Helper()
+	return startBridgeProcessAt(t, root, p, freeAddr(t), daemonExtra{})
+}
+
+// daemonExtra is configuration added to startBridgeProcessAt's: keys at
+// the top level and in [json], and tables after the others.
+type daemonExtra struct {
+	top, json, tables string
+}
+
+// startBridgeProcessAt is startBridgeProcess listening on addr, with extra
+// added to its configuration.
+func startBridgeProcessAt(t *testing.T, root string, p *testbed.Prosody, addr string, extra daemonExtra) *bridgeProcess {
+	t.Helper()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "xmppbridge")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/xmppbridge")
@@ -159,6 +172,7 @@ func startBridgeProcess(t *testing.T, root string, p *testbed.Prosody) *bridgePr
 	cfg := fmt.Sprintf(`
 log_level = "warn"
 allow_any_domain = false
+%s
 [limits]
 max_sessions = 1000
 [bosh]
@@ -167,21 +181,25 @@ polling = "2s"
 [json]
 path = "/json"
 inactivity = "15s"
+%s
 [domain.%q]
 address = %q
 security = "plaintext"
-`, p.Domain, p.C2SAddr)
+%s
+`, extra.top, extra.json, p.Domain, p.C2SAddr, extra.tables)
 	cfgPath := filepath.Join(dir, "xmppbridge.toml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	d := &bridgeProcess{addr: freeAddr(t), pprof: freeAddr(t), log: filepath.Join(dir, "xmppbridge.log")}
+	d := &bridgeProcess{addr: addr, pprof: freeAddr(t), log: filepath.Join(dir, "xmppbridge.log")}
 	logFile, err := os.Create(d.log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer logFile.Close() // the daemon has its own copy
-	d.cmd = exec.Command(bin, "-config", cfgPath, "-listen", d.addr, "-pprof", d.pprof)
+	// No metrics listener: its fixed default port would clash with
+	// another daemon's.
+	d.cmd = exec.Command(bin, "-config", cfgPath, "-listen", d.addr, "-pprof", d.pprof, "-metrics", "off")
 	d.cmd.Stdout, d.cmd.Stderr = logFile, logFile
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)
