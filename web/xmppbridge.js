@@ -267,7 +267,7 @@ export class Client extends EventTarget {
    */
   #out = [];
   /** @type {Map<string, {to: string|undefined, resolve: Function, reject: Function, timer: any}>} */
-  #iqs = new Map();
+  #iqs = new IQCalls();
   /** Bumped by connect and close, so that work of an older run stops. */
   #gen = 0;
   #retry = null;
@@ -437,21 +437,7 @@ export class Client extends EventTarget {
    *   the iq as frame), `timeout`, or `closed`
    */
   iq(frame, timeout = 30000) {
-    const req = { ...frame, kind: 'iq', id: frame.id ?? newID() };
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#iqs.delete(req.id);
-        reject(new BridgeError('timeout', `no answer to iq ${req.id} within ${timeout} ms`));
-      }, timeout);
-      this.#iqs.set(req.id, { to: req.to, resolve, reject, timer });
-      try {
-        this.send(req);
-      } catch (err) {
-        clearTimeout(timer);
-        this.#iqs.delete(req.id);
-        reject(err);
-      }
-    });
+    return this.#iqs.call(frame, timeout, (req) => this.send(req));
   }
 
   /**
@@ -630,7 +616,7 @@ export class Client extends EventTarget {
       return;
     }
     if (!STANZA_KINDS.has(f.kind)) return;
-    if (f.kind === 'iq' && (f.type === 'result' || f.type === 'error')) this.#answer(f);
+    if (f.kind === 'iq' && (f.type === 'result' || f.type === 'error')) this.#iqs.answer(f, this.#jid);
     this.dispatchEvent(new CustomEvent('stanza', { detail: f }));
     if (f.kind !== 'element') this.dispatchEvent(new CustomEvent(f.kind, { detail: f }));
   }
@@ -665,20 +651,6 @@ export class Client extends EventTarget {
     this.#save();
   }
 
-  /** Settles the iq call that f answers, if any. */
-  #answer(f) {
-    const call = this.#iqs.get(f.id);
-    if (!call) return;
-    // Only the addressee answers (RFC 6120 §8.1.2.1): with no `to`, the
-    // user's own account, which may leave `from` out.
-    const me = bare(this.#jid);
-    if ((lower(f.from) || me) !== (lower(call.to) || me)) return;
-    this.#iqs.delete(f.id);
-    clearTimeout(call.timer);
-    if (f.type === 'result') call.resolve(f);
-    else call.reject(new BridgeError(f.error?.condition ?? 'undefined-condition', f.error?.text ?? '', { type: f.error?.type, frame: f }));
-  }
-
   #state(t, s) {
     if (t !== this.#t) return;
     if (s === 'online') this.#setStatus('online', { resumed: true });
@@ -702,11 +674,7 @@ export class Client extends EventTarget {
     this.#creds = null;
     this.#out = [];
     this.#sess = null;
-    for (const [id, call] of this.#iqs) {
-      clearTimeout(call.timer);
-      call.reject(new BridgeError('closed', `offline before iq ${id} was answered`));
-    }
-    this.#iqs.clear();
+    this.#iqs.rejectAll();
     if (this.#status !== 'offline') this.#setStatus('offline', { reason, text });
   }
 
@@ -789,6 +757,56 @@ export class Client extends EventTarget {
  * @property {number} sent
  * @property {Frame[]} [out] stored unconfirmed frames, when loaded
  */
+
+/** The iq calls of a page awaiting their answers, by id. */
+class IQCalls {
+  #calls = new Map();
+
+  /**
+   * Sends an iq with send and returns the promise of its answer; an `id`
+   * is added when the frame has none.
+   */
+  call(frame, timeout, send) {
+    const req = { ...frame, kind: 'iq', id: frame.id ?? newID() };
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#calls.delete(req.id);
+        reject(new BridgeError('timeout', `no answer to iq ${req.id} within ${timeout} ms`));
+      }, timeout);
+      this.#calls.set(req.id, { to: req.to, resolve, reject, timer });
+      try {
+        send(req);
+      } catch (err) {
+        clearTimeout(timer);
+        this.#calls.delete(req.id);
+        reject(err);
+      }
+    });
+  }
+
+  /** Settles the call that f, an iq result or error, answers, if any. */
+  answer(f, jid) {
+    const call = this.#calls.get(f.id);
+    if (!call) return;
+    // Only the addressee answers (RFC 6120 §8.1.2.1): with no `to`, the
+    // user's own account, which may leave `from` out.
+    const me = bare(jid);
+    if ((lower(f.from) || me) !== (lower(call.to) || me)) return;
+    this.#calls.delete(f.id);
+    clearTimeout(call.timer);
+    if (f.type === 'result') call.resolve(f);
+    else call.reject(new BridgeError(f.error?.condition ?? 'undefined-condition', f.error?.text ?? '', { type: f.error?.type, frame: f }));
+  }
+
+  /** Rejects every call waiting: the session went offline. */
+  rejectAll() {
+    for (const [id, call] of this.#calls) {
+      clearTimeout(call.timer);
+      call.reject(new BridgeError('closed', `offline before iq ${id} was answered`));
+    }
+    this.#calls.clear();
+  }
+}
 
 function loginFrame({ jid, password, resource }) {
   const f = { kind: 'login', jid, password };
@@ -1589,7 +1607,7 @@ export class SharedClient extends EventTarget {
   #status = 'offline';
   #jid = null;
   #transport = null;
-  #iqs = new Map();
+  #iqs = new IQCalls();
   /** A follower's frames no leader has taken yet, by id. */
   #pending = new Map();
   #hello = null;
@@ -1687,21 +1705,7 @@ export class SharedClient extends EventTarget {
 
   /** As {@link Client#iq}: the answer comes to the tab that asked. */
   iq(frame, timeout = 30000) {
-    const req = { ...frame, kind: 'iq', id: frame.id ?? newID() };
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#iqs.delete(req.id);
-        reject(new BridgeError('timeout', `no answer to iq ${req.id} within ${timeout} ms`));
-      }, timeout);
-      this.#iqs.set(req.id, { to: req.to, resolve, reject, timer });
-      try {
-        this.send(req);
-      } catch (err) {
-        clearTimeout(timer);
-        this.#iqs.delete(req.id);
-        reject(err);
-      }
-    });
+    return this.#iqs.call(frame, timeout, (req) => this.send(req));
   }
 
   /** Ends the session for every tab. */
@@ -1911,14 +1915,7 @@ export class SharedClient extends EventTarget {
       return;
     }
     if (f.kind === 'iq' && (f.type === 'result' || f.type === 'error')) {
-      const call = this.#iqs.get(f.id);
-      const me = bare(this.#jid);
-      if (call && (lower(f.from) || me) === (lower(call.to) || me)) {
-        this.#iqs.delete(f.id);
-        clearTimeout(call.timer);
-        if (f.type === 'result') call.resolve(f);
-        else call.reject(new BridgeError(f.error?.condition ?? 'undefined-condition', f.error?.text ?? '', { type: f.error?.type, frame: f }));
-      }
+      this.#iqs.answer(f, this.#jid);
     }
     this.dispatchEvent(new CustomEvent('stanza', { detail: f }));
     if (f.kind !== 'element') this.dispatchEvent(new CustomEvent(f.kind, { detail: f }));
@@ -1929,11 +1926,7 @@ export class SharedClient extends EventTarget {
     if (d.jid) this.#jid = d.jid;
     this.#transport = d.transport ?? this.#transport;
     if (d.status === 'offline') {
-      for (const [id, call] of this.#iqs) {
-        clearTimeout(call.timer);
-        call.reject(new BridgeError('closed', `offline before iq ${id} was answered`));
-      }
-      this.#iqs.clear();
+      this.#iqs.rejectAll();
       this.#pending.clear();
     }
     this.dispatchEvent(new CustomEvent('status', { detail: { ...d } }));
