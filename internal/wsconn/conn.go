@@ -180,11 +180,17 @@ func (c *Conn) wake(f func()) {
 		f()
 	}
 	c.kick = true
-	start := !c.writing
-	c.writing = true
+	// A writer is counted in the WaitGroup under the lock, while the read
+	// loop, which finishes the connection before it is done, still counts:
+	// never an Add at zero beside Shutdown's Wait. A finished connection
+	// (a wake from a session ending after it) starts none.
+	start := !c.writing && !c.finished
+	if start {
+		c.writing = true
+		c.srv.WG.Add(1)
+	}
 	c.mu.Unlock()
 	if start {
-		c.srv.WG.Add(1)
 		go c.writeLoop()
 	}
 }
@@ -369,6 +375,7 @@ func (c *Conn) close(err error) {
 	case <-time.After(c.srv.cfg.WriteTimeout):
 	case <-c.srv.ctx.Done():
 	}
+	c.finish()
 	_ = c.WS.Close()
 }
 
