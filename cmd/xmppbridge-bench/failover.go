@@ -165,6 +165,7 @@ type failPage struct {
 	breaks    []pageBreak
 	dropped   int // frames never confirmed when it logged in afresh
 	gap       int // resumes whose received lay before what it still had
+	resent    int // frames sent at a resume: the server had not had them
 }
 
 // pageBreak is one failed connection of a page and what came of it.
@@ -472,6 +473,7 @@ func (fr *failoverRun) resumeOnce(ctx context.Context, p *failPage, last int64) 
 		o.received = p.outBase
 	}
 	again := p.out[min(o.received-p.outBase, int64(len(p.out))):]
+	p.resent += len(again)
 	p.out = slices.Clone(again)
 	p.outBase = o.received
 	p.conn = conn
@@ -651,6 +653,7 @@ type failoverTransport struct {
 	ExcLost    int64 `json:"excused_lost"`
 	ExcDup     int64 `json:"excused_duplicated"`
 	Gaps       int   `json:"resend_gaps"`
+	Resent     int   `json:"resent"` // frames sent at resumes: lost with the connection or written while away
 	Dropped    int   `json:"dropped_on_relogin"`
 }
 
@@ -682,6 +685,7 @@ func (fr *failoverRun) report() *failoverResults {
 			x.Sessions++
 			x.Gaps += p.gap
 			x.Dropped += p.dropped
+			x.Resent += p.resent
 		}
 		var broken *pageBreak
 		for i := range p.breaks {
@@ -795,10 +799,10 @@ func writeFailoverTables(w io.Writer, r *failoverResults) {
 		row(t)
 	}
 	row(r.All)
-	fmt.Fprintf(&b, "\n| to transport | messages | lost | duplicated | reordered | with a page logged in again: messages, lost, duplicated |\n")
-	fmt.Fprintf(&b, "|--------------|---------:|-----:|-----------:|----------:|--------------------------------------------------------:|\n")
+	fmt.Fprintf(&b, "\n| to transport | messages | lost | duplicated | reordered | with a page logged in again: messages, lost, duplicated | its pages' frames sent at resume |\n")
+	fmt.Fprintf(&b, "|--------------|---------:|-----:|-----------:|----------:|--------------------------------------------------------:|---------------------------------:|\n")
 	mrow := func(t *failoverTransport) {
-		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d, %d, %d |\n", t.Transport, t.Sent, t.Lost, t.Duplicated, t.Reordered, t.ExcSent, t.ExcLost, t.ExcDup)
+		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d, %d, %d | %d |\n", t.Transport, t.Sent, t.Lost, t.Duplicated, t.Reordered, t.ExcSent, t.ExcLost, t.ExcDup, t.Resent)
 	}
 	for _, t := range r.Transports {
 		mrow(t)
