@@ -6,13 +6,15 @@
 # the shipped examples/haproxy/haproxy.cfg (round-robin, no sticky
 # sessions) bound to loopback. xmppbridge-bench failover logs N users in
 # through HAProxy only, dealt out in turn over the JSON API's WebSocket,
-# events stream (SSE with posts up) and long-poll, has pairs of them
-# exchange numbered messages, RATE a second in all, kills a1 with SIGKILL
-# after BEFORE, goes on for AFTER, and counts what the pages saw: every
-# page whose connection failed resumes through HAProxy with its token, its
-# counts and the frames it has not seen confirmed (docs/json-api.md,
-# "Resuming a session"), a2 resuming the server's stream with XEP-0198
-# where a1 held the session. Prints markdown tables: per transport the
+# events stream (SSE with posts up) and long-poll, and XMPP over WebSocket
+# (RFC 7395) and BOSH, has pairs of them exchange numbered messages, RATE
+# a second in all, kills a1 with SIGKILL after BEFORE, goes on for AFTER,
+# and counts what the pages saw: every JSON page whose connection failed
+# resumes through HAProxy with its token, its counts and the frames it has
+# not seen confirmed (docs/json-api.md, "Resuming a session"), a2 resuming
+# the server's stream with XEP-0198 where a1 held the session; every XML
+# client does its own XEP-0198 and resumes Prosody's session on a new
+# stream through a2. Prints markdown tables: per transport the
 # sessions that had to resume, resumed, or logged in again, the time from
 # the kill to each resumed (p50/p99/max), and messages lost, duplicated and
 # reordered. Exits non-zero if a page that resumed (or never broke) lost,
@@ -20,7 +22,7 @@
 #   scripts/bench-failover.sh [N [RATE]]        defaults: 1000 200; N at most 6000
 # Environment:
 #   BEFORE=D, AFTER=D  messages before and after the kill (20s, 30s)
-#   TRANSPORTS         the JSON API's transports, default ws,sse,poll
+#   TRANSPORTS         the transports, default ws,sse,poll,xmlws,bosh
 #   FAILOVER_FLAGS     more flags for the failover subcommand (-h)
 #   JSON=FILE          the results as JSON
 #   LOGDIR=DIR         keep the bridges' logs there (a1.log, a2.log)
@@ -85,6 +87,7 @@ echo
 status=0
 # shellcheck disable=SC2086 # FAILOVER_FLAGS is a list of flags
 "$dir/bench" failover -ws "ws://127.0.0.1:$hport/json/ws" -http "http://127.0.0.1:$hport/json" \
+	-xmlws "ws://127.0.0.1:$hport/xmpp-websocket" -bosh "http://127.0.0.1:$hport/http-bind" \
 	-domain "$DOMAIN" -n "$n" -rate "$rate" -kill-pid "$a1" -kill-node a1 \
 	${BEFORE:+-before "$BEFORE"} ${AFTER:+-after "$AFTER"} ${TRANSPORTS:+-transports "$TRANSPORTS"} \
 	${JSON:+-json "$JSON"} ${FAILOVER_FLAGS:-} || status=$?

@@ -20,13 +20,15 @@ import (
 )
 
 // The failover run (xmppbridge-bench failover) logs n users in over the
-// JSON API through a balancer in front of a cluster of bridges that share
-// [json] resume_key, has pairs of them exchange numbered messages, kills
-// one bridge process with SIGKILL, and counts what the pages of the users
-// saw: every page whose connection failed resumes through the balancer
-// with its token and its counts (failover_page.go), on the survivor,
-// which resumes the server's stream with XEP-0198 where the dead one held
-// the session. It reports per transport the sessions that had to resume,
+// JSON API and over XMPP's own WebSocket and BOSH through a balancer in
+// front of a cluster of bridges that share [json] resume_key, has pairs
+// of them exchange numbered messages, kills one bridge process with
+// SIGKILL, and counts what the pages of the users saw: every JSON page
+// whose connection failed resumes through the balancer with its token and
+// its counts (failover_page.go), on the survivor, which resumes the
+// server's stream with XEP-0198 where the dead one held the session; every
+// XML client resumes the server's session with its own XEP-0198 on a new
+// stream through the survivor (failover_xml.go). It reports per transport the sessions that had to resume,
 // those that resumed and those that could not (and logged in again), the
 // time from the kill to each one resumed, and of every message sent
 // whether it arrived once, in order, or was lost, duplicated or reordered.
@@ -38,6 +40,8 @@ import (
 // failoverConfig is the failover subcommand's flags.
 type failoverConfig struct {
 	wsURL, httpURL string
+	xmlWSURL       string // RFC 7395 WebSocket
+	boshURL        string
 	transports     []string
 	n              int
 	userFlags
@@ -59,7 +63,9 @@ func failover(args []string) error {
 	fs := flag.NewFlagSet("failover", flag.ExitOnError)
 	fs.StringVar(&c.wsURL, "ws", "", "the JSON API's WebSocket URL at the balancer, e.g. ws://HOST:PORT/json/ws")
 	fs.StringVar(&c.httpURL, "http", "", "the JSON API's base URL at the balancer, e.g. http://HOST:PORT/json, for events streams and long-poll")
-	transports := fs.String("transports", "ws,sse,poll", "the JSON API's transports the users are dealt out over, in turn")
+	fs.StringVar(&c.xmlWSURL, "xmlws", "", "the XMPP WebSocket URL (RFC 7395) at the balancer, e.g. ws://HOST:PORT/xmpp-websocket")
+	fs.StringVar(&c.boshURL, "bosh", "", "the BOSH URL at the balancer, e.g. http://HOST:PORT/http-bind")
+	transports := fs.String("transports", "ws,sse,poll,xmlws,bosh", "the transports the users are dealt out over, in turn: the JSON API's ws, sse and poll, XMPP over WebSocket (xmlws) and BOSH (bosh)")
 	fs.IntVar(&c.n, "n", 1000, "users (even: they send in pairs)")
 	c.userFlags.flags(fs, 32)
 	fs.Float64Var(&c.rate, "rate", 200, "messages per second in all")
@@ -104,8 +110,12 @@ func (c *failoverConfig) check() error {
 			problems = append(problems, errors.New("-transports ws needs -ws"))
 		case (t == "sse" || t == "poll") && c.httpURL == "":
 			problems = append(problems, fmt.Errorf("-transports %s needs -http", t))
-		case t != "ws" && t != "sse" && t != "poll":
-			problems = append(problems, fmt.Errorf("-transports: unknown %q (want ws, sse, poll)", t))
+		case t == "xmlws" && c.xmlWSURL == "":
+			problems = append(problems, errors.New("-transports xmlws needs -xmlws"))
+		case t == "bosh" && c.boshURL == "":
+			problems = append(problems, errors.New("-transports bosh needs -bosh"))
+		case !slices.Contains([]string{"ws", "sse", "poll", "xmlws", "bosh"}, t):
+			problems = append(problems, fmt.Errorf("-transports: unknown %q (want ws, sse, poll, xmlws, bosh)", t))
 		}
 	}
 	var lim syscall.Rlimit
@@ -131,6 +141,7 @@ type failPage struct {
 	id      int
 	name    string
 	kind    string
+	xml     bool // speaks XMPP and does its own XEP-0198 (failover_xml.go)
 	dialer  pageDialer
 	src     net.IP
 	partner *failPage
@@ -154,6 +165,7 @@ type failPage struct {
 	breaks    []pageBreak
 	dropped   int // frames never confirmed when it logged in afresh
 	gap       int // resumes whose received lay before what it still had
+	resent    int // frames sent at a resume: the server had not had them
 }
 
 // pageBreak is one failed connection of a page and what came of it.
@@ -192,10 +204,11 @@ func runFailover(ctx context.Context, c failoverConfig, progress *os.File) (*fai
 	if c.quiet {
 		fr.log = nil
 	}
-	dialers := map[string]pageDialer{"ws": &wsPageDialer{url: c.wsURL}, "sse": &ssePageDialer{url: c.httpURL}, "poll": &pollPageDialer{url: c.httpURL}}
+	dialers := map[string]pageDialer{"ws": &wsPageDialer{url: c.wsURL}, "sse": &ssePageDialer{url: c.httpURL}, "poll": &pollPageDialer{url: c.httpURL},
+		"xmlws": &xmlPageDialer{path: &wsPath{name: "xmlws", url: c.xmlWSURL}}, "bosh": &xmlPageDialer{path: &boshPath{name: "bosh", url: c.boshURL}}}
 	for i := range c.n {
 		k := c.transports[i%len(c.transports)]
-		fr.pages = append(fr.pages, &failPage{id: i, name: c.prefix + strconv.Itoa(i), kind: k, dialer: dialers[k], src: net.IPv4(127, 0, 0, byte(2+i%c.sources))})
+		fr.pages = append(fr.pages, &failPage{id: i, name: c.prefix + strconv.Itoa(i), kind: k, xml: k == "xmlws" || k == "bosh", dialer: dialers[k], src: net.IPv4(127, 0, 0, byte(2+i%c.sources))})
 	}
 	for i, p := range fr.pages {
 		p.partner = fr.pages[i^1]
@@ -264,7 +277,7 @@ func (fr *failoverRun) login(ctx context.Context, p *failPage) (pageConn, error)
 	defer cancel()
 	p.sendMu.Lock()
 	defer p.sendMu.Unlock()
-	conn, o, err := p.dialer.open(ctx, p.src, loginFrame(fr.cfg.domain, p.name, fr.cfg.password), false, 0, p.noteAcked)
+	conn, o, err := p.dialer.open(ctx, p.src, fr.hello(p), p.noteAcked, p.handled)
 	if err != nil {
 		return nil, err
 	}
@@ -274,8 +287,20 @@ func (fr *failoverRun) login(ctx context.Context, p *failPage) (pageConn, error)
 	p.dropped += len(p.out)
 	p.out, p.outBase, p.conn = nil, 0, conn
 	// A failed send drops conn, and the page's life reads the failure.
-	p.sendLocked(jsonSpelling{}.appendPresence(nil))
+	p.sendLocked(p.spelling().appendPresence(nil))
 	return conn, nil
+}
+
+// hello is what p logs in with.
+func (fr *failoverRun) hello(p *failPage) pageHello {
+	return pageHello{domain: fr.cfg.domain, user: p.name, password: fr.cfg.password}
+}
+
+// handled is the number of the server's stanzas p has.
+func (p *failPage) handled() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.h
 }
 
 // noteAcked takes in a confirmation of the page's frames.
@@ -350,12 +375,12 @@ func (fr *failoverRun) readAll(p *failPage, conn pageConn) {
 		if err != nil {
 			return
 		}
-		if isStanzaFrame(el) {
+		if p.xml && isXMLStanza(el) || !p.xml && isStanzaFrame(el) {
 			p.mu.Lock()
 			p.h++
 			p.mu.Unlock()
 		}
-		k, pr, ok := jsonSpelling{}.inspect(el)
+		k, pr, ok := p.spelling().inspect(el)
 		if k != elemMessage || !ok || pr.from == 0 {
 			continue
 		}
@@ -410,6 +435,14 @@ func failureCode(err error) string {
 	return transportCode(err)
 }
 
+// spelling is what p's stanzas are written in.
+func (p *failPage) spelling() spelling {
+	if p.xml {
+		return xmlSpelling{}
+	}
+	return jsonSpelling{}
+}
+
 func (p *failPage) current() pageConn {
 	p.sendMu.Lock()
 	defer p.sendMu.Unlock()
@@ -423,10 +456,11 @@ func (fr *failoverRun) resumeOnce(ctx context.Context, p *failPage, last int64) 
 	defer cancel()
 	p.sendMu.Lock()
 	defer p.sendMu.Unlock()
+	hello := fr.hello(p)
 	p.mu.Lock()
-	frame := fmt.Appendf(nil, `{"kind":"resume","token":%q,"last":%d,"h":%d,"acked":{"n":%d,"h":%d}}`, p.token, last, p.h, p.ackN, p.ackH)
+	hello.resume, hello.token, hello.last, hello.h, hello.ackN, hello.ackH = true, p.token, last, p.h, p.ackN, p.ackH
 	p.mu.Unlock()
-	conn, o, err := p.dialer.open(ctx, p.src, frame, true, last, p.noteAcked)
+	conn, o, err := p.dialer.open(ctx, p.src, hello, p.noteAcked, p.handled)
 	if err != nil {
 		return nil, err
 	}
@@ -439,6 +473,7 @@ func (fr *failoverRun) resumeOnce(ctx context.Context, p *failPage, last int64) 
 		o.received = p.outBase
 	}
 	again := p.out[min(o.received-p.outBase, int64(len(p.out))):]
+	p.resent += len(again)
 	p.out = slices.Clone(again)
 	p.outBase = o.received
 	p.conn = conn
@@ -490,7 +525,7 @@ func (fr *failoverRun) send(ctx context.Context, p *failPage, start, end time.Ti
 		seq := int64(len(p.sent) + 1)
 		at := fr.now()
 		p.sent = append(p.sent, at)
-		p.sendLocked(jsonSpelling{}.appendMessage(nil, to, probe{seq: seq, sent: at, from: int64(p.id + 1)}))
+		p.sendLocked(p.spelling().appendMessage(nil, to, probe{seq: seq, sent: at, from: int64(p.id + 1)}))
 		p.sendMu.Unlock()
 	}
 }
@@ -618,6 +653,7 @@ type failoverTransport struct {
 	ExcLost    int64 `json:"excused_lost"`
 	ExcDup     int64 `json:"excused_duplicated"`
 	Gaps       int   `json:"resend_gaps"`
+	Resent     int   `json:"resent"` // frames sent at resumes: lost with the connection or written while away
 	Dropped    int   `json:"dropped_on_relogin"`
 }
 
@@ -649,6 +685,7 @@ func (fr *failoverRun) report() *failoverResults {
 			x.Sessions++
 			x.Gaps += p.gap
 			x.Dropped += p.dropped
+			x.Resent += p.resent
 		}
 		var broken *pageBreak
 		for i := range p.breaks {
@@ -670,7 +707,7 @@ func (fr *failoverRun) report() *failoverResults {
 			d := broken.done - kill
 			for _, x := range []*failoverTransport{t, r.All} {
 				x.Broken++
-				if broken.killed || p.kind == "ws" {
+				if broken.killed || p.kind == "ws" || p.kind == "xmlws" {
 					x.OnKilled++
 				}
 				if broken.outcome == "resumed" {
@@ -762,10 +799,10 @@ func writeFailoverTables(w io.Writer, r *failoverResults) {
 		row(t)
 	}
 	row(r.All)
-	fmt.Fprintf(&b, "\n| to transport | messages | lost | duplicated | reordered | with a page logged in again: messages, lost, duplicated |\n")
-	fmt.Fprintf(&b, "|--------------|---------:|-----:|-----------:|----------:|--------------------------------------------------------:|\n")
+	fmt.Fprintf(&b, "\n| to transport | messages | lost | duplicated | reordered | with a page logged in again: messages, lost, duplicated | its pages' frames sent at resume |\n")
+	fmt.Fprintf(&b, "|--------------|---------:|-----:|-----------:|----------:|--------------------------------------------------------:|---------------------------------:|\n")
 	mrow := func(t *failoverTransport) {
-		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d, %d, %d |\n", t.Transport, t.Sent, t.Lost, t.Duplicated, t.Reordered, t.ExcSent, t.ExcLost, t.ExcDup)
+		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d, %d, %d | %d |\n", t.Transport, t.Sent, t.Lost, t.Duplicated, t.Reordered, t.ExcSent, t.ExcLost, t.ExcDup, t.Resent)
 	}
 	for _, t := range r.Transports {
 		mrow(t)

@@ -20,11 +20,12 @@ import (
 
 // TestFailover is the short form of scripts/bench-failover.sh: two
 // daemons as one cluster in front of a private Prosody, HAProxy with the
-// shipped example config in front of them, 24 users over the JSON API's
-// WebSocket, events stream and long-poll sending to each other through
-// HAProxy, and one daemon killed with SIGKILL. Every page whose connection
-// failed must resume on the other daemon, none may have to log in again,
-// and no message may be lost, duplicated or reordered.
+// shipped example config in front of them, 30 users over the JSON API's
+// WebSocket, events stream and long-poll and over XMPP's own WebSocket and
+// BOSH (doing their own XEP-0198) sending to each other through HAProxy,
+// and one daemon killed with SIGKILL. Every page whose connection failed
+// must resume on the other daemon, none may have to log in again, and no
+// message may be lost, duplicated or reordered.
 func TestFailover(t *testing.T) {
 	if _, err := exec.LookPath("haproxy"); err != nil {
 		t.Fatal("haproxy is needed (scripts/testbed.sh lists what to install)")
@@ -34,7 +35,7 @@ func TestFailover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const n = 24
+	const n = 30
 	if err := users([]string{"-testbed", p.Dir, "-n", strconv.Itoa(n)}); err != nil {
 		t.Fatal(err)
 	}
@@ -52,10 +53,12 @@ func TestFailover(t *testing.T) {
 	c := failoverConfig{
 		wsURL:       "ws://" + lb + "/json/ws",
 		httpURL:     "http://" + lb + "/json",
-		transports:  []string{"ws", "sse", "poll"},
+		xmlWSURL:    "ws://" + lb + "/xmpp-websocket",
+		boshURL:     "http://" + lb + "/http-bind",
+		transports:  []string{"ws", "sse", "poll", "xmlws", "bosh"},
 		n:           n,
 		userFlags:   userFlags{domain: p.Domain, prefix: "load", password: "secret", sources: 8, concurrency: 8},
-		rate:        12,
+		rate:        30,
 		before:      4 * time.Second,
 		after:       6 * time.Second,
 		killPID:     daemons[0].cmd.Process.Pid,

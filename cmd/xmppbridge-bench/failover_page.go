@@ -52,10 +52,29 @@ type pageOpen struct {
 	ackH     int64
 }
 
-// pageDialer opens pageConns of one transport, each logged in with a login
-// frame or resumed with a resume frame (first).
+// pageDialer opens pageConns of one transport, each logged in or resumed
+// as hello says. acked takes in each confirmation of the page's frames;
+// handled is the page's h, for a transport that must answer the server's
+// requests for it (XEP-0198's <r/>).
 type pageDialer interface {
-	open(ctx context.Context, src net.IP, first []byte, resume bool, last int64, acked func(n, h int64)) (pageConn, pageOpen, error)
+	open(ctx context.Context, src net.IP, hello pageHello, acked func(n, h int64), handled func() int64) (pageConn, pageOpen, error)
+}
+
+// pageHello is what a page opens a connection with: a fresh login, or a
+// resume of the session token names with the page's counts.
+type pageHello struct {
+	domain, user, password string
+	resume                 bool
+	token                  string
+	last, h, ackN, ackH    int64
+}
+
+// jsonFrame is the JSON API's login or resume frame for hello.
+func (hello pageHello) jsonFrame() []byte {
+	if !hello.resume {
+		return loginFrame(hello.domain, hello.user, hello.password)
+	}
+	return fmt.Appendf(nil, `{"kind":"resume","token":%q,"last":%d,"h":%d,"acked":{"n":%d,"h":%d}}`, hello.token, hello.last, hello.h, hello.ackN, hello.ackH)
 }
 
 // errRefused is a resume the bridge refused for good: log in again.
@@ -134,7 +153,8 @@ type wsPageConn struct {
 	acked func(n, h int64)
 }
 
-func (d *wsPageDialer) open(ctx context.Context, src net.IP, first []byte, resume bool, last int64, acked func(n, h int64)) (pageConn, pageOpen, error) {
+func (d *wsPageDialer) open(ctx context.Context, src net.IP, hello pageHello, acked func(n, h int64), _ func() int64) (pageConn, pageOpen, error) {
+	first, resume, last := hello.jsonFrame(), hello.resume, hello.last
 	ws, err := dialWebSocket(ctx, d.url, jsonSubprotocol, src)
 	if err != nil {
 		return nil, pageOpen{}, err
@@ -225,7 +245,8 @@ type ssePageDialer struct{ url string }
 
 type ssePageConn struct{ s *jsonSSEStream }
 
-func (d *ssePageDialer) open(ctx context.Context, src net.IP, first []byte, resume bool, last int64, acked func(n, h int64)) (pageConn, pageOpen, error) {
+func (d *ssePageDialer) open(ctx context.Context, src net.IP, hello pageHello, acked func(n, h int64), _ func() int64) (pageConn, pageOpen, error) {
+	first, resume, last := hello.jsonFrame(), hello.resume, hello.last
 	st, err := (&jsonSSEPath{url: d.url}).Dial(ctx, src)
 	if err != nil {
 		return nil, pageOpen{}, err
@@ -331,7 +352,8 @@ func (c pagePollCodec) parseAnswer(status int, data []byte) (windowAnswer, error
 	return ans, err
 }
 
-func (d *pollPageDialer) open(ctx context.Context, src net.IP, first []byte, resume bool, last int64, acked func(n, h int64)) (pageConn, pageOpen, error) {
+func (d *pollPageDialer) open(ctx context.Context, src net.IP, hello pageHello, acked func(n, h int64), _ func() int64) (pageConn, pageOpen, error) {
+	first, resume, last := hello.jsonFrame(), hello.resume, hello.last
 	po, err := newPoster(strings.TrimSuffix(d.url, "/")+"/poll", src, (jsonPollWait+30)*time.Second)
 	if err != nil {
 		return nil, pageOpen{}, err

@@ -42,31 +42,13 @@ type serverLogin interface {
 // saslLogin opens an XMPP stream, authenticates with SASL PLAIN and binds a
 // resource.
 func saslLogin(ctx context.Context, s Stream, domain, user, password string) (jid string, err error) {
-	feat, err := s.Open(ctx, domain)
-	if err != nil {
-		return "", fmt.Errorf("open: %w", err)
-	}
-	if !bytes.Contains(feat, []byte("<mechanism>PLAIN</mechanism>")) {
-		return "", fmt.Errorf("server does not offer SASL PLAIN: %.200s", feat)
-	}
-	cred := base64.StdEncoding.EncodeToString([]byte("\x00" + user + "\x00" + password))
-	if err := s.Send([]byte(`<auth xmlns="urn:ietf:params:xml:ns:xmpp-sasl" mechanism="PLAIN">` + cred + `</auth>`)); err != nil {
+	if _, err := saslAuth(ctx, s, domain, user, password); err != nil {
 		return "", err
-	}
-	el, err := s.Recv()
-	if err != nil {
-		return "", fmt.Errorf("auth: %w", err)
-	}
-	if !bytes.HasPrefix(el, []byte("<success")) {
-		return "", fmt.Errorf("auth %s: %.200s", user, el)
-	}
-	if _, err := s.Open(ctx, domain); err != nil {
-		return "", fmt.Errorf("restart: %w", err)
 	}
 	if err := s.Send([]byte(`<iq xmlns="jabber:client" type="set" id="b"><bind xmlns="urn:ietf:params:xml:ns:xmpp-bind"><resource>load</resource></bind></iq>`)); err != nil {
 		return "", err
 	}
-	el, err = s.Recv()
+	el, err := s.Recv()
 	if err != nil {
 		return "", fmt.Errorf("bind: %w", err)
 	}
@@ -75,6 +57,35 @@ func saslLogin(ctx context.Context, s Stream, domain, user, password string) (ji
 		return "", fmt.Errorf("bind: %.200s", el)
 	}
 	return jid, nil
+}
+
+// saslAuth opens an XMPP stream, authenticates with SASL PLAIN and
+// restarts the stream; it returns the features after the restart, where
+// a client binds or resumes (XEP-0198).
+func saslAuth(ctx context.Context, s Stream, domain, user, password string) (features []byte, err error) {
+	feat, err := s.Open(ctx, domain)
+	if err != nil {
+		return nil, fmt.Errorf("open: %w", err)
+	}
+	if !bytes.Contains(feat, []byte("<mechanism>PLAIN</mechanism>")) {
+		return nil, fmt.Errorf("server does not offer SASL PLAIN: %.200s", feat)
+	}
+	cred := base64.StdEncoding.EncodeToString([]byte("\x00" + user + "\x00" + password))
+	if err := s.Send([]byte(`<auth xmlns="urn:ietf:params:xml:ns:xmpp-sasl" mechanism="PLAIN">` + cred + `</auth>`)); err != nil {
+		return nil, err
+	}
+	el, err := s.Recv()
+	if err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
+	}
+	if !bytes.HasPrefix(el, []byte("<success")) {
+		return nil, fmt.Errorf("auth %s: %.200s", user, el)
+	}
+	feat, err = s.Open(ctx, domain)
+	if err != nil {
+		return nil, fmt.Errorf("restart: %w", err)
+	}
+	return feat, nil
 }
 
 // A spelling writes and reads the few elements the load test itself sends
