@@ -94,6 +94,17 @@ func StartWith(t testing.TB, opts Options) *Testbed {
 	}
 	out, err := tb.run(ctx, env, "start", tb.Dir)
 	t.Cleanup(tb.Stop)
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		for _, node := range []string{"a1", "a2", "b1", "c1", "c2"} {
+			if l := tb.Log(node); l != "" {
+				lines := strings.Split(strings.TrimSpace(l), "\n")
+				t.Logf("netbed: the last lines of bridge %s's log:\n%s", node, strings.Join(lines[max(0, len(lines)-30):], "\n"))
+			}
+		}
+	})
 	if err != nil {
 		t.Fatalf("netbed: %v", err)
 	}
