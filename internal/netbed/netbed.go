@@ -94,6 +94,10 @@ func StartWith(t testing.TB, opts Options) *Testbed {
 	}
 	out, err := tb.run(ctx, env, "start", tb.Dir)
 	t.Cleanup(tb.Stop)
+	// A testbed started after another has the same addresses: a kept-alive
+	// connection of the test process to the last one's bridges would be
+	// reused for a POST, and reset.
+	http.DefaultClient.CloseIdleConnections()
 	t.Cleanup(func() {
 		if !t.Failed() {
 			return
