@@ -26,29 +26,7 @@ func dialerFrom(ip string) *net.Dialer {
 // wsFrom opens a WebSocket to url from the loopback address ip.
 func wsFrom(t *testing.T, url, subprotocol, ip string) *wsClient {
 	t.Helper()
-	d := websocket.Dialer{Subprotocols: []string{subprotocol}, NetDialContext: dialerFrom(ip).DialContext}
-	ws, _, err := d.Dial(url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ws.Close() })
-	c := &wsClient{t: t, ws: ws, msgs: make(chan string, 64), closed: make(chan int, 1)}
-	go func() {
-		for {
-			_, b, err := ws.ReadMessage()
-			if err != nil {
-				code := -1
-				if ce, ok := err.(*websocket.CloseError); ok {
-					code = ce.Code
-				}
-				c.closed <- code
-				close(c.msgs)
-				return
-			}
-			c.msgs <- string(b)
-		}
-	}()
-	return c
+	return dialWSDialer(t, url, &websocket.Dialer{Subprotocols: []string{subprotocol}, NetDialContext: dialerFrom(ip).DialContext})
 }
 
 // httpFrom is an HTTP client whose connections come from ip.

@@ -64,7 +64,14 @@ func dialWS(t *testing.T, url string) *wsClient {
 
 func dialWSWith(t *testing.T, url, subprotocol string) *wsClient {
 	t.Helper()
-	ws, _, err := (&websocket.Dialer{Subprotocols: []string{subprotocol}}).Dial(url, nil)
+	return dialWSDialer(t, url, &websocket.Dialer{Subprotocols: []string{subprotocol}})
+}
+
+// dialWSDialer opens a WebSocket with d and reads it on a goroutine of its
+// own until it closes.
+func dialWSDialer(t *testing.T, url string, d *websocket.Dialer) *wsClient {
+	t.Helper()
+	ws, _, err := d.Dial(url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
